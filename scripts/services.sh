@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Project-local MariaDB and Redis on loopback, data in .local/ (git-ignored).
+#
+#   scripts/services.sh start    install if absent, start, create databases (idempotent)
+#   scripts/services.sh stop     stop both
+#   scripts/services.sh status   say what runs
+#   scripts/services.sh env      print the variables that point the app at them
+#
+# Ports: HISTOLOGE_MYSQL_PORT (3307) and HISTOLOGE_REDIS_PORT (6380), chosen to
+# stay clear of system-wide servers.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+DIR="${HISTOLOGE_SERVICES_DIR:-$ROOT/.local}"
+MYSQL_PORT="${HISTOLOGE_MYSQL_PORT:-3307}"
+REDIS_PORT="${HISTOLOGE_REDIS_PORT:-6380}"
+MYSQL_DIR="$DIR/mariadb"
+REDIS_DIR="$DIR/redis"
+SOCKET="$MYSQL_DIR/mysqld.sock"
+ME="$(id -un)"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_packages() {
+  local missing=()
+  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+mariadbd_bin() { command -v mariadbd || echo /usr/sbin/mariadbd; }
+
+mysql_running() {
+  mariadb-admin --socket="$SOCKET" -u"$ME" ping >/dev/null 2>&1
+}
+
+start_mariadb() {
+  if mysql_running; then log "MariaDB already running on 127.0.0.1:$MYSQL_PORT"; return; fi
+  mkdir -p "$MYSQL_DIR"
+  if [ ! -d "$MYSQL_DIR/data/mysql" ]; then
+    log "initialising MariaDB data directory"
+    mariadb-install-db --datadir="$MYSQL_DIR/data" --user="$ME" \
+      --auth-root-authentication-method=socket --skip-test-db >"$MYSQL_DIR/install.log" 2>&1
+  fi
+  log "starting MariaDB on 127.0.0.1:$MYSQL_PORT"
+  # Durability is relaxed (flush once a second): this instance is for
+  # development and tests, production uses a managed MySQL.
+  nohup "$(mariadbd_bin)" --no-defaults --datadir="$MYSQL_DIR/data" --user="$ME" \
+    --bind-address=127.0.0.1 --port="$MYSQL_PORT" --socket="$SOCKET" \
+    --pid-file="$MYSQL_DIR/mysqld.pid" --log-error="$MYSQL_DIR/error.log" \
+    --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+    --skip-name-resolve --max-connections=500 \
+    --innodb-buffer-pool-size=512M --innodb-log-file-size=256M \
+    --innodb-flush-log-at-trx-commit=2 --sync-binlog=0 --innodb-doublewrite=0 \
+    >/dev/null 2>&1 &
+  for _ in $(seq 1 120); do
+    mysql_running && break
+    sleep 0.25
+  done
+  mysql_running || { log "MariaDB did not start; see $MYSQL_DIR/error.log"; tail -20 "$MYSQL_DIR/error.log" >&2; exit 1; }
+  mariadb --socket="$SOCKET" -u"$ME" <<SQL
+CREATE USER IF NOT EXISTS 'histologe'@'127.0.0.1' IDENTIFIED BY 'histologe';
+CREATE USER IF NOT EXISTS 'histologe'@'localhost' IDENTIFIED BY 'histologe';
+GRANT ALL PRIVILEGES ON *.* TO 'histologe'@'127.0.0.1';
+GRANT ALL PRIVILEGES ON *.* TO 'histologe'@'localhost';
+CREATE DATABASE IF NOT EXISTS histologe CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+SQL
+}
+
+redis_running() {
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping >/dev/null 2>&1
+}
+
+start_redis() {
+  if redis_running; then log "Redis already running on 127.0.0.1:$REDIS_PORT"; return; fi
+  mkdir -p "$REDIS_DIR"
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$REDIS_DIR" \
+    --daemonize yes --pidfile "$REDIS_DIR/redis.pid" --logfile "$REDIS_DIR/redis.log" \
+    --save 60 1 --appendonly no >/dev/null
+  for _ in $(seq 1 40); do redis_running && break; sleep 0.25; done
+  redis_running || { log "Redis did not start; see $REDIS_DIR/redis.log"; exit 1; }
+}
+
+stop_all() {
+  if mysql_running; then
+    log "stopping MariaDB"
+    mariadb-admin --socket="$SOCKET" -u"$ME" shutdown || true
+  fi
+  if redis_running; then
+    log "stopping Redis"
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true
+  fi
+}
+
+print_env() {
+  cat <<ENV
+export DATABASE_URL=mysql://histologe:histologe@127.0.0.1:$MYSQL_PORT/histologe
+export TEST_DATABASE_URL=mysql://histologe:histologe@127.0.0.1:$MYSQL_PORT
+export REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+ENV
+}
+
+case "${1:-start}" in
+  start) install_packages; start_mariadb; start_redis; log "ready" ;;
+  stop) stop_all ;;
+  status)
+    mysql_running && log "MariaDB up on $MYSQL_PORT" || log "MariaDB down"
+    redis_running && log "Redis up on $REDIS_PORT" || log "Redis down" ;;
+  env) print_env ;;
+  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+esac

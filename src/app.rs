@@ -1,0 +1,198 @@
+//! Application-wide components in a struct accessible from each request, the
+//! router, and the middleware stack.
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    http::{HeaderValue, StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response},
+};
+use tower::ServiceBuilder;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    compression::CompressionLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    services::ServeDir,
+    set_header::SetResponseHeaderLayer,
+    timeout::TimeoutLayer,
+    trace::TraceLayer,
+};
+use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
+use tower_sessions_redis_store::RedisStore;
+
+use crate::{
+    config::Config,
+    db,
+    error::AppError,
+    kv, storage,
+    web::{self, layout::ErrorPage},
+};
+
+/// Everything a handler may need. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: db::Pool,
+    pub redis: kv::RedisPool,
+    pub storage: storage::Storage,
+}
+
+impl AppState {
+    /// Connects to every component named by the configuration. Connections
+    /// are lazy: the process starts even when a component is down.
+    pub fn connect(config: Config) -> anyhow::Result<Self> {
+        Ok(Self {
+            db: db::connect(&config)?,
+            redis: kv::connect(&config)?,
+            storage: storage::build(&config.storage)?,
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The whole application as a router, so that tests run the real thing.
+pub fn router(state: AppState) -> Router {
+    let sessions = SessionManagerLayer::new(RedisStore::new(state.redis.clone()))
+        .with_name("histologe_session")
+        .with_secure(state.config.is_https())
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_expiry(Expiry::OnInactivity(
+            time::Duration::try_from(state.config.session_idle).unwrap_or(time::Duration::hours(2)),
+        ));
+
+    let assets = ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        ))
+        .service(ServeDir::new(&state.config.assets_dir));
+
+    let (routes, _) = web::routes::routes();
+    let mut app = routes
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::csrf::protect,
+        ))
+        .layer(sessions)
+        // The authorization gate reads the state from here (see web::routes).
+        .layer(axum::Extension(state.clone()))
+        .nest_service("/assets", assets);
+
+    for layer in web::headers::layers(state.config.is_https()) {
+        app = app.layer(layer);
+    }
+
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                        request_id = %request_id,
+                    )
+                }),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                Duration::from_secs(30),
+            ))
+            .layer(CompressionLayer::new()),
+    )
+    .with_state(state)
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        ErrorPage::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Erreur inattendue",
+            "Une erreur inattendue s’est produite. L’équipe technique a été prévenue.".into(),
+        ),
+    )
+        .into_response()
+}
+
+/// A fingerprint of the assets folder (names, sizes, modification times) used
+/// in asset URLs so that browsers fetch a changed file after a deploy.
+pub fn fingerprint_assets(dir: &std::path::Path) -> String {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    fn walk(dir: &std::path::Path, hasher: &mut DefaultHasher) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.flatten().collect();
+        entries.sort_by_key(|e| e.path());
+        for entry in entries {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, hasher);
+            } else if let Ok(meta) = entry.metadata() {
+                path.hash(hasher);
+                meta.len().hash(hasher);
+                meta.modified().ok().hash(hasher);
+            }
+        }
+    }
+    let mut hasher = DefaultHasher::new();
+    walk(dir, &mut hasher);
+    format!("{:x}", hasher.finish() & 0xffff_ffff)
+}
+
+/// Runs the web process until SIGTERM or Ctrl-C, then drains in-flight
+/// requests.
+pub async fn serve(state: AppState) -> anyhow::Result<()> {
+    web::layout::set_asset_version(fingerprint_assets(&state.config.assets_dir));
+    let address = format!("{}:{}", state.config.host, state.config.port);
+    let listener = tokio::net::TcpListener::bind(&address).await?;
+    tracing::info!(%address, "web process listening");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    tracing::info!("web process stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM (what Scalingo sends) or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

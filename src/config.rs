@@ -1,0 +1,251 @@
+//! Typed configuration, read once from the environment at start-up.
+//!
+//! Every variable is documented here and in `.env.sample`. No other module
+//! reads the environment. Secrets are wrapped in [`Secret`] so that they never
+//! reach a log line through `Debug`.
+
+use std::{fmt, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+
+/// A value that must not be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The secret itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// Where the platform runs: changes log format and cookie security.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+/// Where uploaded documents are kept.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    /// A folder on the local disk (the embedded default).
+    Local { root: PathBuf },
+    /// An S3-compatible bucket (OVH Object Storage in production).
+    S3 {
+        bucket: String,
+        endpoint: Option<String>,
+        region: String,
+        access_key_id: String,
+        secret_access_key: Secret,
+        virtual_hosted_style: bool,
+    },
+    /// Kept in memory (tests).
+    Memory,
+}
+
+/// How e-mails leave the platform.
+#[derive(Debug, Clone)]
+pub enum MailConfig {
+    /// Brevo transactional API (`BREVO_API_KEY`).
+    Brevo { api_key: Secret, api_url: String },
+    /// An SMTP relay (`SMTP_URL`).
+    Smtp { url: Secret },
+    /// Files written to a local mailbox folder (the embedded default).
+    Mailbox { dir: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `APP_ENV`: development (default), test or production.
+    pub environment: Environment,
+    /// `HOST` (default 0.0.0.0) and `PORT` (default 8080, set by Scalingo).
+    pub host: String,
+    pub port: u16,
+    /// `APP_BASE_URL`: public URL used in e-mails and for the Origin check
+    /// (default `http://localhost:8080`).
+    pub base_url: String,
+    /// `DATABASE_URL`, or Scalingo's `SCALINGO_MYSQL_URL`.
+    pub database_url: Secret,
+    /// `DATABASE_MAX_CONNECTIONS` (default 20).
+    pub database_max_connections: u32,
+    /// `REDIS_URL`, or Scalingo's `SCALINGO_REDIS_URL`.
+    pub redis_url: Secret,
+    /// `SECRET_KEY`: signs tokens. Required in production.
+    pub secret_key: Secret,
+    /// `SESSION_IDLE_MINUTES` (default 120): a back-office session ends after
+    /// this long without a request.
+    pub session_idle: Duration,
+    /// `ASSETS_DIR` (default `assets`).
+    pub assets_dir: PathBuf,
+    pub storage: StorageConfig,
+    pub mail: MailConfig,
+    /// `MAIL_FROM` (default `Histologe <ne-pas-repondre@histologe.localhost>`).
+    pub mail_from: String,
+    /// `BAN_API_URL` (default the Géoplateforme geocoding service).
+    pub ban_api_url: String,
+    /// `DPE_API_URL` (default ADEME's open data API).
+    pub dpe_api_url: String,
+    /// `SENTRY_DSN`: errors are reported to Sentry when set.
+    pub sentry_dsn: Option<Secret>,
+    /// `LOG_FORMAT`: `json` (default in production) or `pretty`.
+    pub log_json: bool,
+}
+
+/// Reads a variable, treating an empty value as absent.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn var_or(name: &str, default: &str) -> String {
+    var(name).unwrap_or_else(|| default.to_owned())
+}
+
+fn parsed<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name} is not valid ({e}): {raw:?}")),
+    }
+}
+
+/// The development secret: fine on a laptop, refused in production.
+const DEV_SECRET_KEY: &str = "dev-only-secret-key-change-me-in-production-0123456789";
+
+impl Config {
+    /// Reads the whole configuration from the process environment (and a
+    /// `.env` file in development).
+    pub fn from_env() -> anyhow::Result<Self> {
+        let _ = dotenvy::dotenv();
+        let environment = match var_or("APP_ENV", "development").as_str() {
+            "development" | "dev" => Environment::Development,
+            "test" => Environment::Test,
+            "production" | "prod" | "staging" => Environment::Production,
+            other => bail!("APP_ENV must be development, test or production, not {other:?}"),
+        };
+        let database_url = var("DATABASE_URL")
+            .or_else(|| var("SCALINGO_MYSQL_URL"))
+            .unwrap_or_else(|| "mysql://histologe:histologe@127.0.0.1:3307/histologe".into());
+        let redis_url = var("REDIS_URL")
+            .or_else(|| var("SCALINGO_REDIS_URL"))
+            .unwrap_or_else(|| "redis://127.0.0.1:6380/0".into());
+        let secret_key = match var("SECRET_KEY") {
+            Some(key) if key.len() >= 32 => key,
+            Some(_) => bail!("SECRET_KEY must be at least 32 characters long"),
+            None if environment == Environment::Production => {
+                bail!("SECRET_KEY is required in production")
+            }
+            None => DEV_SECRET_KEY.to_owned(),
+        };
+        let storage = match var("S3_BUCKET") {
+            Some(bucket) => StorageConfig::S3 {
+                bucket,
+                endpoint: var("S3_ENDPOINT"),
+                region: var_or("S3_REGION", "gra"),
+                access_key_id: var("S3_ACCESS_KEY_ID")
+                    .context("S3_ACCESS_KEY_ID is required with S3_BUCKET")?,
+                secret_access_key: Secret::new(
+                    var("S3_SECRET_ACCESS_KEY")
+                        .context("S3_SECRET_ACCESS_KEY is required with S3_BUCKET")?,
+                ),
+                virtual_hosted_style: parsed("S3_VIRTUAL_HOSTED_STYLE", false)?,
+            },
+            None => StorageConfig::Local {
+                root: PathBuf::from(var_or("STORAGE_DIR", "var/storage")),
+            },
+        };
+        let mail = if let Some(api_key) = var("BREVO_API_KEY") {
+            MailConfig::Brevo {
+                api_key: Secret::new(api_key),
+                api_url: var_or("BREVO_API_URL", "https://api.brevo.com/v3"),
+            }
+        } else if let Some(url) = var("SMTP_URL") {
+            MailConfig::Smtp {
+                url: Secret::new(url),
+            }
+        } else {
+            MailConfig::Mailbox {
+                dir: PathBuf::from(var_or("MAILBOX_DIR", "var/mailbox")),
+            }
+        };
+        let log_json = match var("LOG_FORMAT").as_deref() {
+            Some("json") => true,
+            Some("pretty") => false,
+            Some(other) => bail!("LOG_FORMAT must be json or pretty, not {other:?}"),
+            None => environment == Environment::Production,
+        };
+        Ok(Self {
+            environment,
+            host: var_or("HOST", "0.0.0.0"),
+            port: parsed("PORT", 8080)?,
+            base_url: var_or("APP_BASE_URL", "http://localhost:8080")
+                .trim_end_matches('/')
+                .to_owned(),
+            database_url: Secret::new(database_url),
+            database_max_connections: parsed("DATABASE_MAX_CONNECTIONS", 20)?,
+            redis_url: Secret::new(redis_url),
+            secret_key: Secret::new(secret_key),
+            session_idle: Duration::from_secs(60 * parsed::<u64>("SESSION_IDLE_MINUTES", 120)?),
+            assets_dir: PathBuf::from(var_or("ASSETS_DIR", "assets")),
+            storage,
+            mail,
+            mail_from: var_or(
+                "MAIL_FROM",
+                "Histologe <ne-pas-repondre@histologe.localhost>",
+            ),
+            ban_api_url: var_or("BAN_API_URL", "https://data.geopf.fr/geocodage"),
+            dpe_api_url: var_or(
+                "DPE_API_URL",
+                "https://data.ademe.fr/data-fair/api/v1/datasets/dpe03existant",
+            ),
+            sentry_dsn: var("SENTRY_DSN").map(Secret::new),
+            log_json,
+        })
+    }
+
+    /// True when the public URL is served over HTTPS: cookies get `Secure`
+    /// and responses get HSTS.
+    pub fn is_https(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+impl Config {
+    /// The configuration the integration tests use: the given database and
+    /// Redis, documents in memory, mail in the given folder, a fixed secret.
+    pub fn for_tests(database_url: &str, redis_url: &str, mailbox_dir: PathBuf) -> Self {
+        Self {
+            environment: Environment::Test,
+            host: "127.0.0.1".into(),
+            port: 0,
+            base_url: "http://127.0.0.1".into(),
+            database_url: Secret::new(database_url),
+            database_max_connections: 5,
+            redis_url: Secret::new(redis_url),
+            secret_key: Secret::new(DEV_SECRET_KEY),
+            session_idle: Duration::from_secs(3600),
+            assets_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("assets"),
+            storage: StorageConfig::Memory,
+            mail: MailConfig::Mailbox { dir: mailbox_dir },
+            mail_from: "Histologe <ne-pas-repondre@histologe.localhost>".into(),
+            ban_api_url: "http://127.0.0.1:9/ban".into(),
+            dpe_api_url: "http://127.0.0.1:9/dpe".into(),
+            sentry_dsn: None,
+            log_json: false,
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure rules of the platform: no axum, no sqlx.
+//!
+//! - [`roles`]: the back-office roles, ordered by power.
+//! - [`permissions`]: the one authorization policy every handler asks.
+//! - [`password`]: the password policy.
+//! - [`partner`]: partner types and competences.
+
+pub mod audit;
+pub mod partner;
+pub mod password;
+pub mod permissions;
+pub mod report;
+pub mod roles;

@@ -1,0 +1,4 @@
+//! Rules about reports (signalements): severity score and suspected
+//! qualifications.
+
+pub mod scoring;

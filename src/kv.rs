@@ -1,0 +1,101 @@
+//! The Redis connection pool (sessions, rate limits, throttling).
+//!
+//! We use the `fred` client that the session store is built on, rather than a
+//! second Redis client: one connection pool, one reconnection policy.
+//! Commands time out after two seconds so that a Redis outage turns into a
+//! clean 503 instead of hanging requests, and the pool reconnects by itself
+//! when Redis comes back.
+
+use std::time::Duration;
+
+use fred::prelude::*;
+pub use tower_sessions_redis_store::fred;
+
+use crate::config::Config;
+
+/// A cheap-to-clone handle on the Redis pool.
+pub type RedisPool = fred::clients::Pool;
+
+/// Builds the pool and starts connecting in the background: the process
+/// starts even when Redis is down, and `/readyz` says so.
+pub fn connect(config: &Config) -> anyhow::Result<RedisPool> {
+    let redis_config = fred::types::config::Config::from_url(config.redis_url.expose())?;
+    let pool = fred::types::Builder::from_config(redis_config)
+        .with_connection_config(|c| {
+            c.connection_timeout = Duration::from_secs(2);
+            c.internal_command_timeout = Duration::from_secs(2);
+            c.max_command_attempts = 2;
+        })
+        .with_performance_config(|p| {
+            p.default_command_timeout = Duration::from_secs(2);
+        })
+        // 0 = retry forever, every 500 ms: Redis coming back is picked up
+        // without restarting the process.
+        .set_policy(ReconnectPolicy::new_constant(0, 500))
+        .build_pool(4)?;
+    pool.connect_pool();
+    Ok(pool)
+}
+
+/// `PING`, for the readiness probe.
+pub async fn ping(pool: &RedisPool) -> anyhow::Result<()> {
+    let _: String = pool.next().ping(None).await?;
+    Ok(())
+}
+
+/// Increments a counter that expires `window_secs` after its last hit;
+/// returns the new count.
+pub async fn hit(pool: &RedisPool, key: &str, window_secs: i64) -> Result<i64, fred::error::Error> {
+    let client = pool.next();
+    let count: i64 = client.incr(key).await?;
+    let _: () = client.expire(key, window_secs, None).await?;
+    Ok(count)
+}
+
+/// Sets a lock that lasts `seconds`.
+pub async fn lock(pool: &RedisPool, key: &str, seconds: i64) -> Result<(), fred::error::Error> {
+    let _: () = pool
+        .next()
+        .set(
+            key,
+            1,
+            Some(fred::types::Expiration::EX(seconds)),
+            None,
+            false,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Seconds left on a lock (0 when there is none).
+pub async fn lock_remaining(pool: &RedisPool, key: &str) -> Result<i64, fred::error::Error> {
+    let ttl: i64 = pool.next().ttl(key).await?;
+    Ok(ttl.max(0))
+}
+
+/// Current value of a counter (0 when absent).
+pub async fn count(pool: &RedisPool, key: &str) -> Result<i64, fred::error::Error> {
+    let value: Option<i64> = pool.next().get(key).await?;
+    Ok(value.unwrap_or(0))
+}
+
+pub async fn forget(pool: &RedisPool, keys: &[String]) -> Result<(), fred::error::Error> {
+    let _: i64 = pool.next().del(keys.to_vec()).await?;
+    Ok(())
+}
+
+/// A fixed-window rate limit: true while the caller is within `limit` hits
+/// per `window_secs`.
+pub async fn within_rate(
+    pool: &RedisPool,
+    key: &str,
+    limit: i64,
+    window_secs: i64,
+) -> Result<bool, fred::error::Error> {
+    let client = pool.next();
+    let count: i64 = client.incr(key).await?;
+    if count == 1 {
+        let _: () = client.expire(key, window_secs, None).await?;
+    }
+    Ok(count <= limit)
+}

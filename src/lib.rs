@@ -1,0 +1,25 @@
+//! Histologe: signalement et traitement du logement indigne.
+//!
+//! Module map (dependencies point inward: `web` → `domain` + `db` + effects):
+//! - [`config`]: typed configuration, read once from the environment.
+//! - [`app`]: application state, router assembly and middleware stack.
+//! - [`error`]: the one error type at the HTTP boundary.
+//! - [`domain`]: pure rules (no axum, no sqlx).
+//! - [`db`]: every SQL query of the platform, compile-checked.
+//! - [`web`]: HTTP handlers and page structs (public pages, back office).
+//! - [`storage`], [`kv`]: object storage and Redis handles.
+//! - [`seed`]: demo data for a first run.
+//! - [`telemetry`]: logs and Sentry.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod kv;
+pub mod queue;
+pub mod seed;
+pub mod storage;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,64 @@
+//! The `histologe` command: `serve`, `migrate`, `seed`. A thin shim over the
+//! library so that tests run the same code.
+
+use clap::{Parser, Subcommand};
+use histologe::{app, config::Config, db, seed, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "histologe",
+    about = "Signalement et traitement du logement indigne"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the web process (listens on $PORT).
+    Serve {
+        /// Apply pending migrations before serving.
+        #[arg(long)]
+        migrate: bool,
+    },
+    /// Applies pending database migrations, then exits.
+    Migrate,
+    /// Loads demo data: territories, partners, one user per role, reports.
+    Seed(seed::SeedOptions),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = Config::from_env()?;
+    // Sentry must start before the runtime (see STACK.md G12).
+    let _sentry = telemetry::init_sentry(&config);
+    telemetry::init_logs(&config);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { migrate } => {
+                let state = app::AppState::connect(config)?;
+                if migrate {
+                    db::migrate(&state.db).await?;
+                }
+                app::serve(state).await
+            }
+            Command::Migrate => {
+                let pool = db::connect(&config)?;
+                db::migrate(&pool).await?;
+                tracing::info!("migrations applied");
+                Ok(())
+            }
+            Command::Seed(options) => {
+                let pool = db::connect(&config)?;
+                db::migrate(&pool).await?;
+                let summary = seed::run(&pool, &options).await?;
+                println!("{summary}");
+                Ok(())
+            }
+        }
+    })
+}

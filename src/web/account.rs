@@ -1,0 +1,546 @@
+//! Signing in and out, forgotten password, account activation.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form,
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use crate::{
+    app::AppState,
+    auth::{
+        password,
+        session::{self, CurrentUser, RequestOrigin},
+        throttle, tokens,
+    },
+    db, domain,
+    error::{AppError, AppResult},
+    queue::{self, Email, Job, JobContext},
+    web::{
+        forms::{FormErrors, is_email, safe_next},
+        layout::{Layout, PublicLayout},
+    },
+};
+
+/// Activation links last a week; reset links an hour.
+pub const ACTIVATION_MINUTES: i64 = 7 * 24 * 60;
+pub const RESET_MINUTES: i64 = 60;
+/// "Mot de passe oublié" requests per IP address per 20 minutes.
+const FORGOT_LIMIT: i64 = 10;
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/account/login.html")]
+pub struct LoginPage {
+    pub layout: Layout,
+    pub email: String,
+    pub remember: bool,
+    pub next: String,
+    pub error: Option<String>,
+    pub notice: Option<&'static str>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    suite: Option<String>,
+    ok: Option<String>,
+}
+
+pub async fn show_login(
+    PublicLayout(layout): PublicLayout,
+    Query(query): Query<LoginQuery>,
+) -> LoginPage {
+    let notice = match query.ok.as_deref() {
+        Some("mot-de-passe") => {
+            Some("Votre mot de passe est enregistré : vous pouvez vous connecter.")
+        }
+        Some("deconnecte") => Some("Vous êtes déconnecté."),
+        _ => None,
+    };
+    LoginPage {
+        layout,
+        email: String::new(),
+        remember: false,
+        next: safe_next(query.suite.as_deref()),
+        error: None,
+        notice,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    remember: Option<String>,
+    suite: Option<String>,
+}
+
+const BAD_CREDENTIALS: &str = "Adresse électronique ou mot de passe incorrect.";
+
+pub async fn log_in(
+    State(state): State<AppState>,
+    PublicLayout(layout): PublicLayout,
+    origin: RequestOrigin,
+    session: Session,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let email = form.email.trim().to_lowercase();
+    let next = safe_next(form.suite.as_deref());
+    let remember = form.remember.is_some();
+    let page = |status: StatusCode, error: String| {
+        (
+            status,
+            LoginPage {
+                layout: layout.clone(),
+                email: email.clone(),
+                remember,
+                next: next.clone(),
+                error: Some(error),
+                notice: None,
+            },
+        )
+            .into_response()
+    };
+
+    let wait = throttle::wait_before_attempt(&state.redis, &email, &origin.ip).await?;
+    if wait > 0 {
+        let minutes = (wait + 59) / 60;
+        return Ok(page(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Trop de tentatives de connexion. Pour protéger les comptes, réessayez dans {minutes} minute{}.",
+                if minutes > 1 { "s" } else { "" }
+            ),
+        ));
+    }
+
+    let account = if email.is_empty() {
+        None
+    } else {
+        db::users::find_for_login(&state.db, &email).await?
+    };
+    let hash = account
+        .as_ref()
+        .filter(|a| a.status == "active")
+        .and_then(|a| a.password_hash.clone());
+    let matches = password::verify(form.password, hash).await;
+
+    let mut tx = state.db.begin().await?;
+    if !matches {
+        db::audit::insert(
+            &mut tx,
+            &db::audit::NewEvent {
+                actor_user_id: account.as_ref().map(|a| a.id),
+                actor_email: Some(&email),
+                action: "login_failed",
+                entity_type: "user",
+                entity_id: account.as_ref().map(|a| a.id.to_string()),
+                report_id: None,
+                ip: Some(&origin.ip),
+                user_agent: origin.user_agent.as_deref(),
+                diff: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        throttle::record_failure(&state.redis, &email, &origin.ip).await?;
+        return Ok(page(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS.to_owned()));
+    }
+    let account =
+        account.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("matched without account")))?;
+    db::audit::insert(
+        &mut tx,
+        &db::audit::NewEvent {
+            actor_user_id: Some(account.id),
+            actor_email: Some(&account.email),
+            action: "login",
+            entity_type: "user",
+            entity_id: Some(account.id.to_string()),
+            report_id: None,
+            ip: Some(&origin.ip),
+            user_agent: origin.user_agent.as_deref(),
+            diff: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    db::users::record_login(&state.db, account.id).await?;
+    throttle::record_success(&state.redis, &email).await?;
+    session::start(&session, account.id, remember).await?;
+    Ok(Redirect::to(&next).into_response())
+}
+
+pub async fn log_out(
+    State(state): State<AppState>,
+    origin: RequestOrigin,
+    session: Session,
+) -> AppResult<Redirect> {
+    if let Some(user_id) = session::user_id(&session).await?
+        && let Some(user) = session::load_user(&state.db, user_id).await?
+    {
+        record(
+            &state,
+            Some(&user),
+            &origin,
+            "logout",
+            "user",
+            Some(user.id.to_string()),
+            None,
+        )
+        .await?;
+    }
+    session::end(&session).await?;
+    Ok(Redirect::to("/connexion?ok=deconnecte"))
+}
+
+/// Records an audit event in its own transaction.
+pub async fn record(
+    state: &AppState,
+    actor: Option<&CurrentUser>,
+    origin: &RequestOrigin,
+    action: &str,
+    entity_type: &str,
+    entity_id: Option<String>,
+    diff: Option<serde_json::Value>,
+) -> AppResult<()> {
+    let mut conn = state.db.acquire().await?;
+    db::audit::insert(
+        &mut conn,
+        &db::audit::NewEvent {
+            actor_user_id: actor.map(|u| u.id),
+            actor_email: actor.map(|u| u.email.as_str()),
+            action,
+            entity_type,
+            entity_id,
+            report_id: None,
+            ip: Some(&origin.ip),
+            user_agent: origin.user_agent.as_deref(),
+            diff,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/account/forgot_password.html")]
+pub struct ForgotPasswordPage {
+    pub layout: Layout,
+    pub email: String,
+    pub errors: FormErrors,
+    pub sent: bool,
+}
+
+pub async fn show_forgot_password(PublicLayout(layout): PublicLayout) -> ForgotPasswordPage {
+    ForgotPasswordPage {
+        layout,
+        email: String::new(),
+        errors: FormErrors::default(),
+        sent: false,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ForgotPasswordForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Sends a reset link if an account matches, and says the same thing either
+/// way (no account enumeration). Accounts never activated get a new
+/// activation link instead.
+pub async fn request_password_reset(
+    State(state): State<AppState>,
+    PublicLayout(layout): PublicLayout,
+    origin: RequestOrigin,
+    Form(form): Form<ForgotPasswordForm>,
+) -> AppResult<Response> {
+    let email = form.email.trim().to_lowercase();
+    if !is_email(&email) {
+        let mut errors = FormErrors::default();
+        errors.add(
+            "email",
+            "Saisissez une adresse électronique valide, par exemple nom@domaine.fr.",
+        );
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ForgotPasswordPage {
+                layout,
+                email,
+                errors,
+                sent: false,
+            },
+        )
+            .into_response());
+    }
+    let key = format!("histologe:rate:forgot:{}", origin.ip);
+    if !crate::kv::within_rate(&state.redis, &key, FORGOT_LIMIT, 20 * 60).await? {
+        return Err(AppError::TooManyRequests);
+    }
+    if let Some(account) = db::users::find_for_login(&state.db, &email).await? {
+        match account.status.as_str() {
+            "active" => {
+                send_token(&state, account.id, &account.email, TokenKind::Reset, "").await?
+            }
+            "inactive" => {
+                let first_name = db::users::find(&state.db, account.id)
+                    .await?
+                    .map(|u| u.first_name)
+                    .unwrap_or_default();
+                send_token(
+                    &state,
+                    account.id,
+                    &account.email,
+                    TokenKind::Activation,
+                    &first_name,
+                )
+                .await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(ForgotPasswordPage {
+        layout,
+        email,
+        errors: FormErrors::default(),
+        sent: true,
+    }
+    .into_response())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Activation,
+    Reset,
+}
+
+impl TokenKind {
+    fn code(self) -> &'static str {
+        match self {
+            TokenKind::Activation => "activation",
+            TokenKind::Reset => "password_reset",
+        }
+    }
+}
+
+/// Creates a token and queues its e-mail, in one transaction.
+pub async fn send_token(
+    state: &AppState,
+    user_id: u64,
+    email: &str,
+    kind: TokenKind,
+    first_name: &str,
+) -> AppResult<()> {
+    let mut tx = state.db.begin().await?;
+    queue_token(
+        &mut tx,
+        &state.config.base_url,
+        user_id,
+        email,
+        kind,
+        first_name,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Creates a token and queues its e-mail inside the caller's transaction.
+pub async fn queue_token(
+    conn: &mut sqlx::MySqlConnection,
+    base_url: &str,
+    user_id: u64,
+    email: &str,
+    kind: TokenKind,
+    first_name: &str,
+) -> AppResult<()> {
+    let token = tokens::generate();
+    let minutes = if kind == TokenKind::Activation {
+        ACTIVATION_MINUTES
+    } else {
+        RESET_MINUTES
+    };
+    db::users::insert_token(conn, user_id, kind.code(), &tokens::digest(&token), minutes).await?;
+    let email_job = match kind {
+        TokenKind::Activation => Email::AccountActivation {
+            to: email.to_owned(),
+            first_name: first_name.to_owned(),
+            link: format!("{base_url}/activation/{token}"),
+        },
+        TokenKind::Reset => Email::PasswordReset {
+            to: email.to_owned(),
+            link: format!("{base_url}/mot-de-passe/{token}"),
+        },
+    };
+    queue::enqueue(
+        conn,
+        &Job::SendEmail(email_job),
+        None,
+        JobContext::default(),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/account/set_password.html")]
+pub struct SetPasswordPage {
+    pub layout: Layout,
+    pub heading: &'static str,
+    pub action: String,
+    pub valid: bool,
+    pub errors: FormErrors,
+}
+
+fn heading(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Activation => "Activer votre compte",
+        TokenKind::Reset => "Choisir un nouveau mot de passe",
+    }
+}
+
+fn action(kind: TokenKind, token: &str) -> String {
+    match kind {
+        TokenKind::Activation => format!("/activation/{token}"),
+        TokenKind::Reset => format!("/mot-de-passe/{token}"),
+    }
+}
+
+async fn show_set_password(
+    state: &AppState,
+    layout: Layout,
+    kind: TokenKind,
+    token: &str,
+) -> AppResult<Response> {
+    let valid = tokens::looks_valid(token)
+        && db::users::token_is_valid(&state.db, kind.code(), &tokens::digest(token)).await?;
+    let page = SetPasswordPage {
+        layout,
+        heading: heading(kind),
+        action: action(kind, token),
+        valid,
+        errors: FormErrors::default(),
+    };
+    let status = if valid {
+        StatusCode::OK
+    } else {
+        StatusCode::GONE
+    };
+    Ok((status, page).into_response())
+}
+
+pub async fn show_reset_password(
+    State(state): State<AppState>,
+    PublicLayout(layout): PublicLayout,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    show_set_password(&state, layout, TokenKind::Reset, &token).await
+}
+
+pub async fn show_activation(
+    State(state): State<AppState>,
+    PublicLayout(layout): PublicLayout,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    show_set_password(&state, layout, TokenKind::Activation, &token).await
+}
+
+#[derive(Deserialize)]
+pub struct SetPasswordForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirmation: String,
+}
+
+async fn set_password(
+    state: &AppState,
+    layout: Layout,
+    origin: &RequestOrigin,
+    kind: TokenKind,
+    token: &str,
+    form: SetPasswordForm,
+) -> AppResult<Response> {
+    if !tokens::looks_valid(token) {
+        return show_set_password(state, layout, kind, token).await;
+    }
+    let digest = tokens::digest(token);
+    let mut tx = state.db.begin().await?;
+    let Some(user_id) = db::users::consume_token(&mut tx, kind.code(), &digest).await? else {
+        drop(tx);
+        return show_set_password(state, layout, kind, token).await;
+    };
+    let user = db::users::find(&state.db, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let mut errors = FormErrors::default();
+    if let Err(message) = domain::password::check(&form.password, &user.email) {
+        errors.add("password", message);
+    } else if form.password != form.confirmation {
+        errors.add(
+            "confirmation",
+            "Les deux mots de passe ne sont pas identiques.",
+        );
+    }
+    if !errors.is_empty() {
+        // Rolling back keeps the token usable for the corrected attempt.
+        tx.rollback().await?;
+        let page = SetPasswordPage {
+            layout,
+            heading: heading(kind),
+            action: action(kind, token),
+            valid: true,
+            errors,
+        };
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let hash = password::hash(form.password).await?;
+    db::users::set_password(&mut tx, user_id, &hash).await?;
+    db::audit::insert(
+        &mut tx,
+        &db::audit::NewEvent {
+            actor_user_id: Some(user_id),
+            actor_email: Some(&user.email),
+            action: if kind == TokenKind::Activation {
+                "activate"
+            } else {
+                "password_reset"
+            },
+            entity_type: "user",
+            entity_id: Some(user_id.to_string()),
+            report_id: None,
+            ip: Some(&origin.ip),
+            user_agent: origin.user_agent.as_deref(),
+            diff: None,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/connexion?ok=mot-de-passe").into_response())
+}
+
+pub async fn reset_password(
+    State(state): State<AppState>,
+    PublicLayout(layout): PublicLayout,
+    origin: RequestOrigin,
+    Path(token): Path<String>,
+    Form(form): Form<SetPasswordForm>,
+) -> AppResult<Response> {
+    set_password(&state, layout, &origin, TokenKind::Reset, &token, form).await
+}
+
+pub async fn activate(
+    State(state): State<AppState>,
+    PublicLayout(layout): PublicLayout,
+    origin: RequestOrigin,
+    Path(token): Path<String>,
+    Form(form): Form<SetPasswordForm>,
+) -> AppResult<Response> {
+    set_password(&state, layout, &origin, TokenKind::Activation, &token, form).await
+}

@@ -1,0 +1,158 @@
+//! What form handlers share: field errors shown next to each field,
+//! pagination, URL encoding.
+
+use std::collections::BTreeMap;
+
+/// Errors by field name, in French. A form that has any is re-rendered with
+/// a 422 and everything the user typed.
+#[derive(Debug, Default, Clone)]
+pub struct FormErrors(BTreeMap<&'static str, String>);
+
+impl FormErrors {
+    pub fn add(&mut self, field: &'static str, message: impl Into<String>) {
+        self.0.entry(field).or_insert_with(|| message.into());
+    }
+
+    /// The error of a field, for templates: `{% if let Some(e) = errors.get("email") %}`.
+    pub fn get(&self, field: &str) -> Option<&String> {
+        self.0.get(field)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// (field, message) pairs, for the summary at the top of a form.
+    pub fn iter(&self) -> impl Iterator<Item = (&&'static str, &String)> {
+        self.0.iter()
+    }
+}
+
+/// Percent-encodes a query-string value.
+pub fn url_encode(input: &str) -> String {
+    let mut out = String::with_capacity(input.len());
+    for byte in input.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+/// A local path to go back to after login: only paths on this site (no
+/// `//host` or scheme), so the parameter cannot send users elsewhere.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_owned()
+        }
+        _ => "/bo".to_owned(),
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Clone)]
+pub struct Pagination {
+    pub page: u32,
+    pub per_page: u32,
+    pub total: i64,
+}
+
+impl Pagination {
+    pub fn new(page: Option<u32>, per_page: u32, total: i64) -> Self {
+        Self {
+            page: page.unwrap_or(1).max(1),
+            per_page,
+            total,
+        }
+    }
+
+    pub fn offset(page: Option<u32>, per_page: u32) -> u32 {
+        (page.unwrap_or(1).max(1) - 1).saturating_mul(per_page)
+    }
+
+    pub fn pages(&self) -> u32 {
+        let pages = (self.total.max(0) as u64).div_ceil(u64::from(self.per_page));
+        pages.max(1) as u32
+    }
+
+    pub fn has_previous(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages()
+    }
+
+    pub fn previous(&self) -> u32 {
+        self.page.saturating_sub(1).max(1)
+    }
+
+    pub fn next(&self) -> u32 {
+        self.page + 1
+    }
+}
+
+/// Trims a text field; empty becomes `None`.
+pub fn non_empty(value: &str) -> Option<String> {
+    let trimmed = value.trim();
+    (!trimmed.is_empty()).then(|| trimmed.to_owned())
+}
+
+/// A rough but strict-enough e-mail check (one @, a dot in the domain, no
+/// spaces); the real proof is the activation e-mail.
+pub fn is_email(value: &str) -> bool {
+    let value = value.trim();
+    let Some((local, domain)) = value.split_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && value.len() <= 255
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>')
+        && !domain.contains('@')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_return_path_after_login_stays_on_this_site() {
+        assert_eq!(
+            safe_next(Some("/bo/utilisateurs?page=2")),
+            "/bo/utilisateurs?page=2"
+        );
+        assert_eq!(safe_next(Some("//evil.example")), "/bo");
+        assert_eq!(safe_next(Some("https://evil.example")), "/bo");
+        assert_eq!(safe_next(None), "/bo");
+    }
+
+    #[test]
+    fn pagination_counts_pages() {
+        let p = Pagination::new(Some(2), 25, 51);
+        assert_eq!(p.pages(), 3);
+        assert!(p.has_previous() && p.has_next());
+        assert_eq!(Pagination::offset(Some(3), 25), 50);
+        assert_eq!(Pagination::new(None, 25, 0).pages(), 1);
+    }
+
+    #[test]
+    fn emails_are_checked_for_shape() {
+        assert!(is_email("jeanne.dupont@ville-lyon.fr"));
+        assert!(!is_email("jeanne"));
+        assert!(!is_email("a@b"));
+        assert!(!is_email("a b@c.fr"));
+    }
+}

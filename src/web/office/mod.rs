@@ -1,0 +1,11 @@
+//! The back office (agents, partner admins, territory admins, super admins).
+//! Every route is declared in [`crate::web::routes`] with the access it
+//! requires; record-level checks ask [`crate::domain::permissions`].
+
+pub mod audit;
+pub mod dashboard;
+pub mod partners;
+pub mod profile;
+pub mod tags;
+pub mod territories;
+pub mod users;

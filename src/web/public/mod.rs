@@ -1,0 +1,3 @@
+//! Pages anyone can open.
+
+pub mod pages;

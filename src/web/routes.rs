@@ -1,0 +1,217 @@
+//! The route table: every route of the site with the access it requires.
+//!
+//! Routes are registered through [`Routes::add`], which both mounts the
+//! handler behind the authorization gate and records the route in the table
+//! that the role × route test walks: a route cannot be added without saying
+//! who may use it, and a route missing from the test's matrix fails it.
+
+use axum::{
+    Router,
+    handler::Handler,
+    middleware,
+    routing::{MethodFilter, on},
+};
+
+use crate::{app::AppState, auth::session::gate, domain::permissions::Access};
+
+/// One route and the access it requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+pub struct Routes {
+    router: Router<AppState>,
+    table: Vec<RouteInfo>,
+}
+
+impl Routes {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            table: Vec::new(),
+        }
+    }
+
+    fn add<H, T>(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let filter = match method {
+            "GET" => MethodFilter::GET,
+            "POST" => MethodFilter::POST,
+            other => panic!("unsupported method {other}"),
+        };
+        let route = on(filter, handler).route_layer(middleware::from_fn_with_state(access, gate));
+        self.router = self.router.route(path, route);
+        self.table.push(RouteInfo {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add("GET", path, access, handler)
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add("POST", path, access, handler)
+    }
+}
+
+/// Every page and action of the site.
+pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
+    use super::{account, health, office, public::pages};
+    use Access::*;
+    let routes = Routes::new()
+        // Public pages.
+        .get("/", Public, pages::show_home)
+        .get("/accessibilite", Public, pages::show_accessibility)
+        .get("/mentions-legales", Public, pages::show_legal)
+        .get("/donnees-personnelles", Public, pages::show_privacy)
+        .get("/plan-du-site", Public, pages::show_sitemap)
+        .get("/healthz", Public, health::healthz)
+        .get("/readyz", Public, health::readyz)
+        // Accounts.
+        .get("/connexion", Public, account::show_login)
+        .post("/connexion", Public, account::log_in)
+        .post("/deconnexion", Public, account::log_out)
+        .get(
+            "/mot-de-passe-oublie",
+            Public,
+            account::show_forgot_password,
+        )
+        .post(
+            "/mot-de-passe-oublie",
+            Public,
+            account::request_password_reset,
+        )
+        .get(
+            "/mot-de-passe/{token}",
+            Public,
+            account::show_reset_password,
+        )
+        .post("/mot-de-passe/{token}", Public, account::reset_password)
+        .get("/activation/{token}", Public, account::show_activation)
+        .post("/activation/{token}", Public, account::activate)
+        // Back office.
+        .get("/bo", SignedIn, office::dashboard::show_dashboard)
+        .get("/bo/profil", SignedIn, office::profile::show_profile)
+        .post("/bo/profil", SignedIn, office::profile::update_profile)
+        .post(
+            "/bo/profil/mot-de-passe",
+            SignedIn,
+            office::profile::change_password,
+        )
+        .get("/bo/utilisateurs", PartnerAdmin, office::users::list_users)
+        .get(
+            "/bo/utilisateurs/nouveau",
+            PartnerAdmin,
+            office::users::show_new_user,
+        )
+        .post(
+            "/bo/utilisateurs/nouveau",
+            PartnerAdmin,
+            office::users::create_user,
+        )
+        .get(
+            "/bo/utilisateurs/{id}",
+            PartnerAdmin,
+            office::users::show_user,
+        )
+        .post(
+            "/bo/utilisateurs/{id}",
+            PartnerAdmin,
+            office::users::update_user,
+        )
+        .post(
+            "/bo/utilisateurs/{id}/desactiver",
+            PartnerAdmin,
+            office::users::deactivate_user,
+        )
+        .post(
+            "/bo/utilisateurs/{id}/reactiver",
+            PartnerAdmin,
+            office::users::reactivate_user,
+        )
+        .post(
+            "/bo/utilisateurs/{id}/renvoyer-activation",
+            PartnerAdmin,
+            office::users::resend_activation,
+        )
+        .get(
+            "/bo/partenaires",
+            TerritoryAdmin,
+            office::partners::list_partners,
+        )
+        .get(
+            "/bo/partenaires/nouveau",
+            TerritoryAdmin,
+            office::partners::show_new_partner,
+        )
+        .post(
+            "/bo/partenaires/nouveau",
+            TerritoryAdmin,
+            office::partners::create_partner,
+        )
+        .get(
+            "/bo/partenaires/{id}",
+            TerritoryAdmin,
+            office::partners::show_partner,
+        )
+        .post(
+            "/bo/partenaires/{id}",
+            TerritoryAdmin,
+            office::partners::update_partner,
+        )
+        .get("/bo/etiquettes", TerritoryAdmin, office::tags::list_tags)
+        .post("/bo/etiquettes", TerritoryAdmin, office::tags::create_tag)
+        .post(
+            "/bo/etiquettes/{id}/supprimer",
+            TerritoryAdmin,
+            office::tags::delete_tag,
+        )
+        .get(
+            "/bo/territoires",
+            SuperAdmin,
+            office::territories::list_territories,
+        )
+        .get(
+            "/bo/territoires/{id}",
+            SuperAdmin,
+            office::territories::show_territory,
+        )
+        .post(
+            "/bo/territoires/{id}",
+            SuperAdmin,
+            office::territories::update_territory,
+        )
+        .get("/bo/journal", SuperAdmin, office::audit::list_events);
+    (routes.router, routes.table)
+}
+
+/// The table alone, for the role × route test.
+pub fn route_table() -> Vec<RouteInfo> {
+    routes().1
+}

@@ -1,0 +1,9 @@
+//! The integration tests: the real router against real MariaDB and Redis
+//! servers (started by `scripts/services.sh`), each test in its own fresh
+//! database. One binary, so the build links once.
+
+mod common;
+
+mod browser;
+mod resilience;
+mod shell;
