@@ -18,6 +18,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod kv;
+pub mod mail;
 pub mod queue;
 pub mod seed;
 pub mod storage;

@@ -35,7 +35,7 @@ impl Routes {
         }
     }
 
-    fn add<H, T>(
+    pub fn add<H, T>(
         mut self,
         method: &'static str,
         path: &'static str,
@@ -61,7 +61,7 @@ impl Routes {
         self
     }
 
-    fn get<H: Handler<T, AppState>, T: 'static>(
+    pub fn get<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
         access: Access,
@@ -70,7 +70,7 @@ impl Routes {
         self.add("GET", path, access, handler)
     }
 
-    fn post<H: Handler<T, AppState>, T: 'static>(
+    pub fn post<H: Handler<T, AppState>, T: 'static>(
         self,
         path: &'static str,
         access: Access,
@@ -208,6 +208,10 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
             office::territories::update_territory,
         )
         .get("/bo/journal", SuperAdmin, office::audit::list_events);
+    // Each feature area registers its own routes through the same builder.
+    let routes = super::public::form::register(routes);
+    let routes = super::public::follow_up::register(routes);
+    let routes = office::interconnections::register(routes);
     (routes.router, routes.table)
 }
 

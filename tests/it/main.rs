@@ -4,6 +4,10 @@
 
 mod common;
 
+mod access;
 mod browser;
+mod follow_up;
+mod report_form;
 mod resilience;
 mod shell;
+mod worker;

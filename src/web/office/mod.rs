@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod dashboard;
+pub mod interconnections;
 pub mod partners;
 pub mod profile;
 pub mod tags;

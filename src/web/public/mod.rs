@@ -1,3 +1,5 @@
 //! Pages anyone can open.
 
+pub mod follow_up;
+pub mod form;
 pub mod pages;

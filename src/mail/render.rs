@@ -1,0 +1,92 @@
+//! Renders each [`Email`] job to a subject, an HTML body and a text body,
+//! from the askama templates in `templates/emails/`. One arm per e-mail:
+//! adding a variant to `Email` without its templates does not compile.
+
+use askama::Template;
+
+use crate::queue::Email;
+
+/// An e-mail ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "emails/account_activation.html")]
+struct AccountActivationHtml<'a> {
+    first_name: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/account_activation.txt")]
+struct AccountActivationText<'a> {
+    first_name: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/password_reset.html")]
+struct PasswordResetHtml<'a> {
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/password_reset.txt")]
+struct PasswordResetText<'a> {
+    link: &'a str,
+}
+
+pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
+    let (subject, html, text) = match email {
+        Email::AccountActivation {
+            first_name, link, ..
+        } => (
+            "Activez votre compte Histologe".to_owned(),
+            AccountActivationHtml { first_name, link }.render()?,
+            AccountActivationText { first_name, link }.render()?,
+        ),
+        Email::PasswordReset { link, .. } => (
+            "Choisissez un nouveau mot de passe".to_owned(),
+            PasswordResetHtml { link }.render()?,
+            PasswordResetText { link }.render()?,
+        ),
+    };
+    Ok(RenderedEmail {
+        to: email.recipient().to_owned(),
+        subject,
+        html,
+        text,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_activation_email_carries_the_link_in_both_bodies() {
+        let email = Email::AccountActivation {
+            to: "agent@ville.fr".into(),
+            first_name: "Camille <b>".into(),
+            link: "https://histologe.example/activation/abc".into(),
+        };
+        let rendered = render(&email).unwrap();
+        assert_eq!(rendered.to, "agent@ville.fr");
+        assert!(
+            rendered
+                .html
+                .contains("https://histologe.example/activation/abc")
+        );
+        assert!(
+            rendered
+                .text
+                .contains("https://histologe.example/activation/abc")
+        );
+        assert!(!rendered.html.contains("<b>"), "names are escaped in HTML");
+    }
+}
