@@ -100,6 +100,13 @@ pub struct Config {
     pub sentry_dsn: Option<Secret>,
     /// `LOG_FORMAT`: `json` (default in production) or `pretty`.
     pub log_json: bool,
+    /// `TRUST_X_FORWARDED_FOR` (default true): the platform's router (Scalingo)
+    /// appends the client address to `X-Forwarded-For`; set false when the
+    /// app is exposed directly, so that clients cannot choose their address.
+    pub trust_forwarded_for: bool,
+    /// `REDIS_KEY_PREFIX` (default `histologe:`): prefix of the rate-limit and
+    /// throttling keys, so that several apps (or tests) can share a Redis.
+    pub redis_prefix: String,
 }
 
 /// Reads a variable, treating an empty value as absent.
@@ -214,6 +221,8 @@ impl Config {
             ),
             sentry_dsn: var("SENTRY_DSN").map(Secret::new),
             log_json,
+            trust_forwarded_for: parsed("TRUST_X_FORWARDED_FOR", true)?,
+            redis_prefix: var_or("REDIS_KEY_PREFIX", "histologe:"),
         })
     }
 
@@ -246,6 +255,9 @@ impl Config {
             dpe_api_url: "http://127.0.0.1:9/dpe".into(),
             sentry_dsn: None,
             log_json: false,
+            trust_forwarded_for: true,
+            // Each test app has its own keys in the shared test Redis.
+            redis_prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
         }
     }
 }

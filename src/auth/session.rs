@@ -184,12 +184,17 @@ pub async fn gate(
 }
 
 /// The client's address: the last `X-Forwarded-For` hop (added by the
-/// platform's router, which we trust) or the peer address.
+/// platform's router, when we trust it) or the peer address.
 pub fn client_ip(parts: &Parts) -> String {
-    if let Some(forwarded) = parts
-        .headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
+    let trusted = parts
+        .extensions
+        .get::<AppState>()
+        .is_none_or(|s| s.config.trust_forwarded_for);
+    if trusted
+        && let Some(forwarded) = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
         && let Some(last) = forwarded.rsplit(',').next()
     {
         let ip = last.trim();

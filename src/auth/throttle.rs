@@ -16,15 +16,15 @@ const WINDOW_SECS: i64 = 3600;
 const BASE_DELAY_SECS: i64 = 30;
 const MAX_DELAY_SECS: i64 = 15 * 60;
 
-fn account_key(email: &str) -> String {
+fn account_key(prefix: &str, email: &str) -> String {
     format!(
-        "histologe:login:acct:{}",
+        "{prefix}login:acct:{}",
         super::tokens::digest(&email.trim().to_lowercase())
     )
 }
 
-fn ip_key(ip: &str) -> String {
-    format!("histologe:login:ip:{ip}")
+fn ip_key(prefix: &str, ip: &str) -> String {
+    format!("{prefix}login:ip:{ip}")
 }
 
 /// How long the caller must wait, for `failures` failures with `free` free ones.
@@ -39,23 +39,26 @@ pub fn delay_for(failures: i64, free: i64) -> i64 {
 /// Seconds to wait before another attempt is allowed (0 = go ahead).
 pub async fn wait_before_attempt(
     redis: &RedisPool,
+    prefix: &str,
     email: &str,
     ip: &str,
 ) -> Result<i64, kv::fred::error::Error> {
-    let account = kv::lock_remaining(redis, &format!("{}:lock", account_key(email))).await?;
-    let by_ip = kv::lock_remaining(redis, &format!("{}:lock", ip_key(ip))).await?;
+    let account =
+        kv::lock_remaining(redis, &format!("{}:lock", account_key(prefix, email))).await?;
+    let by_ip = kv::lock_remaining(redis, &format!("{}:lock", ip_key(prefix, ip))).await?;
     Ok(account.max(by_ip))
 }
 
 /// Records a failed attempt and sets the delay the next one must wait.
 pub async fn record_failure(
     redis: &RedisPool,
+    prefix: &str,
     email: &str,
     ip: &str,
 ) -> Result<(), kv::fred::error::Error> {
     for (key, free) in [
-        (account_key(email), ACCOUNT_FREE_FAILURES),
-        (ip_key(ip), IP_FREE_FAILURES),
+        (account_key(prefix, email), ACCOUNT_FREE_FAILURES),
+        (ip_key(prefix, ip), IP_FREE_FAILURES),
     ] {
         let failures = kv::hit(redis, &key, WINDOW_SECS).await?;
         let delay = delay_for(failures, free);
@@ -68,8 +71,12 @@ pub async fn record_failure(
 
 /// A successful login clears the account's counter (not the IP's: one
 /// good password must not unlock guessing on other accounts).
-pub async fn record_success(redis: &RedisPool, email: &str) -> Result<(), kv::fred::error::Error> {
-    let key = account_key(email);
+pub async fn record_success(
+    redis: &RedisPool,
+    prefix: &str,
+    email: &str,
+) -> Result<(), kv::fred::error::Error> {
+    let key = account_key(prefix, email);
     kv::forget(redis, &[key.clone(), format!("{key}:lock")]).await
 }
 

@@ -108,7 +108,9 @@ pub async fn log_in(
             .into_response()
     };
 
-    let wait = throttle::wait_before_attempt(&state.redis, &email, &origin.ip).await?;
+    let wait =
+        throttle::wait_before_attempt(&state.redis, &state.config.redis_prefix, &email, &origin.ip)
+            .await?;
     if wait > 0 {
         let minutes = (wait + 59) / 60;
         return Ok(page(
@@ -149,7 +151,8 @@ pub async fn log_in(
         )
         .await?;
         tx.commit().await?;
-        throttle::record_failure(&state.redis, &email, &origin.ip).await?;
+        throttle::record_failure(&state.redis, &state.config.redis_prefix, &email, &origin.ip)
+            .await?;
         return Ok(page(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS.to_owned()));
     }
     let account =
@@ -171,7 +174,7 @@ pub async fn log_in(
     .await?;
     tx.commit().await?;
     db::users::record_login(&state.db, account.id).await?;
-    throttle::record_success(&state.redis, &email).await?;
+    throttle::record_success(&state.redis, &state.config.redis_prefix, &email).await?;
     session::start(&session, account.id, remember).await?;
     Ok(Redirect::to(&next).into_response())
 }
@@ -279,7 +282,7 @@ pub async fn request_password_reset(
         )
             .into_response());
     }
-    let key = format!("histologe:rate:forgot:{}", origin.ip);
+    let key = format!("{}rate:forgot:{}", state.config.redis_prefix, origin.ip);
     if !crate::kv::within_rate(&state.redis, &key, FORGOT_LIMIT, 20 * 60).await? {
         return Err(AppError::TooManyRequests);
     }

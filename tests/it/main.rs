@@ -5,6 +5,7 @@
 mod common;
 
 mod access;
+mod access_matrix_extra;
 mod browser;
 mod follow_up;
 mod report_form;

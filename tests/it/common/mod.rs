@@ -111,11 +111,7 @@ impl TestApp {
             .await
             .expect("serve");
         });
-        let client = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("client");
+        let client = new_client();
         Self {
             address,
             base_url: format!("http://{address}"),
@@ -144,6 +140,105 @@ impl TestApp {
         let response = self.get(path).await;
         let status = response.status();
         (status, response.text().await.expect("body"))
+    }
+}
+
+/// A browser-like client: its own cookie jar, no redirect following, and its
+/// own client address (through `X-Forwarded-For`), so that the per-address
+/// rate limits of concurrent tests sharing one Redis stay apart.
+pub fn new_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    let ip = format!("10.{}.{}.{}", bytes[0], bytes[1], bytes[2]);
+    headers.insert("x-forwarded-for", ip.parse().expect("ip header"));
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+/// The demo password of the seeded accounts.
+pub const DEMO_PASSWORD: &str = histologe::seed::DEMO_PASSWORD;
+
+/// The value of the first hidden `_csrf` field of a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    html[start..start + html[start..].find('"').expect("end of value")].to_owned()
+}
+
+impl TestApp {
+    /// Loads the demo data (territories 69A and 13, partners, one account
+    /// per role) with a few reports.
+    pub async fn seed_demo(&self) {
+        histologe::seed::run(&self.db, &histologe::seed::SeedOptions { reports: 12 })
+            .await
+            .expect("demo data loads");
+    }
+
+    /// This client's CSRF token (read from the login page).
+    pub async fn csrf(&self) -> String {
+        let (_, html) = self.get_html("/connexion").await;
+        csrf_in(&html)
+    }
+
+    /// POSTs a urlencoded form with the CSRF token added.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut body: Vec<(&str, &str)> = vec![("_csrf", token.as_str())];
+        body.extend_from_slice(fields);
+        self.client
+            .post(self.url(path))
+            .form(&body)
+            .send()
+            .await
+            .expect("post")
+    }
+
+    /// Signs in with the demo password; panics unless it works.
+    pub async fn login_as(&self, email: &str) {
+        let response = self
+            .post_form(
+                "/connexion",
+                &[("email", email), ("password", DEMO_PASSWORD)],
+            )
+            .await;
+        assert_eq!(response.status(), 303, "login of {email} should redirect");
+        assert_eq!(response.headers()["location"], "/bo");
+    }
+
+    /// Signs out.
+    pub async fn logout(&self) {
+        let response = self.post_form("/deconnexion", &[]).await;
+        assert_eq!(response.status(), 303);
+    }
+
+    /// The jobs waiting in the outbox.
+    pub async fn pending_jobs(&self) -> Vec<serde_json::Value> {
+        db::outbox::list_pending(&self.db)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .map(|row| row.payload.0)
+            .collect()
+    }
+
+    /// The link of the last queued e-mail of this template sent to `to`.
+    pub async fn last_link_sent_to(&self, template: &str, to: &str) -> String {
+        let jobs = self.pending_jobs().await;
+        let job = jobs
+            .iter()
+            .rev()
+            .find(|j| j["template"] == template && j["to"] == to)
+            .unwrap_or_else(|| panic!("no {template} e-mail queued for {to}: {jobs:?}"));
+        job["link"].as_str().expect("link").to_owned()
+    }
+
+    /// A second client (another browser) on the same app.
+    pub fn other_browser(&self) -> reqwest::Client {
+        new_client()
     }
 }
 
