@@ -17,12 +17,32 @@ pub enum Email {
     },
     /// "Mot de passe oublié": link valid one hour.
     PasswordReset { to: String, link: String },
+    /// News of their case for the resident: validation, refusal, closure,
+    /// a public follow-up, a visit.
+    CaseUpdateForResident {
+        to: String,
+        reference: String,
+        title: String,
+        message: String,
+        link: String,
+    },
+    /// A back-office notification sent at once (instant preference, or a
+    /// partner's generic mailbox).
+    CaseUpdateForStaff {
+        to: String,
+        reference: String,
+        title: String,
+        link: String,
+    },
 }
 
 impl Email {
     pub fn recipient(&self) -> &str {
         match self {
-            Email::AccountActivation { to, .. } | Email::PasswordReset { to, .. } => to,
+            Email::AccountActivation { to, .. }
+            | Email::PasswordReset { to, .. }
+            | Email::CaseUpdateForResident { to, .. }
+            | Email::CaseUpdateForStaff { to, .. } => to,
         }
     }
 }
@@ -32,12 +52,23 @@ impl Email {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     SendEmail(Email),
+    /// A report was assigned to a partner: the worker pushes it to the
+    /// partner's systems (Esabora, Zapier, webhook) as configured.
+    AssignmentCreated {
+        assignment_id: u64,
+    },
+    /// An assignment changed status: the partner's webhook is told.
+    AssignmentStatusChanged {
+        assignment_id: u64,
+    },
 }
 
 impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::SendEmail(_) => "send_email",
+            Job::AssignmentCreated { .. } => "assignment_created",
+            Job::AssignmentStatusChanged { .. } => "assignment_status_changed",
         }
     }
 }

@@ -177,7 +177,14 @@ pub async fn gate(
         return Redirect::to(&login_url(request.uri())).into_response();
     };
     if !access.allows(current.role) {
-        return AppError::Forbidden.into_response();
+        let mut response = AppError::Forbidden.into_response();
+        // Tells the role × route test that the route's gate (not a record
+        // check) refused.
+        response.headers_mut().insert(
+            "x-denied-by",
+            axum::http::HeaderValue::from_static("route-policy"),
+        );
+        return response;
     }
     request.extensions_mut().insert(current);
     next.run(request).await

@@ -6,8 +6,10 @@
 //! - [`partner`]: partner types and competences.
 
 pub mod audit;
+pub mod case_filter;
 pub mod partner;
 pub mod password;
 pub mod permissions;
 pub mod report;
 pub mod roles;
+pub mod workflow;

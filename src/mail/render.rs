@@ -41,6 +41,40 @@ struct PasswordResetText<'a> {
     link: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "emails/case_update_resident.html")]
+struct CaseUpdateResidentHtml<'a> {
+    reference: &'a str,
+    title: &'a str,
+    message: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/case_update_resident.txt")]
+struct CaseUpdateResidentText<'a> {
+    reference: &'a str,
+    title: &'a str,
+    message: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/case_update_staff.html")]
+struct CaseUpdateStaffHtml<'a> {
+    reference: &'a str,
+    title: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/case_update_staff.txt")]
+struct CaseUpdateStaffText<'a> {
+    reference: &'a str,
+    title: &'a str,
+    link: &'a str,
+}
+
 pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
     let (subject, html, text) = match email {
         Email::AccountActivation {
@@ -54,6 +88,16 @@ pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
             "Choisissez un nouveau mot de passe".to_owned(),
             PasswordResetHtml { link }.render()?,
             PasswordResetText { link }.render()?,
+        ),
+        Email::CaseUpdateForResident { reference, title, message, link, .. } => (
+            format!("{title} – signalement {reference}"),
+            CaseUpdateResidentHtml { reference, title, message, link }.render()?,
+            CaseUpdateResidentText { reference, title, message, link }.render()?,
+        ),
+        Email::CaseUpdateForStaff { reference, title, link, .. } => (
+            format!("{title} – {reference}"),
+            CaseUpdateStaffHtml { reference, title, link }.render()?,
+            CaseUpdateStaffText { reference, title, link }.render()?,
         ),
     };
     Ok(RenderedEmail {

@@ -79,7 +79,10 @@ impl Layout {
 
 /// The back-office navigation for a role; `path` marks the active entry.
 pub fn office_nav(role: Role, path: &str) -> Vec<NavItem> {
-    let mut items = vec![("Tableau de bord", "/bo")];
+    let mut items = vec![
+        ("Tableau de bord", "/bo"),
+        ("Signalements", "/bo/signalements"),
+    ];
     if role >= Role::PartnerAdmin {
         items.push(("Utilisateurs", "/bo/utilisateurs"));
     }

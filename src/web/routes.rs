@@ -207,7 +207,105 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
             SuperAdmin,
             office::territories::update_territory,
         )
-        .get("/bo/journal", SuperAdmin, office::audit::list_events);
+        .get("/bo/journal", SuperAdmin, office::audit::list_events)
+        // Cases: the gate lets each role in; the record policy
+        // (domain::workflow) decides per case and per action.
+        .get("/bo/signalements", SignedIn, office::cases::list_cases)
+        .post(
+            "/bo/signalements/filtres",
+            SignedIn,
+            office::cases::save_filter,
+        )
+        .post(
+            "/bo/signalements/filtres/{id}/supprimer",
+            SignedIn,
+            office::cases::delete_filter,
+        )
+        .get(
+            "/bo/signalements/{uuid}",
+            SignedIn,
+            office::cases::show_case,
+        )
+        .post(
+            "/bo/signalements/{uuid}/valider",
+            TerritoryAdmin,
+            office::case_actions::validate_case,
+        )
+        .post(
+            "/bo/signalements/{uuid}/refuser",
+            TerritoryAdmin,
+            office::case_actions::refuse_case,
+        )
+        .post(
+            "/bo/signalements/{uuid}/affecter",
+            TerritoryAdmin,
+            office::case_actions::assign_partner,
+        )
+        .post(
+            "/bo/signalements/{uuid}/desaffecter",
+            TerritoryAdmin,
+            office::case_actions::unassign_partner,
+        )
+        .post(
+            "/bo/signalements/{uuid}/cloturer",
+            TerritoryAdmin,
+            office::case_actions::close_case,
+        )
+        .post(
+            "/bo/signalements/{uuid}/rouvrir",
+            TerritoryAdmin,
+            office::case_actions::reopen_case,
+        )
+        .post(
+            "/bo/signalements/{uuid}/affectation/accepter",
+            SignedIn,
+            office::case_actions::accept_assignment,
+        )
+        .post(
+            "/bo/signalements/{uuid}/affectation/refuser",
+            SignedIn,
+            office::case_actions::refuse_assignment,
+        )
+        .post(
+            "/bo/signalements/{uuid}/affectation/cloturer",
+            SignedIn,
+            office::case_actions::close_assignment,
+        )
+        .post(
+            "/bo/signalements/{uuid}/suivis",
+            SignedIn,
+            office::case_actions::add_follow_up,
+        )
+        .post(
+            "/bo/signalements/{uuid}/visites",
+            SignedIn,
+            office::case_actions::plan_visit,
+        )
+        .post(
+            "/bo/signalements/{uuid}/visites/{visit_id}",
+            SignedIn,
+            office::case_actions::record_visit,
+        )
+        .post(
+            "/bo/signalements/{uuid}/etiquettes",
+            SignedIn,
+            office::case_actions::set_tags,
+        )
+        .post(
+            "/bo/signalements/{uuid}/abonnement",
+            SignedIn,
+            office::case_actions::toggle_subscription,
+        )
+        .get(
+            "/bo/notifications",
+            SignedIn,
+            office::cases::list_notifications,
+        )
+        .post(
+            "/bo/notifications/tout-lu",
+            SignedIn,
+            office::cases::mark_notifications_seen,
+        );
     // Each feature area registers its own routes through the same builder.
     let routes = super::public::form::register(routes);
     let routes = super::public::follow_up::register(routes);

@@ -1,13 +1,27 @@
-//! The back-office home page. The queues of reports arrive with the case
-//! workflow; for now it greets the user and shows their scope.
+//! The back-office home page: the queues that need action, with counts and
+//! links to the matching filtered list, and the administration shortcuts.
 
 use askama::Template;
 use askama_web::WebTemplate;
 
+use axum::extract::State;
+
 use crate::{
+    app::AppState,
     auth::session::PartnerMembership,
+    db,
+    domain::{permissions, roles::Role},
+    error::AppResult,
     web::layout::{Layout, OfficePage},
 };
+
+/// One queue of the dashboard.
+pub struct Queue {
+    pub code: &'static str,
+    pub label: &'static str,
+    pub count: i64,
+    pub href: String,
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/office/dashboard.html")]
@@ -17,9 +31,70 @@ pub struct DashboardPage {
     pub role_label: &'static str,
     pub memberships: Vec<PartnerMembership>,
     pub links: Vec<(&'static str, &'static str, &'static str)>,
+    pub queues: Vec<Queue>,
+    pub unread: i64,
 }
 
-pub async fn show_dashboard(page: OfficePage) -> DashboardPage {
+pub async fn show_dashboard(
+    State(state): State<AppState>,
+    page: OfficePage,
+) -> AppResult<DashboardPage> {
+    let scope = permissions::report_scope(&page.user.actor);
+    let own_partners = if page.user.role >= Role::TerritoryAdmin {
+        Vec::new()
+    } else {
+        page.user.actor.partner_ids()
+    };
+    let counts = db::dashboard::queue_counts(&state.db, &scope, &own_partners).await?;
+    let thirty_days_ago = time::OffsetDateTime::now_utc().date() - time::Duration::days(30);
+    let inactive_since = format!(
+        "{:04}-{:02}-{:02}",
+        thirty_days_ago.year(),
+        u8::from(thirty_days_ago.month()),
+        thirty_days_ago.day()
+    );
+    let queues = counts
+        .into_iter()
+        .filter(|(code, _)| {
+            page.user.role >= Role::TerritoryAdmin
+                || !matches!(*code, "to_validate" | "no_accepted")
+        })
+        .map(|(code, count)| {
+            let (label, href) = match code {
+                "to_validate" => (
+                    "Nouveaux signalements à valider",
+                    "/bo/signalements?statut=need_validation".to_owned(),
+                ),
+                "no_accepted" => (
+                    "Sans affectation acceptée",
+                    "/bo/signalements?affectation=aucune_acceptee".to_owned(),
+                ),
+                "waiting_answer" => (
+                    "Affectations en attente de réponse",
+                    "/bo/signalements?affectation=en_attente&statut=active".to_owned(),
+                ),
+                "resident_messages" => (
+                    "Messages d’usagers sans réponse",
+                    "/bo/signalements?statut=active&suivi_auteur=resident".to_owned(),
+                ),
+                "inactive" => (
+                    "Sans activité depuis 30 jours",
+                    format!("/bo/signalements?statut=active&suivi_au={inactive_since}"),
+                ),
+                _ => (
+                    "Demandes de clôture de l’usager",
+                    "/bo/signalements?statut=active".to_owned(),
+                ),
+            };
+            Queue {
+                code,
+                label,
+                count,
+                href,
+            }
+        })
+        .collect();
+    let unread = db::notifications::unread_count(&state.db, page.user.id).await?;
     let links = page
         .layout
         .nav
@@ -56,11 +131,13 @@ pub async fn show_dashboard(page: OfficePage) -> DashboardPage {
             })
         })
         .collect();
-    DashboardPage {
+    Ok(DashboardPage {
+        queues,
+        unread,
         first_name: page.user.first_name.clone(),
         role_label: page.user.role.label(),
         memberships: page.user.memberships.clone(),
         links,
         layout: page.layout,
-    }
+    })
 }

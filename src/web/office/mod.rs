@@ -3,6 +3,8 @@
 //! requires; record-level checks ask [`crate::domain::permissions`].
 
 pub mod audit;
+pub mod case_actions;
+pub mod cases;
 pub mod dashboard;
 pub mod interconnections;
 pub mod partners;

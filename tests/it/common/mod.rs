@@ -236,6 +236,18 @@ impl TestApp {
         job["link"].as_str().expect("link").to_owned()
     }
 
+    /// The same running app, for another client (see `TestApp { client, ..app.clone_handle() }`).
+    pub fn clone_handle(&self) -> TestApp {
+        TestApp {
+            address: self.address,
+            base_url: self.base_url.clone(),
+            db: self.db.clone(),
+            state: self.state.clone(),
+            client: self.client.clone(),
+            mailbox: tempdir::TempDir::new("histologe-mailbox-clone"),
+        }
+    }
+
     /// A second client (another browser) on the same app.
     pub fn other_browser(&self) -> reqwest::Client {
         new_client()

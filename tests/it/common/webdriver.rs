@@ -18,7 +18,7 @@ pub struct Browser {
     profile: super::tempdir::TempDir,
 }
 
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4ef3c2e0ba6a";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium session (phone-sized when
@@ -145,7 +145,7 @@ impl Browser {
             .await;
         value[ELEMENT_KEY]
             .as_str()
-            .unwrap_or_else(|| panic!("no element {css}"))
+            .unwrap_or_else(|| panic!("no element {css}: {value}"))
             .to_owned()
     }
 

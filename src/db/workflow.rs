@@ -1,0 +1,486 @@
+//! Writes of the case workflow: status changes under an optimistic lock,
+//! assignments, office follow-ups, visits, tags, subscriptions and in-app
+//! notifications. The caller owns the transaction (and queues its e-mails
+//! in it).
+
+use sqlx::MySqlConnection;
+use time::PrimitiveDateTime;
+
+/// Moves a report from one status to another if nobody changed it since
+/// `version` was read; returns false when someone did (the caller answers
+/// 409 and nothing is written).
+pub async fn transition(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    version: u32,
+    from: &[&str],
+    to: &str,
+) -> Result<bool, sqlx::Error> {
+    let allowed = from.join(",");
+    let result = sqlx::query!(
+        "UPDATE reports SET status = ?, version = version + 1,
+            validated_at = IF(? = 'active' AND validated_at IS NULL, UTC_TIMESTAMP(), validated_at),
+            closed_at = IF(? = 'closed', UTC_TIMESTAMP(), IF(? = 'active', NULL, closed_at)),
+            refused_at = IF(? = 'refused', UTC_TIMESTAMP(), refused_at)
+         WHERE id = ? AND version = ? AND FIND_IN_SET(status, ?)",
+        to,
+        to,
+        to,
+        to,
+        to,
+        report_id,
+        version,
+        allowed
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Bumps the version without changing the status (edits that must not be
+/// lost to a concurrent change); false when the version moved.
+pub async fn bump_version(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    version: u32,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        "UPDATE reports SET version = version + 1 WHERE id = ? AND version = ?",
+        report_id,
+        version
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn set_refusal(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    reason: &str,
+    message: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE reports SET refusal_reason = ?, refusal_message = ? WHERE id = ?",
+        reason,
+        message,
+        report_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_closure(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE reports SET closure_reason = ? WHERE id = ?",
+        reason,
+        report_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds an assignment (no-op if the partner already has one); returns its id
+/// when created.
+pub async fn assign(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    partner_id: u64,
+    by: u64,
+) -> Result<Option<u64>, sqlx::Error> {
+    let result = sqlx::query!(
+        "INSERT IGNORE INTO assignments (report_id, partner_id, status, assigned_by) VALUES (?, ?, 'nouveau', ?)",
+        report_id,
+        partner_id,
+        by
+    )
+    .execute(conn)
+    .await?;
+    Ok((result.rows_affected() == 1).then(|| result.last_insert_id()))
+}
+
+pub async fn unassign(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    partner_id: u64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        "DELETE FROM assignments WHERE report_id = ? AND partner_id = ?",
+        report_id,
+        partner_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Changes the status of a partner's assignment if it is still in `from`;
+/// false when it is not (someone answered first).
+#[allow(clippy::too_many_arguments)]
+pub async fn answer_assignment(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    partner_id: u64,
+    from: &str,
+    to: &str,
+    reason: Option<&str>,
+    message: Option<&str>,
+    by: u64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        "UPDATE assignments SET status = ?,
+            refusal_reason = IF(? = 'refuse', ?, refusal_reason),
+            closure_reason = IF(? = 'ferme', ?, closure_reason),
+            answer_message = COALESCE(?, answer_message),
+            answered_by = IF(? IN ('en_cours', 'refuse'), ?, answered_by),
+            answered_at = IF(? IN ('en_cours', 'refuse'), UTC_TIMESTAMP(), answered_at),
+            closed_by = IF(? = 'ferme', ?, closed_by),
+            closed_at = IF(? = 'ferme', UTC_TIMESTAMP(), closed_at)
+         WHERE report_id = ? AND partner_id = ? AND status = ?",
+        to,
+        to,
+        reason,
+        to,
+        reason,
+        message,
+        to,
+        by,
+        to,
+        to,
+        by,
+        to,
+        report_id,
+        partner_id,
+        from
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Closes every open assignment of a report (closure for all).
+pub async fn close_all_assignments(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    reason: &str,
+    by: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE assignments SET status = 'ferme', closure_reason = ?, closed_by = ?, closed_at = UTC_TIMESTAMP()
+         WHERE report_id = ? AND status IN ('nouveau', 'en_cours')",
+        reason,
+        by,
+        report_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Reopens the closed assignments (the case starts again with the same
+/// partners, who must accept it again).
+pub async fn reopen_assignments(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE assignments SET status = 'nouveau', closure_reason = NULL, closed_by = NULL, closed_at = NULL
+         WHERE report_id = ? AND status = 'ferme'",
+        report_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether every assignment of the report is closed.
+pub async fn all_assignments_closed(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+) -> Result<bool, sqlx::Error> {
+    let open = sqlx::query_scalar!(
+        "SELECT COUNT(*) AS `n!: i64` FROM assignments WHERE report_id = ? AND status IN ('nouveau', 'en_cours')",
+        report_id
+    )
+    .fetch_one(conn)
+    .await?;
+    Ok(open == 0)
+}
+
+/// Adds a follow-up written in the back office (or by the system) and
+/// moves the report's "last follow-up" markers.
+#[allow(clippy::too_many_arguments)]
+pub async fn add_follow_up(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    author_user_id: Option<u64>,
+    author_partner_id: Option<u64>,
+    author_kind: &str,
+    category: &str,
+    body: &str,
+    is_public: bool,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        "INSERT INTO follow_ups (report_id, author_user_id, author_partner_id, author_kind, category, body, is_public)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        report_id,
+        author_user_id,
+        author_partner_id,
+        author_kind,
+        category,
+        body,
+        is_public
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "UPDATE reports SET last_follow_up_at = UTC_TIMESTAMP(), last_follow_up_author_kind = ? WHERE id = ?",
+        author_kind,
+        report_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.last_insert_id())
+}
+
+pub async fn plan_visit(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    partner_id: Option<u64>,
+    scheduled_at: PrimitiveDateTime,
+    comment: Option<&str>,
+    by: u64,
+) -> Result<u64, sqlx::Error> {
+    let result = sqlx::query!(
+        "INSERT INTO visits (report_id, partner_id, kind, scheduled_at, status, comment_before, created_by)
+         VALUES (?, ?, 'visite', ?, 'planned', ?, ?)",
+        report_id,
+        partner_id,
+        scheduled_at,
+        comment,
+        by
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.last_insert_id())
+}
+
+/// Records a planned visit's outcome; false if it is not planned any more.
+pub async fn record_visit_outcome(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    visit_id: u64,
+    status: &str,
+    conclusions: Option<&str>,
+    occupant_present: Option<bool>,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        "UPDATE visits SET status = ?, conclusions = ?, occupant_present = ?, concluded_at = UTC_TIMESTAMP()
+         WHERE id = ? AND report_id = ? AND status = 'planned'",
+        status,
+        conclusions,
+        occupant_present,
+        visit_id,
+        report_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+pub async fn set_tags(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    territory_id: u32,
+    tag_ids: &[u64],
+) -> Result<(), sqlx::Error> {
+    sqlx::query!("DELETE FROM report_tags WHERE report_id = ?", report_id)
+        .execute(&mut *conn)
+        .await?;
+    for tag in tag_ids {
+        // Only tags of the report's territory are accepted.
+        sqlx::query!(
+            "INSERT INTO report_tags (report_id, tag_id)
+             SELECT ?, id FROM tags WHERE id = ? AND territory_id = ? AND is_archived = FALSE",
+            report_id,
+            tag,
+            territory_id
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn subscribe(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    user_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT IGNORE INTO report_subscriptions (report_id, user_id) VALUES (?, ?)",
+        report_id,
+        user_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn unsubscribe(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    user_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM report_subscriptions WHERE report_id = ? AND user_id = ?",
+        report_id,
+        user_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Who receives a notification about a partner: its active users, with
+/// their e-mail preference.
+pub struct Recipient {
+    pub user_id: u64,
+    pub email: String,
+    pub notification_pref: String,
+}
+
+pub async fn partner_recipients(
+    conn: &mut MySqlConnection,
+    partner_id: u64,
+) -> Result<Vec<Recipient>, sqlx::Error> {
+    sqlx::query_as!(
+        Recipient,
+        "SELECT u.id AS user_id, u.email, u.notification_pref FROM users u
+         JOIN user_partners up ON up.user_id = u.id
+         WHERE up.partner_id = ? AND u.status = 'active'",
+        partner_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn territory_admins(
+    conn: &mut MySqlConnection,
+    territory_id: u32,
+) -> Result<Vec<Recipient>, sqlx::Error> {
+    sqlx::query_as!(
+        Recipient,
+        "SELECT u.id AS user_id, u.email, u.notification_pref FROM users u
+         JOIN user_partners up ON up.user_id = u.id
+         WHERE up.territory_id = ? AND u.role = 'territory_admin' AND u.status = 'active'",
+        territory_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The partner's generic mailbox, when it wants notifications.
+pub async fn partner_mailbox(
+    conn: &mut MySqlConnection,
+    partner_id: u64,
+) -> Result<Option<String>, sqlx::Error> {
+    let email = sqlx::query_scalar!(
+        "SELECT email FROM partners WHERE id = ? AND email_notifiable = TRUE AND email IS NOT NULL",
+        partner_id
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(email.flatten())
+}
+
+/// Users of the accepted partners of a report, plus its subscribers.
+pub async fn case_followers(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+) -> Result<Vec<Recipient>, sqlx::Error> {
+    sqlx::query_as!(
+        Recipient,
+        "SELECT DISTINCT u.id AS user_id, u.email, u.notification_pref FROM users u
+         WHERE u.status = 'active' AND (
+             EXISTS (SELECT 1 FROM report_subscriptions s WHERE s.user_id = u.id AND s.report_id = ?)
+             OR EXISTS (SELECT 1 FROM user_partners up JOIN assignments a ON a.partner_id = up.partner_id
+                        WHERE up.user_id = u.id AND a.report_id = ? AND a.status = 'en_cours'))",
+        report_id,
+        report_id
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn notify(
+    conn: &mut MySqlConnection,
+    user_id: u64,
+    report_id: u64,
+    kind: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO notifications (user_id, report_id, kind) VALUES (?, ?, ?)",
+        user_id,
+        report_id,
+        kind
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The resident's e-mail addresses (occupant and declarant) and the
+/// reference, for the e-mails about the case.
+pub struct ResidentContacts {
+    pub reference: String,
+    pub occupant_email: Option<String>,
+    pub declarant_email: Option<String>,
+    pub follow_up_code: String,
+}
+
+pub async fn resident_contacts(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+) -> Result<ResidentContacts, sqlx::Error> {
+    sqlx::query_as!(
+        ResidentContacts,
+        "SELECT reference, occupant_email, declarant_email,
+                CONVERT(follow_up_code USING utf8mb4) AS `follow_up_code!: String`
+         FROM reports WHERE id = ?",
+        report_id
+    )
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn record_history(
+    conn: &mut MySqlConnection,
+    actor_user_id: u64,
+    actor_email: &str,
+    action: &str,
+    report_id: u64,
+    diff: Option<serde_json::Value>,
+) -> Result<(), sqlx::Error> {
+    super::audit::insert(
+        conn,
+        &super::audit::NewEvent {
+            actor_user_id: Some(actor_user_id),
+            actor_email: Some(actor_email),
+            action,
+            entity_type: "report",
+            entity_id: Some(report_id.to_string()),
+            report_id: Some(report_id),
+            ip: None,
+            user_agent: None,
+            diff,
+        },
+    )
+    .await
+}

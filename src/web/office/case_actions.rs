@@ -1,0 +1,1126 @@
+//! Actions on a case: validate or refuse, assign, close for all, reopen,
+//! answer and close an assignment, write a follow-up, plan and record a
+//! visit, tags, subscription. Each one is checked by the policy, guarded
+//! against concurrent changes (the form carries the version it was built
+//! from), recorded in the history, and queues its e-mails in the same
+//! transaction.
+
+use axum::{
+    extract::{Path, RawForm, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use sqlx::MySqlConnection;
+
+use super::cases::{case_page, load_visible};
+use crate::{
+    app::AppState,
+    db::{self, workflow as wf},
+    domain::workflow::{
+        self as rules, ACTIVE, ASSIGNMENT_ACCEPTED, ASSIGNMENT_CLOSED, ASSIGNMENT_NEW,
+        ASSIGNMENT_REFUSAL_REASONS, ASSIGNMENT_REFUSED, CLOSED, CLOSURE_REASONS, CaseAction,
+        MIN_MESSAGE_CHARS, NEED_VALIDATION, REFUSAL_REASONS, REFUSED,
+    },
+    error::{AppError, AppResult},
+    queue::{self, Email, Job, JobContext},
+    web::{forms::FormErrors, layout::OfficePage},
+};
+
+/// The fields of an action form (repeated keys kept: `partner_id` may
+/// repeat when validating).
+struct ActionForm(Vec<(String, String)>);
+
+impl ActionForm {
+    fn parse(body: &[u8]) -> Self {
+        Self(serde_urlencoded::from_bytes(body).unwrap_or_default())
+    }
+    fn get(&self, key: &str) -> String {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_default()
+    }
+    fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.trim().to_owned())
+            .collect()
+    }
+    fn flag(&self, key: &str) -> bool {
+        self.0.iter().any(|(k, v)| k == key && !v.is_empty())
+    }
+    fn version(&self) -> u32 {
+        self.get("version").parse().unwrap_or(0)
+    }
+}
+
+const CONFLICT: &str = "Ce signalement a été modifié par quelqu’un d’autre pendant que vous le consultiez : \
+votre action n’a pas été enregistrée. Rechargez la page pour voir la situation à jour, puis recommencez si besoin.";
+
+fn back(uuid: &str) -> Response {
+    Redirect::to(&format!("/bo/signalements/{uuid}")).into_response()
+}
+
+async fn invalid(
+    state: &AppState,
+    page: OfficePage,
+    uuid: &str,
+    errors: FormErrors,
+) -> AppResult<Response> {
+    let view = case_page(state, page, uuid, errors).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, view).into_response())
+}
+
+/// Checks the policy for this action; returns the case key. A form built
+/// from an older version of the case is answered 409 first: the case
+/// changed under the user's eyes, which is what they need to know.
+async fn allowed(
+    state: &AppState,
+    page: &OfficePage,
+    uuid: &str,
+    action: CaseAction,
+) -> AppResult<db::case_view::CaseKey> {
+    allowed_at(state, page, uuid, action, None).await
+}
+
+async fn allowed_at(
+    state: &AppState,
+    page: &OfficePage,
+    uuid: &str,
+    action: CaseAction,
+    version: Option<u32>,
+) -> AppResult<db::case_view::CaseKey> {
+    let (key, facts) = load_visible(state, &page.user, uuid).await?;
+    if version.is_some_and(|v| v != key.version) {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    if !rules::can(&page.user.actor, &facts, action) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(key)
+}
+
+/// E-mails the resident (occupant and declarant) about their case.
+async fn email_resident(
+    conn: &mut MySqlConnection,
+    base_url: &str,
+    report_id: u64,
+    title: &str,
+    message: &str,
+) -> AppResult<()> {
+    let contacts = wf::resident_contacts(conn, report_id).await?;
+    let mut recipients: Vec<String> = [contacts.occupant_email, contacts.declarant_email]
+        .into_iter()
+        .flatten()
+        .collect();
+    recipients.sort();
+    recipients.dedup();
+    for to in recipients {
+        let email = Email::CaseUpdateForResident {
+            to,
+            reference: contacts.reference.clone(),
+            title: title.to_owned(),
+            message: message.to_owned(),
+            link: format!(
+                "{base_url}/suivre-mon-signalement/{}",
+                contacts.follow_up_code
+            ),
+        };
+        queue::enqueue(
+            conn,
+            &Job::SendEmail(email),
+            None,
+            JobContext {
+                report_id: Some(report_id),
+                ..JobContext::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Notifies users in the application and, for those who want it at once,
+/// by e-mail (the others get the daily digest from the worker).
+async fn notify_users(
+    conn: &mut MySqlConnection,
+    base_url: &str,
+    recipients: &[wf::Recipient],
+    except: u64,
+    report_id: u64,
+    uuid: &str,
+    kind: &str,
+    title: &str,
+) -> AppResult<()> {
+    let reference = wf::resident_contacts(conn, report_id).await?.reference;
+    for r in recipients.iter().filter(|r| r.user_id != except) {
+        wf::notify(conn, r.user_id, report_id, kind).await?;
+        if r.notification_pref == "instant" {
+            let email = Email::CaseUpdateForStaff {
+                to: r.email.clone(),
+                reference: reference.clone(),
+                title: title.to_owned(),
+                link: format!("{base_url}/bo/signalements/{uuid}"),
+            };
+            queue::enqueue(
+                conn,
+                &Job::SendEmail(email),
+                None,
+                JobContext {
+                    report_id: Some(report_id),
+                    ..JobContext::default()
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Notifies a partner of a new assignment: its users, its generic mailbox,
+/// and its connected systems (the worker pushes to Esabora, webhooks...).
+async fn notify_assignment(
+    conn: &mut MySqlConnection,
+    base_url: &str,
+    report_id: u64,
+    uuid: &str,
+    partner_id: u64,
+    assignment_id: u64,
+    by: u64,
+) -> AppResult<()> {
+    let users = wf::partner_recipients(conn, partner_id).await?;
+    notify_users(
+        conn,
+        base_url,
+        &users,
+        by,
+        report_id,
+        uuid,
+        "nouvelle_affectation",
+        "Un signalement a été affecté à votre partenaire",
+    )
+    .await?;
+    if let Some(mailbox) = wf::partner_mailbox(conn, partner_id).await? {
+        let reference = wf::resident_contacts(conn, report_id).await?.reference;
+        let email = Email::CaseUpdateForStaff {
+            to: mailbox,
+            reference,
+            title: "Un signalement a été affecté à votre partenaire".into(),
+            link: format!("{base_url}/bo/signalements/{uuid}"),
+        };
+        queue::enqueue(
+            conn,
+            &Job::SendEmail(email),
+            None,
+            JobContext {
+                report_id: Some(report_id),
+                partner_id: Some(partner_id),
+                ..JobContext::default()
+            },
+        )
+        .await?;
+    }
+    queue::enqueue(
+        conn,
+        &Job::AssignmentCreated { assignment_id },
+        Some(&format!("assignment-created:{assignment_id}")),
+        JobContext {
+            report_id: Some(report_id),
+            partner_id: Some(partner_id),
+            ..JobContext::default()
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The partners chosen in a form, checked against the territory's.
+async fn chosen_partners(
+    state: &AppState,
+    key: &db::case_view::CaseKey,
+    form: &ActionForm,
+    errors: &mut FormErrors,
+) -> AppResult<Vec<u64>> {
+    let allowed = db::case_view::assignable_partners(&state.db, key.territory_id, "").await?;
+    let mut ids = Vec::new();
+    for raw in form.all("partner_id") {
+        match raw
+            .parse::<u64>()
+            .ok()
+            .filter(|id| allowed.iter().any(|(p, _, _)| p == id))
+        {
+            Some(id) => ids.push(id),
+            None => errors.add(
+                "partner_id",
+                "Ce partenaire n’existe pas sur ce territoire.",
+            ),
+        }
+    }
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}
+
+pub async fn validate_case(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let form = ActionForm::parse(&body);
+    let key = allowed_at(
+        &state,
+        &page,
+        &uuid,
+        CaseAction::Validate,
+        Some(form.version()),
+    )
+    .await?;
+    let mut errors = FormErrors::default();
+    let partners = chosen_partners(&state, &key, &form, &mut errors).await?;
+    if !errors.is_empty() {
+        return invalid(&state, page, &uuid, errors).await;
+    }
+    let base = &state.config.base_url;
+    let mut tx = state.db.begin().await?;
+    if !wf::transition(&mut tx, key.id, form.version(), &[NEED_VALIDATION], ACTIVE).await? {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    for partner in &partners {
+        if let Some(assignment) = wf::assign(&mut tx, key.id, *partner, page.user.id).await? {
+            notify_assignment(
+                &mut tx,
+                base,
+                key.id,
+                &uuid,
+                *partner,
+                assignment,
+                page.user.id,
+            )
+            .await?;
+        }
+    }
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        None,
+        "system",
+        "signalement_valide",
+        "Votre signalement a été validé et transmis aux services compétents.",
+        true,
+    )
+    .await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "validate",
+        key.id,
+        crate::domain::audit::diff(&[
+            ("status", NEED_VALIDATION.into(), ACTIVE.into()),
+            ("partners", String::new(), db::id_list(&partners)),
+        ]),
+    )
+    .await?;
+    email_resident(&mut tx, base, key.id, "Votre signalement a été validé", "Il a été transmis aux services qui peuvent agir. Vous serez informé de la suite de son traitement.").await?;
+    wf::subscribe(&mut tx, key.id, page.user.id).await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn refuse_case(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let form = ActionForm::parse(&body);
+    let key = allowed_at(
+        &state,
+        &page,
+        &uuid,
+        CaseAction::Refuse,
+        Some(form.version()),
+    )
+    .await?;
+    let mut errors = FormErrors::default();
+    let reason = form.get("reason");
+    let message = form.get("message");
+    if !rules::is_code(&REFUSAL_REASONS, &reason) {
+        errors.add("reason", "Choisissez le motif du refus.");
+    }
+    if message.chars().count() < MIN_MESSAGE_CHARS || message.chars().count() > 5000 {
+        errors.add(
+            "message",
+            "Expliquez le refus à l’usager (10 à 5 000 caractères).",
+        );
+    }
+    if !errors.is_empty() {
+        return invalid(&state, page, &uuid, errors).await;
+    }
+    let mut tx = state.db.begin().await?;
+    if !wf::transition(&mut tx, key.id, form.version(), &[NEED_VALIDATION], REFUSED).await? {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    wf::set_refusal(&mut tx, key.id, &reason, &message).await?;
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        None,
+        "partner",
+        "signalement_refuse",
+        &message,
+        true,
+    )
+    .await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "refuse",
+        key.id,
+        crate::domain::audit::diff(&[
+            ("status", NEED_VALIDATION.into(), REFUSED.into()),
+            ("refusal_reason", String::new(), reason.clone()),
+        ]),
+    )
+    .await?;
+    email_resident(
+        &mut tx,
+        &state.config.base_url,
+        key.id,
+        "Votre signalement n’a pas pu être retenu",
+        &message,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn assign_partner(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let form = ActionForm::parse(&body);
+    let key = allowed_at(
+        &state,
+        &page,
+        &uuid,
+        CaseAction::Assign,
+        Some(form.version()),
+    )
+    .await?;
+    let mut errors = FormErrors::default();
+    let partners = chosen_partners(&state, &key, &form, &mut errors).await?;
+    if partners.is_empty() && errors.is_empty() {
+        errors.add("partner_id", "Choisissez un partenaire.");
+    }
+    if !errors.is_empty() {
+        return invalid(&state, page, &uuid, errors).await;
+    }
+    let mut tx = state.db.begin().await?;
+    if !wf::bump_version(&mut tx, key.id, form.version()).await? {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    for partner in &partners {
+        if let Some(assignment) = wf::assign(&mut tx, key.id, *partner, page.user.id).await? {
+            notify_assignment(
+                &mut tx,
+                &state.config.base_url,
+                key.id,
+                &uuid,
+                *partner,
+                assignment,
+                page.user.id,
+            )
+            .await?;
+        }
+    }
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "assign",
+        key.id,
+        crate::domain::audit::diff(&[("partners", String::new(), db::id_list(&partners))]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn unassign_partner(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let form = ActionForm::parse(&body);
+    let key = allowed_at(
+        &state,
+        &page,
+        &uuid,
+        CaseAction::Assign,
+        Some(form.version()),
+    )
+    .await?;
+    let partner: u64 = form
+        .get("partner_id")
+        .parse()
+        .map_err(|_| AppError::BadRequest("Partenaire manquant.".into()))?;
+    let mut tx = state.db.begin().await?;
+    if !wf::bump_version(&mut tx, key.id, form.version()).await? {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    if !wf::unassign(&mut tx, key.id, partner).await? {
+        return Err(AppError::NotFound);
+    }
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "unassign",
+        key.id,
+        crate::domain::audit::diff(&[("partners", partner.to_string(), String::new())]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn close_case(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let form = ActionForm::parse(&body);
+    let key = allowed_at(
+        &state,
+        &page,
+        &uuid,
+        CaseAction::CloseForAll,
+        Some(form.version()),
+    )
+    .await?;
+    let mut errors = FormErrors::default();
+    let reason = form.get("reason");
+    let message = form.get("message");
+    let public = form.flag("public");
+    if !rules::is_code(&CLOSURE_REASONS, &reason) {
+        errors.add("reason", "Choisissez le motif de clôture.");
+    }
+    if message.chars().count() < MIN_MESSAGE_CHARS || message.chars().count() > 5000 {
+        errors.add("message", "Décrivez la clôture (10 à 5 000 caractères).");
+    }
+    if !errors.is_empty() {
+        return invalid(&state, page, &uuid, errors).await;
+    }
+    let mut tx = state.db.begin().await?;
+    if !wf::transition(&mut tx, key.id, form.version(), &[ACTIVE], CLOSED).await? {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    wf::set_closure(&mut tx, key.id, Some(&reason)).await?;
+    wf::close_all_assignments(&mut tx, key.id, &reason, page.user.id).await?;
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        None,
+        "partner",
+        "signalement_cloture",
+        &message,
+        public,
+    )
+    .await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "close",
+        key.id,
+        crate::domain::audit::diff(&[
+            ("status", ACTIVE.into(), CLOSED.into()),
+            ("closure_reason", String::new(), reason.clone()),
+        ]),
+    )
+    .await?;
+    let followers = wf::case_followers(&mut tx, key.id).await?;
+    notify_users(
+        &mut tx,
+        &state.config.base_url,
+        &followers,
+        page.user.id,
+        key.id,
+        &uuid,
+        "cloture_signalement",
+        "Un signalement que vous suivez a été clôturé",
+    )
+    .await?;
+    if public {
+        email_resident(
+            &mut tx,
+            &state.config.base_url,
+            key.id,
+            "Votre signalement a été clôturé",
+            &message,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn reopen_case(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let form = ActionForm::parse(&body);
+    let key = allowed_at(
+        &state,
+        &page,
+        &uuid,
+        CaseAction::Reopen,
+        Some(form.version()),
+    )
+    .await?;
+    let mut tx = state.db.begin().await?;
+    let from = key.status.clone();
+    if !wf::transition(&mut tx, key.id, form.version(), &[CLOSED, REFUSED], ACTIVE).await? {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    wf::set_closure(&mut tx, key.id, None).await?;
+    wf::reopen_assignments(&mut tx, key.id).await?;
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        None,
+        "system",
+        "signalement_rouvert",
+        "Le signalement a été rouvert.",
+        false,
+    )
+    .await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "reopen",
+        key.id,
+        crate::domain::audit::diff(&[("status", from, ACTIVE.into())]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+/// The actor's partner on this case (the one with an assignment).
+async fn own_partner(state: &AppState, page: &OfficePage, uuid: &str) -> AppResult<u64> {
+    let (_, facts) = load_visible(state, &page.user, uuid).await?;
+    facts
+        .own_assignment(&page.user.actor)
+        .map(|(p, _)| p)
+        .ok_or(AppError::Forbidden)
+}
+
+pub async fn accept_assignment(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+) -> AppResult<Response> {
+    let key = allowed(&state, &page, &uuid, CaseAction::AnswerAssignment).await?;
+    let partner = own_partner(&state, &page, &uuid).await?;
+    let mut tx = state.db.begin().await?;
+    if !wf::answer_assignment(
+        &mut tx,
+        key.id,
+        partner,
+        ASSIGNMENT_NEW,
+        ASSIGNMENT_ACCEPTED,
+        None,
+        None,
+        page.user.id,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        Some(partner),
+        "system",
+        "affectation_acceptee",
+        "Le partenaire a accepté de traiter le signalement.",
+        false,
+    )
+    .await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "accept_assignment",
+        key.id,
+        crate::domain::audit::diff(&[(
+            "assignment",
+            ASSIGNMENT_NEW.into(),
+            ASSIGNMENT_ACCEPTED.into(),
+        )]),
+    )
+    .await?;
+    wf::subscribe(&mut tx, key.id, page.user.id).await?;
+    let assignment = assignment_id(&mut tx, key.id, partner).await?;
+    queue::enqueue(
+        &mut tx,
+        &Job::AssignmentStatusChanged {
+            assignment_id: assignment,
+        },
+        None,
+        JobContext {
+            report_id: Some(key.id),
+            partner_id: Some(partner),
+            ..JobContext::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+async fn assignment_id(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    partner_id: u64,
+) -> AppResult<u64> {
+    Ok(db::case_view::assignment_id(conn, report_id, partner_id).await?)
+}
+
+pub async fn refuse_assignment(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let key = allowed(&state, &page, &uuid, CaseAction::AnswerAssignment).await?;
+    let partner = own_partner(&state, &page, &uuid).await?;
+    let form = ActionForm::parse(&body);
+    let mut errors = FormErrors::default();
+    let reason = form.get("reason");
+    let message = form.get("message");
+    if !rules::is_code(&ASSIGNMENT_REFUSAL_REASONS, &reason) {
+        errors.add("assignment_reason", "Choisissez le motif du refus.");
+    }
+    if message.chars().count() < MIN_MESSAGE_CHARS || message.chars().count() > 5000 {
+        errors.add(
+            "assignment_message",
+            "Expliquez le refus (10 à 5 000 caractères).",
+        );
+    }
+    if !errors.is_empty() {
+        return invalid(&state, page, &uuid, errors).await;
+    }
+    let mut tx = state.db.begin().await?;
+    if !wf::answer_assignment(
+        &mut tx,
+        key.id,
+        partner,
+        ASSIGNMENT_NEW,
+        ASSIGNMENT_REFUSED,
+        Some(&reason),
+        Some(&message),
+        page.user.id,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        Some(partner),
+        "partner",
+        "affectation_refusee",
+        &message,
+        false,
+    )
+    .await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "refuse_assignment",
+        key.id,
+        crate::domain::audit::diff(&[(
+            "assignment",
+            ASSIGNMENT_NEW.into(),
+            ASSIGNMENT_REFUSED.into(),
+        )]),
+    )
+    .await?;
+    let admins = wf::territory_admins(&mut tx, key.territory_id).await?;
+    notify_users(
+        &mut tx,
+        &state.config.base_url,
+        &admins,
+        page.user.id,
+        key.id,
+        &uuid,
+        "affectation_refusee",
+        "Un partenaire a refusé une affectation",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn close_assignment(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let key = allowed(&state, &page, &uuid, CaseAction::CloseAssignment).await?;
+    let partner = own_partner(&state, &page, &uuid).await?;
+    let form = ActionForm::parse(&body);
+    let mut errors = FormErrors::default();
+    let reason = form.get("reason");
+    let message = form.get("message");
+    if !rules::is_code(&CLOSURE_REASONS, &reason) {
+        errors.add("close_reason", "Choisissez le motif de clôture.");
+    }
+    if message.chars().count() < MIN_MESSAGE_CHARS || message.chars().count() > 5000 {
+        errors.add(
+            "close_message",
+            "Décrivez la clôture (10 à 5 000 caractères).",
+        );
+    }
+    if !errors.is_empty() {
+        return invalid(&state, page, &uuid, errors).await;
+    }
+    let mut tx = state.db.begin().await?;
+    if !wf::answer_assignment(
+        &mut tx,
+        key.id,
+        partner,
+        ASSIGNMENT_ACCEPTED,
+        ASSIGNMENT_CLOSED,
+        Some(&reason),
+        Some(&message),
+        page.user.id,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(CONFLICT.into()));
+    }
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        Some(partner),
+        "partner",
+        "affectation_cloturee",
+        &message,
+        false,
+    )
+    .await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "close_assignment",
+        key.id,
+        crate::domain::audit::diff(&[(
+            "assignment",
+            ASSIGNMENT_ACCEPTED.into(),
+            ASSIGNMENT_CLOSED.into(),
+        )]),
+    )
+    .await?;
+    let admins = wf::territory_admins(&mut tx, key.territory_id).await?;
+    let kind = if wf::all_assignments_closed(&mut tx, key.id).await? {
+        "cloture_partenaire"
+    } else {
+        "nouveau_suivi"
+    };
+    notify_users(
+        &mut tx,
+        &state.config.base_url,
+        &admins,
+        page.user.id,
+        key.id,
+        &uuid,
+        kind,
+        "Un partenaire a clôturé son intervention",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn add_follow_up(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let key = allowed(&state, &page, &uuid, CaseAction::WriteFollowUp).await?;
+    let form = ActionForm::parse(&body);
+    let text = form.get("body");
+    let public = form.flag("public");
+    let mut errors = FormErrors::default();
+    if text.chars().count() < 2 || text.chars().count() > 10_000 {
+        errors.add("body", "Écrivez le suivi (10 000 caractères au plus).");
+    }
+    if !errors.is_empty() {
+        return invalid(&state, page, &uuid, errors).await;
+    }
+    let (_, facts) = load_visible(&state, &page.user, &uuid).await?;
+    let partner = facts.own_assignment(&page.user.actor).map(|(p, _)| p);
+    let mut tx = state.db.begin().await?;
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        partner,
+        "partner",
+        "message_partner",
+        &text,
+        public,
+    )
+    .await?;
+    let followers = wf::case_followers(&mut tx, key.id).await?;
+    notify_users(
+        &mut tx,
+        &state.config.base_url,
+        &followers,
+        page.user.id,
+        key.id,
+        &uuid,
+        "nouveau_suivi",
+        "Nouveau suivi sur un signalement",
+    )
+    .await?;
+    if public {
+        email_resident(
+            &mut tx,
+            &state.config.base_url,
+            key.id,
+            "Nouveau message sur votre signalement",
+            &text,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn plan_visit(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let key = allowed(&state, &page, &uuid, CaseAction::PlanVisit).await?;
+    let form = ActionForm::parse(&body);
+    let mut errors = FormErrors::default();
+    let format = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    let scheduled = time::PrimitiveDateTime::parse(&form.get("scheduled_at"), &format).ok();
+    let now = time::OffsetDateTime::now_utc();
+    let now = time::PrimitiveDateTime::new(now.date(), now.time());
+    match scheduled {
+        None => errors.add("scheduled_at", "Indiquez la date et l’heure de la visite."),
+        Some(at) if at < now - time::Duration::days(1) => {
+            errors.add("scheduled_at", "La date de la visite est passée.")
+        }
+        Some(_) => {}
+    }
+    let assignments = db::case_view::assignments(&state.db, key.id).await?;
+    let partner = form.get("partner_id").parse::<u64>().ok();
+    if let Some(p) = partner
+        && !assignments
+            .iter()
+            .any(|a| a.partner_id == p && a.status == ASSIGNMENT_ACCEPTED)
+    {
+        errors.add(
+            "visit_partner",
+            "Choisissez un partenaire qui a accepté le signalement.",
+        );
+    }
+    let (Some(at), true) = (scheduled, errors.is_empty()) else {
+        return invalid(&state, page, &uuid, errors).await;
+    };
+    let comment = form.get("comment");
+    let mut tx = state.db.begin().await?;
+    wf::plan_visit(
+        &mut tx,
+        key.id,
+        partner,
+        at,
+        (!comment.is_empty()).then_some(comment.as_str()),
+        page.user.id,
+    )
+    .await?;
+    let when = super::cases::format_datetime(&at);
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        partner,
+        "system",
+        "visite_planifiee",
+        &format!("Une visite du logement est prévue le {when}."),
+        true,
+    )
+    .await?;
+    email_resident(&mut tx, &state.config.base_url, key.id, "Une visite de votre logement est prévue", &format!("Un agent viendra visiter le logement le {when}. Merci de prévoir d’être présent ou de vous faire représenter.")).await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "plan_visit",
+        key.id,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn record_visit(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path((uuid, visit_id)): Path<(String, u64)>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let key = allowed(&state, &page, &uuid, CaseAction::PlanVisit).await?;
+    let form = ActionForm::parse(&body);
+    let status = form.get("status");
+    let conclusions = form.get("conclusions");
+    let mut errors = FormErrors::default();
+    if !matches!(status.as_str(), "done" | "cancelled" | "not_done") {
+        errors.add(
+            "visit_status",
+            "Indiquez si la visite a eu lieu, a été annulée ou n’a pas pu se faire.",
+        );
+    }
+    if status == "done" && conclusions.chars().count() < MIN_MESSAGE_CHARS {
+        errors.add(
+            "conclusions",
+            "Résumez les constats de la visite (10 caractères au moins).",
+        );
+    }
+    if !errors.is_empty() {
+        return invalid(&state, page, &uuid, errors).await;
+    }
+    let present = match form.get("occupant_present").as_str() {
+        "oui" => Some(true),
+        "non" => Some(false),
+        _ => None,
+    };
+    let mut tx = state.db.begin().await?;
+    if !wf::record_visit_outcome(
+        &mut tx,
+        key.id,
+        visit_id,
+        &status,
+        (!conclusions.is_empty()).then_some(conclusions.as_str()),
+        present,
+    )
+    .await?
+    {
+        return Err(AppError::Conflict(
+            "Le résultat de cette visite a déjà été enregistré.".into(),
+        ));
+    }
+    let (title, message) = match status.as_str() {
+        "done" => ("La visite de votre logement a eu lieu", conclusions.clone()),
+        "cancelled" => (
+            "La visite de votre logement est annulée",
+            "La visite prévue est annulée ; une nouvelle date vous sera proposée si besoin."
+                .to_owned(),
+        ),
+        _ => (
+            "La visite de votre logement n’a pas pu avoir lieu",
+            "La visite prévue n’a pas pu se faire. Le service vous recontactera.".to_owned(),
+        ),
+    };
+    wf::add_follow_up(
+        &mut tx,
+        key.id,
+        Some(page.user.id),
+        None,
+        "partner",
+        "visite_resultat",
+        &message,
+        true,
+    )
+    .await?;
+    email_resident(&mut tx, &state.config.base_url, key.id, title, &message).await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "record_visit",
+        key.id,
+        crate::domain::audit::diff(&[("visit", "planned".into(), status.clone())]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn set_tags(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+    RawForm(body): RawForm,
+) -> AppResult<Response> {
+    let key = allowed(&state, &page, &uuid, CaseAction::ManageTags).await?;
+    let form = ActionForm::parse(&body);
+    let tags: Vec<u64> = form
+        .all("tag_id")
+        .iter()
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let mut tx = state.db.begin().await?;
+    wf::set_tags(&mut tx, key.id, key.territory_id, &tags).await?;
+    wf::record_history(
+        &mut tx,
+        page.user.id,
+        &page.user.email,
+        "tags",
+        key.id,
+        crate::domain::audit::diff(&[("tags", String::new(), db::id_list(&tags))]),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(back(&uuid))
+}
+
+pub async fn toggle_subscription(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+) -> AppResult<Response> {
+    let (key, _) = load_visible(&state, &page.user, &uuid).await?;
+    let subscribed = db::case_view::is_subscribed(&state.db, key.id, page.user.id).await?;
+    let mut tx = state.db.begin().await?;
+    if subscribed {
+        wf::unsubscribe(&mut tx, key.id, page.user.id).await?;
+    } else {
+        wf::subscribe(&mut tx, key.id, page.user.id).await?;
+    }
+    tx.commit().await?;
+    Ok(back(&uuid))
+}

@@ -1,0 +1,573 @@
+//! The case list (filters in the URL, role scope in SQL, saved filters)
+//! and the case page.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    Form,
+    extract::{Path, Query, RawQuery, State},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use serde::Deserialize;
+
+use crate::{
+    app::AppState,
+    auth::session::CurrentUser,
+    db::{self, case_view},
+    domain::{
+        case_filter::{ASSIGNMENT_FILTERS, CaseFilter, SORTS},
+        permissions::{self, ReportFacts, ReportScope},
+        roles::Role,
+        workflow::{
+            self, ASSIGNMENT_REFUSAL_REASONS, CLOSURE_REASONS, CaseAction, CaseFacts,
+            REFUSAL_REASONS, REPORT_STATUSES,
+        },
+    },
+    error::{AppError, AppResult},
+    web::{
+        forms::{FormErrors, Pagination},
+        layout::{Layout, OfficePage},
+    },
+};
+
+pub fn format_date(dt: &time::PrimitiveDateTime) -> String {
+    format!("{:02}/{:02}/{}", dt.day(), u8::from(dt.month()), dt.year())
+}
+
+pub fn format_datetime(dt: &time::PrimitiveDateTime) -> String {
+    format!("{} {:02}:{:02}", format_date(dt), dt.hour(), dt.minute())
+}
+
+pub fn format_score(score: Option<f64>) -> String {
+    score.map_or_else(
+        || "—".to_owned(),
+        crate::domain::report::scoring::score_display,
+    )
+}
+
+pub struct CaseListItem {
+    pub uuid: String,
+    pub reference: String,
+    pub territory_code: String,
+    pub status_code: String,
+    pub status_label: String,
+    pub created: String,
+    pub last_follow_up: String,
+    pub occupant: String,
+    pub address: String,
+    pub severity: String,
+    pub assignments: Vec<(String, String)>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/office/cases.html")]
+pub struct CasesPage {
+    pub layout: Layout,
+    pub cases: Vec<CaseListItem>,
+    pub filter: CaseFilter,
+    pub error: Option<String>,
+    pub pagination: Pagination,
+    pub query_base: String,
+    pub statuses: [(&'static str, &'static str); 5],
+    pub sorts: [(&'static str, &'static str); 5],
+    pub assignment_filters: [(&'static str, &'static str); 6],
+    pub territories: Vec<(u32, String)>,
+    pub partners: Vec<(u64, String, u32)>,
+    pub tags: Vec<db::tags::TagRow>,
+    pub saved: Vec<db::saved_filters::SavedFilterRow>,
+    pub postal_codes: String,
+    pub date_from: String,
+    pub date_to: String,
+}
+
+fn iso(d: Option<time::Date>) -> String {
+    d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
+        .unwrap_or_default()
+}
+
+pub async fn list_cases(
+    State(state): State<AppState>,
+    page: OfficePage,
+    RawQuery(query): RawQuery,
+) -> AppResult<Response> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(query.as_deref().unwrap_or("")).unwrap_or_default();
+    let (filter, error) = match CaseFilter::parse(&pairs) {
+        Ok(filter) => (filter, None),
+        Err(message) => (
+            CaseFilter {
+                sort: "date".into(),
+                descending: true,
+                page: 1,
+                ..CaseFilter::default()
+            },
+            Some(message),
+        ),
+    };
+    let scope = permissions::report_scope(&page.user.actor);
+    let (rows, total) = if error.is_none() {
+        db::cases::list(&state.db, &scope, &filter, page.user.id).await?
+    } else {
+        (Vec::new(), 0)
+    };
+    let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
+    let assignments = db::cases::assignments_of(&state.db, &ids).await?;
+    let cases = rows
+        .into_iter()
+        .map(|r| CaseListItem {
+            assignments: assignments
+                .iter()
+                .filter(|(report, _, _)| *report == r.id)
+                .map(|(_, partner, status)| {
+                    (
+                        partner.clone(),
+                        workflow::assignment_status_label(status).to_owned(),
+                    )
+                })
+                .collect(),
+            uuid: r.uuid,
+            reference: r.reference,
+            territory_code: r.territory_code,
+            status_label: workflow::report_status_label(&r.status).to_owned(),
+            status_code: r.status,
+            created: format_date(&r.created_at),
+            last_follow_up: r
+                .last_follow_up_at
+                .as_ref()
+                .map(format_datetime)
+                .unwrap_or_default(),
+            occupant: r.occupant_name,
+            address: format!("{}, {} {}", r.address, r.postal_code, r.city),
+            severity: format_score(r.severity),
+        })
+        .collect();
+    let territory_ids = match &scope {
+        ReportScope::All => None,
+        _ => Some(page.user.actor.territory_ids()),
+    };
+    let territories = match &territory_ids {
+        None => db::territories::list(&state.db)
+            .await?
+            .into_iter()
+            .filter(|t| t.is_active)
+            .collect::<Vec<_>>(),
+        Some(ids) => db::territories::list_by_ids(&state.db, ids).await?,
+    }
+    .into_iter()
+    .map(|t| (t.id, format!("{} – {}", t.code, t.name)))
+    .collect();
+    let partners = db::partners::options(&state.db, territory_ids.as_deref()).await?;
+    let tags = db::tags::list(&state.db, territory_ids.as_deref()).await?;
+    let saved = db::saved_filters::list(&state.db, page.user.id).await?;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let view = CasesPage {
+        layout: page.layout,
+        cases,
+        postal_codes: filter.postal_codes.join(", "),
+        date_from: iso(filter.date_from),
+        date_to: iso(filter.date_to),
+        query_base: filter.query_string(),
+        pagination: Pagination::new(Some(filter.page), db::cases::PER_PAGE, total),
+        filter,
+        error,
+        statuses: REPORT_STATUSES,
+        sorts: SORTS,
+        assignment_filters: ASSIGNMENT_FILTERS,
+        territories,
+        partners,
+        tags,
+        saved,
+    };
+    Ok((status, view).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SaveFilterForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    query: String,
+}
+
+pub async fn save_filter(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Form(form): Form<SaveFilterForm>,
+) -> AppResult<Redirect> {
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::BadRequest(
+            "Donnez un nom (100 caractères au plus) à la recherche enregistrée.".into(),
+        ));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&form.query).unwrap_or_default();
+    let filter = CaseFilter::parse(&pairs).map_err(AppError::BadRequest)?;
+    let query = filter.query_string();
+    let mut tx = state.db.begin().await?;
+    db::saved_filters::insert(&mut tx, user.id, name, &query).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/bo/signalements?{query}")))
+}
+
+pub async fn delete_filter(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<u64>,
+) -> AppResult<Redirect> {
+    let mut tx = state.db.begin().await?;
+    if !db::saved_filters::delete(&mut tx, user.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(Redirect::to("/bo/signalements"))
+}
+
+/// Loads a case the user may see: 404 when it does not exist, 403 when it
+/// is outside the user's scope.
+pub async fn load_visible(
+    state: &AppState,
+    user: &CurrentUser,
+    uuid: &str,
+) -> AppResult<(case_view::CaseKey, CaseFacts)> {
+    let key = case_view::find_key(&state.db, uuid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let assignments = case_view::assignments(&state.db, key.id).await?;
+    let facts = CaseFacts {
+        territory_id: key.territory_id,
+        status: key.status.clone(),
+        assignments: assignments
+            .iter()
+            .map(|a| (a.partner_id, a.status.clone()))
+            .collect(),
+    };
+    let report = ReportFacts {
+        territory_id: key.territory_id,
+        assigned_partner_ids: assignments.iter().map(|a| a.partner_id).collect(),
+    };
+    if !permissions::can_view_report(&user.actor, &report) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((key, facts))
+}
+
+pub struct AssignmentView {
+    pub partner_id: u64,
+    pub partner_name: String,
+    pub status: String,
+    pub status_label: String,
+    pub detail: String,
+    pub since: String,
+}
+
+pub struct FollowUpView {
+    pub author: String,
+    pub body: String,
+    pub is_public: bool,
+    pub at: String,
+    pub from_resident: bool,
+}
+
+pub struct HistoryView {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub changes: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/office/case.html")]
+pub struct CasePage {
+    pub layout: Layout,
+    pub r: case_view::CaseReport,
+    pub status_label: String,
+    pub severity: String,
+    pub created: String,
+    pub profile_label: &'static str,
+    pub assignments: Vec<AssignmentView>,
+    pub defects: Vec<case_view::DefectRow>,
+    pub qualifications: Vec<(String, String)>,
+    pub follow_ups: Vec<FollowUpView>,
+    pub visits: Vec<(u64, String, String, String, String, String)>,
+    pub documents: Vec<case_view::DocumentRow>,
+    pub tags: Vec<(u64, String, bool)>,
+    pub same_address: Vec<case_view::SameAddressRow>,
+    pub history: Vec<HistoryView>,
+    pub subscribed: bool,
+    pub assignable: Vec<(u64, String, bool)>,
+    pub can_validate: bool,
+    pub can_assign: bool,
+    pub can_close: bool,
+    pub can_reopen: bool,
+    pub can_answer: bool,
+    pub can_close_assignment: bool,
+    pub can_write: bool,
+    pub can_tag: bool,
+    pub refusal_reasons: [(&'static str, &'static str); 5],
+    pub closure_reasons: [(&'static str, &'static str); 20],
+    pub assignment_refusal_reasons: [(&'static str, &'static str); 4],
+    pub errors: FormErrors,
+    pub map_link: String,
+}
+
+pub fn profile_label(code: &str) -> &'static str {
+    match code {
+        "locataire" => "Locataire",
+        "bailleur_occupant" => "Propriétaire occupant",
+        "tiers_particulier" => "Tiers particulier (proche, voisin)",
+        "tiers_pro" => "Tiers professionnel",
+        "service_secours" => "Service de secours",
+        "bailleur" => "Bailleur",
+        _ => "Inconnu",
+    }
+}
+
+/// Builds the case page (also used to re-render it with form errors).
+pub async fn case_page(
+    state: &AppState,
+    page: OfficePage,
+    uuid: &str,
+    errors: FormErrors,
+) -> AppResult<CasePage> {
+    let (key, facts) = load_visible(state, &page.user, uuid).await?;
+    let r = case_view::find_by_uuid(&state.db, uuid)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (
+        assignments,
+        defects,
+        qualifications,
+        follow_ups,
+        visits,
+        documents,
+        tags,
+        same_address,
+        history,
+        subscribed,
+    ) = tokio::try_join!(
+        case_view::assignments(&state.db, key.id),
+        case_view::defects(&state.db, key.id),
+        case_view::qualifications(&state.db, key.id),
+        case_view::follow_ups(&state.db, key.id),
+        case_view::visits(&state.db, key.id),
+        case_view::documents(&state.db, key.id),
+        case_view::tags(&state.db, key.id, key.territory_id),
+        case_view::same_address(&state.db, key.id, &r.postal_code, &r.address_line),
+        case_view::history(&state.db, key.id),
+        case_view::is_subscribed(&state.db, key.id, page.user.id),
+    )?;
+    db::notifications::mark_case_seen(&state.db, page.user.id, key.id).await?;
+    let actor = &page.user.actor;
+    let can = |action| workflow::can(actor, &facts, action);
+    let assignable = if can(CaseAction::Assign) {
+        case_view::assignable_partners(
+            &state.db,
+            key.territory_id,
+            r.insee_code.as_deref().unwrap_or(""),
+        )
+        .await?
+        .into_iter()
+        .filter(|(id, _, _)| !assignments.iter().any(|a| a.partner_id == *id))
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let staff = page.user.role >= Role::Agent;
+    Ok(CasePage {
+        status_label: workflow::report_status_label(&r.status).to_owned(),
+        severity: format_score(r.severity),
+        created: format_datetime(&r.created_at),
+        profile_label: profile_label(&r.declarant_profile),
+        assignments: assignments
+            .iter()
+            .map(|a| AssignmentView {
+                partner_id: a.partner_id,
+                partner_name: a.partner_name.clone(),
+                status: a.status.clone(),
+                status_label: workflow::assignment_status_label(&a.status).to_owned(),
+                detail: [
+                    a.refusal_reason
+                        .as_deref()
+                        .map(|c| workflow::label_of(&ASSIGNMENT_REFUSAL_REASONS, c).to_owned()),
+                    a.closure_reason
+                        .as_deref()
+                        .map(|c| workflow::label_of(&CLOSURE_REASONS, c).to_owned()),
+                    a.answer_message.clone(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" — "),
+                since: format_date(&a.answered_at.unwrap_or(a.created_at)),
+            })
+            .collect(),
+        defects,
+        qualifications: qualifications
+            .into_iter()
+            .map(|q| {
+                let label = crate::domain::report::scoring::QualificationStatus::parse(&q.status)
+                    .map_or_else(|| q.status.clone(), |s| s.label().to_owned());
+                (q.qualification, label)
+            })
+            .collect(),
+        follow_ups: follow_ups
+            .into_iter()
+            .map(|f| FollowUpView {
+                author: match f.author_kind.as_str() {
+                    "resident" => "Usager".to_owned(),
+                    "system" => "Histologe".to_owned(),
+                    _ => [
+                        f.author_name.clone().filter(|n| !n.trim().is_empty()),
+                        f.partner_name.clone(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join(" – "),
+                },
+                from_resident: f.author_kind == "resident",
+                body: f.body,
+                is_public: f.is_public,
+                at: format_datetime(&f.created_at),
+            })
+            .collect(),
+        visits: visits
+            .into_iter()
+            .map(|v| {
+                let label = workflow::label_of(&workflow::VISIT_STATUSES, &v.status).to_owned();
+                (
+                    v.id,
+                    format_datetime(&v.scheduled_at),
+                    v.partner_name.unwrap_or_default(),
+                    v.status,
+                    label,
+                    v.conclusions.unwrap_or_default(),
+                )
+            })
+            .collect(),
+        documents,
+        tags,
+        same_address,
+        history: history
+            .into_iter()
+            .map(|h| HistoryView {
+                at: format_datetime(&h.created_at),
+                actor: h.actor_email.unwrap_or_else(|| "—".into()),
+                action: h.action,
+                changes: h
+                    .diff
+                    .and_then(|d| d.0.as_object().cloned())
+                    .map(|m| {
+                        m.into_iter()
+                            .map(|(k, v)| {
+                                format!(
+                                    "{k} : {} → {}",
+                                    v.get(0).map(value_text).unwrap_or_default(),
+                                    v.get(1).map(value_text).unwrap_or_default()
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join(" ; ")
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        subscribed,
+        assignable,
+        can_validate: can(CaseAction::Validate),
+        can_assign: can(CaseAction::Assign),
+        can_close: can(CaseAction::CloseForAll),
+        can_reopen: can(CaseAction::Reopen),
+        can_answer: can(CaseAction::AnswerAssignment),
+        can_close_assignment: can(CaseAction::CloseAssignment),
+        can_write: can(CaseAction::WriteFollowUp),
+        can_tag: staff && can(CaseAction::ManageTags),
+        refusal_reasons: REFUSAL_REASONS,
+        closure_reasons: CLOSURE_REASONS,
+        assignment_refusal_reasons: ASSIGNMENT_REFUSAL_REASONS,
+        errors,
+        map_link: match (r.latitude, r.longitude) {
+            (Some(lat), Some(lon)) => format!(
+                "https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=18/{lat:.6}/{lon:.6}"
+            ),
+            _ => String::new(),
+        },
+        r,
+        layout: page.layout,
+    })
+}
+
+fn value_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "—".into(),
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+pub async fn show_case(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Path(uuid): Path<String>,
+) -> AppResult<CasePage> {
+    case_page(&state, page, &uuid, FormErrors::default()).await
+}
+
+#[derive(Deserialize)]
+pub struct NotificationsQuery {}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/office/notifications.html")]
+pub struct NotificationsPage {
+    pub layout: Layout,
+    pub notifications: Vec<(String, String, String, bool, String)>,
+}
+
+fn notification_label(kind: &str) -> &'static str {
+    match kind {
+        "nouveau_signalement" => "Nouveau signalement à valider",
+        "nouvelle_affectation" => "Nouvelle affectation pour votre partenaire",
+        "nouveau_suivi" => "Nouveau suivi",
+        "suivi_usager" => "Nouveau message de l’usager",
+        "cloture_signalement" => "Signalement clôturé",
+        "cloture_partenaire" => "Un partenaire a clôturé son intervention",
+        "affectation_refusee" => "Affectation refusée par un partenaire",
+        _ => "Notification",
+    }
+}
+
+pub async fn list_notifications(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Query(_q): Query<NotificationsQuery>,
+) -> AppResult<NotificationsPage> {
+    let rows = db::notifications::list(&state.db, page.user.id).await?;
+    Ok(NotificationsPage {
+        layout: page.layout,
+        notifications: rows
+            .into_iter()
+            .map(|n| {
+                (
+                    notification_label(&n.kind).to_owned(),
+                    n.reference.unwrap_or_default(),
+                    n.report_uuid.unwrap_or_default(),
+                    n.seen,
+                    format_datetime(&n.created_at),
+                )
+            })
+            .collect(),
+    })
+}
+
+pub async fn mark_notifications_seen(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> AppResult<Redirect> {
+    db::notifications::mark_all_seen(&state.db, user.id).await?;
+    Ok(Redirect::to("/bo/notifications"))
+}

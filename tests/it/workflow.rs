@@ -1,0 +1,807 @@
+//! The case workflow in the back office: list and filters, case page,
+//! validation, assignments, follow-ups, visits, closure, notifications,
+//! concurrent edits.
+
+use sqlx::Row;
+
+use crate::common::TestApp;
+
+const RT69: &str = "rt69@histologe.localhost";
+const RT13: &str = "rt13@histologe.localhost";
+const AGENT_SCHS69: &str = "agent.schs69@histologe.localhost";
+const AGENT_ARS69: &str = "agent.ars69@histologe.localhost";
+
+/// A case with known facts, inserted directly.
+struct NewCase<'a> {
+    territory: &'a str,
+    reference: &'a str,
+    status: &'a str,
+    profile: &'a str,
+    last_name: &'a str,
+    email: &'a str,
+    postal_code: &'a str,
+    city: &'a str,
+    address: &'a str,
+    created: &'a str,
+    severity: f64,
+    public_housing: Option<bool>,
+    allowance: Option<bool>,
+    children: Option<bool>,
+}
+
+impl Default for NewCase<'_> {
+    fn default() -> Self {
+        Self {
+            territory: "69A",
+            reference: "2026-900",
+            status: "need_validation",
+            profile: "locataire",
+            last_name: "Testeur",
+            email: "occupant@exemple.fr",
+            postal_code: "69003",
+            city: "Lyon",
+            address: "12 rue Garibaldi",
+            created: "2026-06-15 10:00:00",
+            severity: 20.0,
+            public_housing: None,
+            allowance: None,
+            children: None,
+        }
+    }
+}
+
+async fn insert_case(app: &TestApp, c: NewCase<'_>) -> (u64, String) {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let code = format!("{:0>43}", uuid.replace('-', ""));
+    let result = sqlx::query(
+        "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile, occupant_first_name,
+            occupant_last_name, occupant_email, postal_code, city, insee_code, address_line, created_at,
+            severity_score, is_public_housing, household_housing_allowance, dwelling_children_under_6, follow_up_code)
+         SELECT ?, id, ?, ?, ?, 'Alex', ?, ?, ?, ?, '69383', ?, ?, ?, ?, ?, ?, ? FROM territories WHERE code = ?",
+    )
+    .bind(&uuid)
+    .bind(c.reference)
+    .bind(c.status)
+    .bind(c.profile)
+    .bind(c.last_name)
+    .bind(c.email)
+    .bind(c.postal_code)
+    .bind(c.city)
+    .bind(c.address)
+    .bind(c.created)
+    .bind(c.severity)
+    .bind(c.public_housing)
+    .bind(c.allowance)
+    .bind(c.children)
+    .bind(&code)
+    .bind(c.territory)
+    .execute(&app.db)
+    .await
+    .expect("insert case");
+    (result.last_insert_id(), uuid)
+}
+
+async fn partner_id(app: &TestApp, like: &str) -> u64 {
+    sqlx::query_scalar("SELECT id FROM partners WHERE name LIKE ?")
+        .bind(like)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn assign(app: &TestApp, report: u64, partner: u64, status: &str) {
+    sqlx::query("INSERT INTO assignments (report_id, partner_id, status) VALUES (?, ?, ?)")
+        .bind(report)
+        .bind(partner)
+        .bind(status)
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
+async fn status_of(app: &TestApp, report: u64) -> String {
+    sqlx::query_scalar("SELECT status FROM reports WHERE id = ?")
+        .bind(report)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+async fn version_of(app: &TestApp, report: u64) -> String {
+    let v: u32 = sqlx::query_scalar("SELECT version FROM reports WHERE id = ?")
+        .bind(report)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    v.to_string()
+}
+
+/// Fresh app with the demo accounts and no demo cases.
+async fn app_with_accounts() -> TestApp {
+    let app = TestApp::spawn().await;
+    app.seed_demo().await;
+    for table in [
+        "report_qualifications",
+        "report_defects",
+        "follow_ups",
+        "assignments",
+        "report_tags",
+        "notifications",
+        "report_subscriptions",
+    ] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    sqlx::query("DELETE FROM reports")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM outbox")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app
+}
+
+fn as_user(app: &TestApp) -> TestApp {
+    TestApp {
+        client: crate::common::new_client(),
+        ..app.clone_handle()
+    }
+}
+
+#[tokio::test]
+async fn a_territory_admin_validates_a_new_report_and_assigns_partners() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(&app, NewCase::default()).await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    let ars = partner_id(&app, "ARS Auvergne%").await;
+    app.login_as(RT69).await;
+    let (status, html) = app.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Valider le signalement"));
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/valider"),
+            &[
+                ("version", &version_of(&app, report).await),
+                ("partner_id", &schs.to_string()),
+                ("partner_id", &ars.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(status_of(&app, report).await, "active");
+    let statuses: Vec<String> =
+        sqlx::query_scalar("SELECT status FROM assignments WHERE report_id = ?")
+            .bind(report)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(statuses, ["nouveau", "nouveau"]);
+    let jobs = app.pending_jobs().await;
+    assert!(
+        jobs.iter().any(
+            |j| j["template"] == "case_update_for_resident" && j["to"] == "occupant@exemple.fr"
+        ),
+        "{jobs:?}"
+    );
+    assert_eq!(
+        jobs.iter()
+            .filter(|j| j["kind"] == "assignment_created")
+            .count(),
+        2
+    );
+    // The SCHS agent is notified in the application.
+    let notified: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.user_id WHERE u.email = ? AND n.kind = 'nouvelle_affectation'",
+    )
+    .bind(AGENT_SCHS69)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(notified, 1);
+    let (_, html) = app.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert!(html.contains("En attente de réponse"));
+}
+
+#[tokio::test]
+async fn another_territorys_admin_and_another_partners_agent_cannot_see_or_act() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(
+        &app,
+        NewCase {
+            status: "active",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    assign(&app, report, schs, "nouveau").await;
+    let rt13 = as_user(&app);
+    rt13.login_as(RT13).await;
+    assert_eq!(
+        rt13.get(&format!("/bo/signalements/{uuid}")).await.status(),
+        403
+    );
+    let version = version_of(&app, report).await;
+    let response = rt13
+        .post_form(
+            &format!("/bo/signalements/{uuid}/cloturer"),
+            &[
+                ("version", &version),
+                ("reason", "autre"),
+                ("message", "Je ne devrais pas pouvoir"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+    let ars = as_user(&app);
+    ars.login_as(AGENT_ARS69).await;
+    assert_eq!(
+        ars.get(&format!("/bo/signalements/{uuid}")).await.status(),
+        403
+    );
+    let (_, html) = ars.get_html("/bo/signalements").await;
+    assert!(
+        html.contains("<strong>0</strong> signalement"),
+        "the ARS agent's list is empty"
+    );
+    assert_eq!(status_of(&app, report).await, "active");
+}
+
+#[tokio::test]
+async fn an_agent_accepts_the_assignment_and_writes_public_and_private_follow_ups() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(
+        &app,
+        NewCase {
+            status: "active",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    assign(&app, report, schs, "nouveau").await;
+    app.login_as(AGENT_SCHS69).await;
+    // Not accepted yet: cannot write.
+    let early = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/suivis"),
+            &[("body", "Trop tôt")],
+        )
+        .await;
+    assert_eq!(early.status(), 403);
+    assert_eq!(
+        app.post_form(
+            &format!("/bo/signalements/{uuid}/affectation/accepter"),
+            &[]
+        )
+        .await
+        .status(),
+        303
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM assignments WHERE report_id = ?")
+        .bind(report)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "en_cours");
+    // A second accept is refused (already answered).
+    assert_eq!(
+        app.post_form(
+            &format!("/bo/signalements/{uuid}/affectation/accepter"),
+            &[]
+        )
+        .await
+        .status(),
+        403
+    );
+
+    sqlx::query("DELETE FROM outbox")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.post_form(
+        &format!("/bo/signalements/{uuid}/suivis"),
+        &[("body", "Note interne : propriétaire injoignable.")],
+    )
+    .await;
+    assert!(
+        !app.pending_jobs()
+            .await
+            .iter()
+            .any(|j| j["template"] == "case_update_for_resident")
+    );
+    app.post_form(
+        &format!("/bo/signalements/{uuid}/suivis"),
+        &[
+            ("body", "Une visite sera proposée la semaine prochaine."),
+            ("public", "1"),
+        ],
+    )
+    .await;
+    let jobs = app.pending_jobs().await;
+    let mail = jobs
+        .iter()
+        .find(|j| j["template"] == "case_update_for_resident")
+        .expect("resident told");
+    assert!(
+        mail["message"]
+            .as_str()
+            .unwrap()
+            .contains("visite sera proposée")
+    );
+    let (_, html) = app.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert!(
+        html.contains("Note interne")
+            && html.contains("Partenaires seulement")
+            && html.contains("Visible par l’usager")
+    );
+    let last: String =
+        sqlx::query_scalar("SELECT last_follow_up_author_kind FROM reports WHERE id = ?")
+            .bind(report)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(last, "partner");
+}
+
+#[tokio::test]
+async fn refusing_needs_a_reason_and_a_message_and_tells_the_resident() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(&app, NewCase::default()).await;
+    app.login_as(RT69).await;
+    let version = version_of(&app, report).await;
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/refuser"),
+            &[("version", &version), ("reason", ""), ("message", "court")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains("Choisissez le motif du refus.") && html.contains("10 à 5 000 caractères")
+    );
+    assert_eq!(status_of(&app, report).await, "need_validation");
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/refuser"),
+            &[
+                ("version", &version),
+                ("reason", "hors_pdlhi"),
+                (
+                    "message",
+                    "Votre situation relève d’un litige locatif : contactez l’ADIL.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(status_of(&app, report).await, "refused");
+    let jobs = app.pending_jobs().await;
+    assert!(
+        jobs.iter()
+            .any(|j| j["template"] == "case_update_for_resident"
+                && j["message"].as_str().unwrap().contains("ADIL"))
+    );
+}
+
+#[tokio::test]
+async fn two_people_acting_on_the_same_case_do_not_lose_each_others_change() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(&app, NewCase::default()).await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    let first = as_user(&app);
+    let second = as_user(&app);
+    first.login_as(RT69).await;
+    second.login_as("admin@histologe.localhost").await;
+    // Both opened the page at the same version.
+    let version = version_of(&app, report).await;
+    let response = first
+        .post_form(
+            &format!("/bo/signalements/{uuid}/valider"),
+            &[("version", &version), ("partner_id", &schs.to_string())],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = second
+        .post_form(
+            &format!("/bo/signalements/{uuid}/refuser"),
+            &[
+                ("version", &version),
+                ("reason", "doublon"),
+                ("message", "Déjà signalé sous une autre référence."),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 409);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("modifié par quelqu’un d’autre")
+    );
+    assert_eq!(
+        status_of(&app, report).await,
+        "active",
+        "the first change stands"
+    );
+}
+
+#[tokio::test]
+async fn closing_for_all_partners_then_reopening() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(
+        &app,
+        NewCase {
+            status: "active",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    assign(&app, report, schs, "en_cours").await;
+    app.login_as(RT69).await;
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/cloturer"),
+            &[
+                ("version", &version_of(&app, report).await),
+                ("reason", "travaux_faits_ou_en_cours"),
+                ("message", "Les travaux ont été réalisés par le bailleur."),
+                ("public", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(status_of(&app, report).await, "closed");
+    let assignment: String =
+        sqlx::query_scalar("SELECT status FROM assignments WHERE report_id = ?")
+            .bind(report)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(assignment, "ferme");
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/rouvrir"),
+            &[("version", &version_of(&app, report).await)],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(status_of(&app, report).await, "active");
+}
+
+#[tokio::test]
+async fn an_agent_plans_a_visit_and_records_its_outcome() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(
+        &app,
+        NewCase {
+            status: "active",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    assign(&app, report, schs, "en_cours").await;
+    app.login_as(AGENT_SCHS69).await;
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/visites"),
+            &[("scheduled_at", "2020-01-01T10:00")],
+        )
+        .await;
+    assert_eq!(response.status(), 422, "a past date is refused");
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/visites"),
+            &[
+                ("scheduled_at", "2031-03-02T09:30"),
+                ("partner_id", &schs.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let visit: u64 = sqlx::query_scalar("SELECT id FROM visits WHERE report_id = ?")
+        .bind(report)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        app.pending_jobs()
+            .await
+            .iter()
+            .any(|j| j["title"] == "Une visite de votre logement est prévue")
+    );
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/visites/{visit}"),
+            &[("status", "done"), ("conclusions", "court")],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/visites/{visit}"),
+            &[
+                ("status", "done"),
+                (
+                    "conclusions",
+                    "Humidité importante dans la chambre, VMC hors service.",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let row = sqlx::query("SELECT status, conclusions FROM visits WHERE id = ?")
+        .bind(visit)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<String, _>("status"), "done");
+    let (_, html) = app.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert!(html.contains("VMC hors service"));
+}
+
+#[tokio::test]
+async fn every_list_filter_selects_the_expected_cases() {
+    let app = app_with_accounts().await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    let caf = partner_id(&app, "CAF du Rhône").await;
+    let (a, _) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-1",
+            status: "active",
+            last_name: "Garnier",
+            email: "garnier@exemple.fr",
+            postal_code: "69003",
+            created: "2026-01-10 09:00:00",
+            severity: 55.0,
+            public_housing: Some(true),
+            allowance: Some(true),
+            children: Some(true),
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let (b, _) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-2",
+            status: "need_validation",
+            profile: "tiers_pro",
+            last_name: "Baudry",
+            email: "baudry@exemple.fr",
+            postal_code: "69007",
+            city: "Lyon",
+            address: "3 avenue Berthelot",
+            created: "2026-03-05 09:00:00",
+            severity: 12.0,
+            public_housing: Some(false),
+            allowance: Some(false),
+            children: Some(false),
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let (c, _) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-3",
+            status: "closed",
+            last_name: "Chevallier",
+            email: "chevallier@exemple.fr",
+            postal_code: "69008",
+            created: "2026-05-20 09:00:00",
+            severity: 31.0,
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let (d, _) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-4",
+            status: "archived",
+            last_name: "Durand",
+            email: "durand@exemple.fr",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    assign(&app, a, schs, "en_cours").await;
+    assign(&app, a, caf, "nouveau").await;
+    assign(&app, c, caf, "ferme").await;
+    sqlx::query("UPDATE reports SET closure_reason = 'logement_decent' WHERE id = ?")
+        .bind(c)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO report_qualifications (report_id, qualification, status) VALUES (?, 'insalubrite', 'insalubrite_check')").bind(a).execute(&app.db).await.unwrap();
+    let tag: u64 = sqlx::query_scalar("INSERT INTO tags (territory_id, label) SELECT id, 'Copro' FROM territories WHERE code = '69A' RETURNING id").fetch_one(&app.db).await.unwrap();
+    sqlx::query("INSERT INTO report_tags (report_id, tag_id) VALUES (?, ?)")
+        .bind(b)
+        .bind(tag)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO visits (report_id, kind, scheduled_at, status) VALUES (?, 'visite', '2026-06-01 10:00:00', 'done')").bind(c).execute(&app.db).await.unwrap();
+    sqlx::query("UPDATE reports SET last_follow_up_at = '2026-06-02 10:00:00', last_follow_up_author_kind = 'resident' WHERE id = ?").bind(b).execute(&app.db).await.unwrap();
+    let _ = d;
+    app.login_as(RT69).await;
+    let expect = |query: &'static str, refs: &'static [&'static str]| (query, refs);
+    let cases = [
+        expect("", &["2026-1", "2026-2", "2026-3"]),
+        expect("statut=archived", &["2026-4"]),
+        expect("statut=active&statut=closed", &["2026-1", "2026-3"]),
+        expect("q=2026-2", &["2026-2"]),
+        expect("q=69008", &["2026-3"]),
+        expect("q=GARNIER@exemple.fr", &["2026-1"]),
+        expect("q=Berthelot", &["2026-2"]),
+        expect("q=chevall", &["2026-3"]),
+        expect("code_postal=69003,69007", &["2026-1", "2026-2"]),
+        expect(
+            "depot_du=2026-03-01&depot_au=2026-05-20",
+            &["2026-2", "2026-3"],
+        ),
+        expect("partenaire=aucun", &["2026-2"]),
+        expect("affectation=en_attente", &["2026-1"]),
+        expect("affectation=cloture_tous", &["2026-3"]),
+        expect("profil=tiers_pro", &["2026-2"]),
+        expect("parc=public", &["2026-1"]),
+        expect("parc=inconnu", &["2026-3"]),
+        expect("allocataire=non", &["2026-2"]),
+        expect("enfants_moins_6=oui", &["2026-1"]),
+        expect("criticite_min=30&criticite_max=50", &["2026-3"]),
+        expect("qualification=insalubrite", &["2026-1"]),
+        expect("suivi_auteur=resident", &["2026-2"]),
+        expect("suivi_du=2026-06-01&suivi_au=2026-06-30", &["2026-2"]),
+        expect("visite=done", &["2026-3"]),
+        expect("visite=aucune", &["2026-1", "2026-2"]),
+        expect("motif_cloture=logement_decent", &["2026-3"]),
+    ];
+    for (query, refs) in cases {
+        let (status, html) = app.get_html(&format!("/bo/signalements?{query}")).await;
+        assert_eq!(status, 200, "{query}");
+        for reference in ["2026-1", "2026-2", "2026-3", "2026-4"] {
+            let shown = html.contains(&format!(">{reference}</a>"));
+            assert_eq!(
+                shown,
+                refs.contains(&reference),
+                "{query}: {reference} shown = {shown}"
+            );
+        }
+    }
+    let (_, html) = app
+        .get_html(&format!("/bo/signalements?partenaire={caf}"))
+        .await;
+    assert!(
+        html.contains(">2026-1</a>")
+            && html.contains(">2026-3</a>")
+            && !html.contains(">2026-2</a>")
+    );
+    let (_, html) = app
+        .get_html(&format!("/bo/signalements?etiquette={tag}"))
+        .await;
+    assert!(html.contains(">2026-2</a>") && !html.contains(">2026-1</a>"));
+    // Sorting by severity, ascending.
+    let (_, html) = app
+        .get_html("/bo/signalements?tri=criticite&ordre=asc")
+        .await;
+    let (p1, p2, p3) = (
+        html.find(">2026-2<").unwrap(),
+        html.find(">2026-3<").unwrap(),
+        html.find(">2026-1<").unwrap(),
+    );
+    assert!(p1 < p2 && p2 < p3);
+    // Bad values get a clear 400.
+    let (status, html) = app
+        .get_html("/bo/signalements?depot_du=2026-05-01&depot_au=2026-01-01")
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("postérieure"));
+    // An agent sees only the cases assigned to their partner.
+    let agent = as_user(&app);
+    agent.login_as(AGENT_SCHS69).await;
+    let (_, html) = agent.get_html("/bo/signalements").await;
+    assert!(
+        html.contains(">2026-1</a>")
+            && !html.contains(">2026-2</a>")
+            && !html.contains(">2026-3</a>")
+    );
+}
+
+#[tokio::test]
+async fn the_list_paginates_by_25_and_saved_filters_come_back() {
+    let app = app_with_accounts().await;
+    for n in 1..=30 {
+        let reference = format!("2026-{n}");
+        let created = format!("2026-01-{:02} 08:00:00", n.min(28));
+        insert_case(
+            &app,
+            NewCase {
+                reference: Box::leak(reference.into_boxed_str()),
+                created: Box::leak(created.into_boxed_str()),
+                ..NewCase::default()
+            },
+        )
+        .await;
+    }
+    app.login_as(RT69).await;
+    let (_, html) = app.get_html("/bo/signalements").await;
+    assert!(html.contains("<strong>30</strong> signalements"));
+    assert_eq!(
+        html.matches("/bo/signalements/").filter(|_| true).count() >= 25,
+        true
+    );
+    let (_, page2) = app.get_html("/bo/signalements?page=2").await;
+    assert!(page2.contains("2 / 2"));
+    let response = app
+        .post_form(
+            "/bo/signalements/filtres",
+            &[
+                ("name", "Lyon 3e"),
+                ("query", "code_postal=69003&statut=need_validation"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, html) = app.get_html("/bo/signalements").await;
+    assert!(html.contains("Lyon 3e"));
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_the_queues_and_notifications_are_marked_seen_when_opened() {
+    let app = app_with_accounts().await;
+    let (_, _) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-10",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let (report, uuid) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-11",
+            status: "active",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    assign(&app, report, schs, "nouveau").await;
+    app.login_as(RT69).await;
+    let (_, html) = app.get_html("/bo").await;
+    let tile = &html[html.find("data-queue=\"to_validate\"").expect("queue tile")..];
+    assert!(
+        tile[..tile
+            .find("</div>")
+            .unwrap_or(tile.len())
+            .max(400)
+            .min(tile.len())]
+            .contains("<span>1</span>"),
+        "{tile}"
+    );
+    let agent = as_user(&app);
+    agent.login_as(AGENT_SCHS69).await;
+    let user: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(AGENT_SCHS69)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO notifications (user_id, report_id, kind) VALUES (?, ?, 'nouvelle_affectation')").bind(user).bind(report).execute(&app.db).await.unwrap();
+    let (_, html) = agent.get_html("/bo/notifications").await;
+    assert!(html.contains("Non lu") && html.contains("2026-11"));
+    agent.get(&format!("/bo/signalements/{uuid}")).await;
+    let (_, html) = agent.get_html("/bo/notifications").await;
+    assert!(!html.contains("Non lu"));
+}
