@@ -17,32 +17,12 @@ pub enum Email {
     },
     /// "Mot de passe oublié": link valid one hour.
     PasswordReset { to: String, link: String },
-    /// News of their case for the resident: validation, refusal, closure,
-    /// a public follow-up, a visit.
-    CaseUpdateForResident {
-        to: String,
-        reference: String,
-        title: String,
-        message: String,
-        link: String,
-    },
-    /// A back-office notification sent at once (instant preference, or a
-    /// partner's generic mailbox).
-    CaseUpdateForStaff {
-        to: String,
-        reference: String,
-        title: String,
-        link: String,
-    },
 }
 
 impl Email {
     pub fn recipient(&self) -> &str {
         match self {
-            Email::AccountActivation { to, .. }
-            | Email::PasswordReset { to, .. }
-            | Email::CaseUpdateForResident { to, .. }
-            | Email::CaseUpdateForStaff { to, .. } => to,
+            Email::AccountActivation { to, .. } | Email::PasswordReset { to, .. } => to,
         }
     }
 }
@@ -52,6 +32,14 @@ impl Email {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Job {
     SendEmail(Email),
+    /// Geocode a report's address with the BAN (then look its DPE up).
+    GeocodeReport {
+        report_id: u64,
+    },
+    /// Look the DPE of a geocoded report up at ADEME (by BAN id).
+    DpeLookup {
+        report_id: u64,
+    },
     /// A report was assigned to a partner: the worker pushes it to the
     /// partner's systems (Esabora, Zapier, webhook) as configured.
     AssignmentCreated {
@@ -61,14 +49,44 @@ pub enum Job {
     AssignmentStatusChanged {
         assignment_id: u64,
     },
+    /// Push an assignment's report to the partner's Esabora (SCHS or SI-SH).
+    EsaboraPush {
+        assignment_id: u64,
+    },
+    /// Read the state of a pushed dossier back from Esabora.
+    EsaboraSync {
+        assignment_id: u64,
+    },
+    /// Push an assignment's report to the partner's Zapier catch hook.
+    ZapierPush {
+        assignment_id: u64,
+    },
+    /// Signed JSON webhook to the partner's own system.
+    Webhook {
+        assignment_id: u64,
+        /// `assignment.created` or `assignment.status_changed`.
+        event: String,
+    },
+    /// A periodic task, once per period (the idempotency key holds the period).
+    Scheduled {
+        name: String,
+        period: String,
+    },
 }
 
 impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Job::SendEmail(_) => "send_email",
+            Job::GeocodeReport { .. } => "geocode_report",
+            Job::DpeLookup { .. } => "dpe_lookup",
             Job::AssignmentCreated { .. } => "assignment_created",
             Job::AssignmentStatusChanged { .. } => "assignment_status_changed",
+            Job::EsaboraPush { .. } => "esabora_push",
+            Job::EsaboraSync { .. } => "esabora_sync",
+            Job::ZapierPush { .. } => "zapier_push",
+            Job::Webhook { .. } => "webhook",
+            Job::Scheduled { .. } => "scheduled",
         }
     }
 }

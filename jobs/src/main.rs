@@ -1,45 +1,50 @@
 //! The worker process (`histologe-worker`): runs the jobs the web process
-//! records in the outbox. Job handlers arrive with the worker issue; this
-//! binary already connects to MySQL and Redis and stops cleanly on SIGTERM.
+//! records in the outbox, and inserts the periodic ones. The engine lives in
+//! the library (`histologe::worker`) so that the tests run the same code
+//! in-process. Stops cleanly on SIGTERM: jobs in flight finish first; a job
+//! cut short by a kill is taken over by another worker when its lease ends.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use histologe::{app, config::Config, db, kv, telemetry};
+use histologe::{
+    app,
+    config::Config,
+    db, storage,
+    worker::{Worker, WorkerOptions},
+};
 
 fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
-    let _sentry = telemetry::init_sentry(&config);
-    telemetry::init_logs(&config);
+    let _sentry = histologe::telemetry::init_sentry(&config);
+    histologe::telemetry::init_logs(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(run(config))
 }
 
+fn env_secs(name: &str, default: u64) -> Duration {
+    Duration::from_secs(
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default),
+    )
+}
+
 async fn run(config: Config) -> anyhow::Result<()> {
     let pool = db::connect(&config)?;
-    let redis = kv::connect(&config)?;
-    let shutdown = app::shutdown_signal();
-    tokio::pin!(shutdown);
-    tracing::info!("worker started");
-    let mut ticker = tokio::time::interval(Duration::from_secs(5));
-    let mut was_ready = None;
-    loop {
-        tokio::select! {
-            () = &mut shutdown => break,
-            _ = ticker.tick() => {
-                let ready = db::health::ping(&pool).await.is_ok() && kv::ping(&redis).await.is_ok();
-                if was_ready != Some(ready) {
-                    if ready {
-                        tracing::info!("worker connected to MySQL and Redis");
-                    } else {
-                        tracing::warn!("worker waiting for MySQL or Redis");
-                    }
-                    was_ready = Some(ready);
-                }
-            }
-        }
-    }
-    tracing::info!("worker stopped");
+    let store = storage::build(&config.storage)?;
+    let options = WorkerOptions {
+        batch: std::env::var("WORKER_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(8),
+        lease: env_secs("WORKER_LEASE_SECS", 300),
+        backoff_base: env_secs("WORKER_BACKOFF_SECS", 30),
+        ..WorkerOptions::default()
+    };
+    let worker = Worker::new(pool, Arc::new(config), store, options)?;
+    worker.run(app::shutdown_signal()).await;
     Ok(())
 }

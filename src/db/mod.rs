@@ -14,17 +14,14 @@ use sqlx::{
 use crate::config::Config;
 
 pub mod audit;
-pub mod case_view;
-pub mod cases;
-pub mod dashboard;
-pub mod notifications;
-pub mod saved_filters;
-pub mod workflow;
 pub mod health;
+pub mod interconnections;
+pub mod jobs_data;
 pub mod outbox;
 pub mod partners;
 pub mod reports;
 pub mod seed;
+pub mod sent_emails;
 pub mod tags;
 pub mod territories;
 pub mod users;

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod csrf;
+pub mod dev_mail;
 pub mod forms;
 pub mod headers;
 pub mod health;

@@ -7,9 +7,21 @@ use crate::common::TestApp;
 
 type Expect = crate::access::MatrixExpect;
 
-pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[];
+use crate::access::MatrixExpect::{Allowed as A, Forbidden as F, Login as L};
+
+pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
+    // Interconnections (worker issue).
+    ("GET", "/bo/interconnexions", [L, F, F, A, A]),
+    ("POST", "/bo/interconnexions/{id}/relancer", [L, F, F, A, A]),
+    // Development mailbox (404 in production; tests run as `test`).
+    ("GET", "/dev/courriels", [A, A, A, A, A]),
+    ("GET", "/dev/courriels/{id}", [A, A, A, A, A]),
+];
 
 /// Replaces the path parameters of those routes with real values.
 pub async fn fill(path: &str, _app: &TestApp) -> String {
-    path.to_owned()
+    // A job that does not exist: allowed roles get 404, the others 403 or
+    // the login page before the handler runs.
+    path.replace("/bo/interconnexions/{id}", "/bo/interconnexions/999999999")
+        .replace("/dev/courriels/{id}", "/dev/courriels/aucun")
 }

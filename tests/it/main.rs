@@ -3,6 +3,7 @@
 //! database. One binary, so the build links once.
 
 mod common;
+mod fakes;
 
 mod access;
 mod access_matrix_extra;
@@ -12,4 +13,3 @@ mod report_form;
 mod resilience;
 mod shell;
 mod worker;
-mod workflow;

@@ -1,1 +1,12 @@
-//! Stub: filled by its feature.
+//! The worker: each handler against its fake server (tests/it/fakes),
+//! retries and dead jobs, the exactly-once guarantees under faults, the
+//! scheduler, the interconnection page and the S3 storage path.
+
+mod email;
+mod esabora;
+mod faults;
+mod geo;
+mod page;
+mod partners;
+mod s3;
+mod support;

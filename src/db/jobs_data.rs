@@ -1,0 +1,396 @@
+//! What the worker's handlers read and write: report addresses, geocoding
+//! and DPE results, assignments pushed to partner systems, periodic
+//! clean-ups.
+
+use sqlx::{
+    MySqlConnection,
+    types::time::{Date, PrimitiveDateTime},
+};
+
+use super::Pool;
+
+/// The address of a report, as typed.
+#[derive(Debug, Clone)]
+pub struct ReportAddress {
+    pub address_line: String,
+    pub postal_code: String,
+    pub city: String,
+    pub ban_id: Option<String>,
+}
+
+pub async fn report_address(
+    pool: &Pool,
+    report_id: u64,
+) -> Result<Option<ReportAddress>, sqlx::Error> {
+    sqlx::query_as!(
+        ReportAddress,
+        "SELECT address_line, postal_code, city, ban_id FROM reports WHERE id = ?",
+        report_id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// A geocoding result to store.
+#[derive(Debug, Clone)]
+pub struct Geocode {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub insee_code: Option<String>,
+    pub ban_id: Option<String>,
+    pub score: f64,
+    pub needs_check: bool,
+}
+
+pub async fn set_geocode(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    geocode: &Geocode,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE reports SET latitude = ?, longitude = ?, insee_code = COALESCE(?, insee_code),
+                ban_id = ?, geocode_score = ?, address_needs_check = ?
+         WHERE id = ?",
+        geocode.latitude,
+        geocode.longitude,
+        geocode.insee_code,
+        geocode.ban_id,
+        geocode.score,
+        geocode.needs_check,
+        report_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// No usable BAN answer: the address is flagged for an agent to check.
+pub async fn flag_address(pool: &Pool, report_id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE reports SET address_needs_check = TRUE WHERE id = ?",
+        report_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// What geocoding stored (tests, case page).
+#[derive(Debug, Clone)]
+pub struct StoredGeo {
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub insee_code: Option<String>,
+    pub ban_id: Option<String>,
+    pub geocode_score: Option<f64>,
+    pub address_needs_check: bool,
+    pub dpe_label: Option<String>,
+    pub dpe_date: Option<Date>,
+    pub dpe_number: Option<String>,
+}
+
+pub async fn stored_geo(pool: &Pool, report_id: u64) -> Result<StoredGeo, sqlx::Error> {
+    sqlx::query_as!(
+        StoredGeo,
+        "SELECT CAST(latitude AS DOUBLE) AS `latitude: f64`,
+                CAST(longitude AS DOUBLE) AS `longitude: f64`, insee_code, ban_id,
+                CAST(geocode_score AS DOUBLE) AS `geocode_score: f64`,
+                address_needs_check AS `address_needs_check: bool`,
+                dpe_label, dpe_date, dpe_number
+         FROM reports WHERE id = ?",
+        report_id
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// A DPE found at ADEME.
+#[derive(Debug, Clone)]
+pub struct Dpe {
+    pub label: String,
+    pub date: Option<Date>,
+    pub number: String,
+    pub consumption: Option<f64>,
+}
+
+pub async fn set_dpe(pool: &Pool, report_id: u64, dpe: &Dpe) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE reports SET dpe_label = ?, dpe_date = ?, dpe_number = LEFT(?, 20),
+                dpe_consumption = ?
+         WHERE id = ?",
+        dpe.label,
+        dpe.date,
+        dpe.number,
+        dpe.consumption,
+        report_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// An assignment with its partner's interconnection settings and the report
+/// fields the partner systems receive.
+#[derive(Debug, Clone)]
+pub struct AssignmentContext {
+    pub assignment_id: u64,
+    pub assignment_status: String,
+    pub assignment_created_at: PrimitiveDateTime,
+    pub is_synchronized: bool,
+    pub partner_id: u64,
+    pub partner_name: String,
+    pub partner_type: String,
+    pub partner_email: Option<String>,
+    pub esabora_kind: Option<String>,
+    pub esabora_url: Option<String>,
+    pub esabora_token: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub zapier_url: Option<String>,
+    pub zapier_token: Option<String>,
+    pub report_id: u64,
+    pub report_uuid: String,
+    pub reference: String,
+    pub report_status: String,
+    pub report_created_at: PrimitiveDateTime,
+    pub declarant_profile: String,
+    pub occupant_civility: Option<String>,
+    pub occupant_first_name: Option<String>,
+    pub occupant_last_name: Option<String>,
+    pub occupant_email: Option<String>,
+    pub occupant_phone: Option<String>,
+    pub declarant_first_name: Option<String>,
+    pub declarant_last_name: Option<String>,
+    pub declarant_email: Option<String>,
+    pub declarant_phone: Option<String>,
+    pub declarant_structure: Option<String>,
+    pub declarant_link: Option<String>,
+    pub landlord_kind: Option<String>,
+    pub landlord_name: Option<String>,
+    pub landlord_first_name: Option<String>,
+    pub landlord_email: Option<String>,
+    pub landlord_phone: Option<String>,
+    pub landlord_address: Option<String>,
+    pub landlord_postal_code: Option<String>,
+    pub landlord_city: Option<String>,
+    pub address_line: String,
+    pub address_complement: Option<String>,
+    pub floor: Option<String>,
+    pub staircase: Option<String>,
+    pub door: Option<String>,
+    pub postal_code: String,
+    pub city: String,
+    pub insee_code: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub details: Option<String>,
+    pub dwelling_type: Option<String>,
+    pub dwelling_surface: Option<f64>,
+    pub dwelling_rooms: Option<u16>,
+    pub dwelling_occupants_count: Option<u16>,
+    pub dwelling_children_count: Option<u16>,
+    pub dwelling_construction_year: Option<u16>,
+    pub dwelling_rent: Option<f64>,
+    pub dwelling_tax_id: Option<String>,
+    pub dwelling_has_lease: Option<bool>,
+    pub dwelling_move_in_date: Option<Date>,
+    pub is_public_housing: Option<bool>,
+    pub household_allowance_number: Option<String>,
+    pub household_allowance_amount: Option<f64>,
+    pub household_notice_given: Option<bool>,
+    pub household_wants_rehousing: Option<bool>,
+    pub procedure_landlord_informed: Option<bool>,
+    pub procedure_landlord_informed_at: Option<Date>,
+    pub severity_score: Option<f64>,
+}
+
+pub async fn assignment_context(
+    pool: &Pool,
+    assignment_id: u64,
+) -> Result<Option<AssignmentContext>, sqlx::Error> {
+    sqlx::query_as!(
+        AssignmentContext,
+        "SELECT a.id AS assignment_id, a.status AS assignment_status,
+                a.created_at AS assignment_created_at,
+                a.is_synchronized AS `is_synchronized: bool`,
+                p.id AS partner_id, p.name AS partner_name, p.type AS partner_type,
+                p.email AS partner_email, p.esabora_kind, p.esabora_url, p.esabora_token,
+                p.webhook_url, p.webhook_secret, p.zapier_url, p.zapier_token,
+                r.id AS report_id, r.uuid AS report_uuid, r.reference, r.status AS report_status,
+                r.created_at AS report_created_at, r.declarant_profile,
+                r.occupant_civility, r.occupant_first_name, r.occupant_last_name,
+                r.occupant_email, r.occupant_phone,
+                r.declarant_first_name, r.declarant_last_name, r.declarant_email,
+                r.declarant_phone, r.declarant_structure, r.declarant_link,
+                r.landlord_kind, r.landlord_name, r.landlord_first_name, r.landlord_email,
+                r.landlord_phone, r.landlord_address, r.landlord_postal_code, r.landlord_city,
+                r.address_line, r.address_complement, r.floor, r.staircase, r.door,
+                r.postal_code, r.city, r.insee_code,
+                CAST(r.latitude AS DOUBLE) AS `latitude: f64`,
+                CAST(r.longitude AS DOUBLE) AS `longitude: f64`,
+                r.details, r.dwelling_type,
+                CAST(r.dwelling_surface AS DOUBLE) AS `dwelling_surface: f64`,
+                r.dwelling_rooms, r.dwelling_occupants_count, r.dwelling_children_count,
+                r.dwelling_construction_year,
+                CAST(r.dwelling_rent AS DOUBLE) AS `dwelling_rent: f64`,
+                r.dwelling_tax_id,
+                r.dwelling_has_lease AS `dwelling_has_lease: bool`, r.dwelling_move_in_date,
+                r.is_public_housing AS `is_public_housing: bool`,
+                r.household_allowance_number,
+                CAST(r.household_allowance_amount AS DOUBLE) AS `household_allowance_amount: f64`,
+                r.household_notice_given AS `household_notice_given: bool`,
+                r.household_wants_rehousing AS `household_wants_rehousing: bool`,
+                r.procedure_landlord_informed AS `procedure_landlord_informed: bool`,
+                r.procedure_landlord_informed_at,
+                CAST(r.severity_score AS DOUBLE) AS `severity_score: f64`
+         FROM assignments a
+         JOIN partners p ON p.id = a.partner_id
+         JOIN reports r ON r.id = a.report_id
+         WHERE a.id = ?",
+        assignment_id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// E-mails of the partner's active users (Zapier `courrielContributeurs`).
+pub async fn partner_user_emails(pool: &Pool, partner_id: u64) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT u.email FROM users u JOIN user_partners up ON up.user_id = u.id
+         WHERE up.partner_id = ? AND u.status = 'active' ORDER BY u.email",
+        partner_id
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A document to attach to a push.
+#[derive(Debug, Clone)]
+pub struct DocumentRef {
+    pub object_key: String,
+    pub resized_key: Option<String>,
+    pub filename: String,
+    pub title: Option<String>,
+    pub size: u64,
+}
+
+pub async fn report_documents(
+    pool: &Pool,
+    report_id: u64,
+) -> Result<Vec<DocumentRef>, sqlx::Error> {
+    sqlx::query_as!(
+        DocumentRef,
+        "SELECT object_key, resized_key, filename, title, size FROM documents
+         WHERE report_id = ? AND scan_status <> 'suspicious' ORDER BY id",
+        report_id
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The partner system has the dossier.
+pub async fn mark_synchronized(
+    conn: &mut MySqlConnection,
+    assignment_id: u64,
+    external_reference: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE assignments SET is_synchronized = TRUE, synchronized_at = UTC_TIMESTAMP(),
+                external_reference = COALESCE(LEFT(?, 60), external_reference)
+         WHERE id = ?",
+        external_reference,
+        assignment_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies a state read from the partner system: new assignment status and
+/// a system follow-up telling what happened.
+pub async fn apply_external_status(
+    conn: &mut MySqlConnection,
+    assignment_id: u64,
+    report_id: u64,
+    partner_id: u64,
+    new_status: Option<&str>,
+    external_status: &str,
+    follow_up: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE assignments SET status = COALESCE(?, status), external_status = LEFT(?, 60),
+                synchronized_at = UTC_TIMESTAMP(),
+                answered_at = IF(? IN ('en_cours', 'refuse'), UTC_TIMESTAMP(), answered_at),
+                closed_at = IF(? = 'ferme', UTC_TIMESTAMP(), closed_at)
+         WHERE id = ?",
+        new_status,
+        external_status,
+        new_status,
+        new_status,
+        assignment_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    if let Some(body) = follow_up {
+        sqlx::query!(
+            "INSERT INTO follow_ups (report_id, author_partner_id, author_kind, category, body, is_public)
+             VALUES (?, ?, 'technical', 'interconnection', ?, FALSE)",
+            report_id,
+            partner_id,
+            body
+        )
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Assignments to sync with Esabora of this kind (`schs` or `sish`):
+/// pushed, partner still configured, report still open.
+pub async fn assignments_to_sync(
+    pool: &Pool,
+    kind: &str,
+) -> Result<Vec<(u64, u64, u64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT a.id, a.partner_id, a.report_id FROM assignments a
+         JOIN partners p ON p.id = a.partner_id
+         JOIN reports r ON r.id = a.report_id
+         WHERE a.is_synchronized = TRUE AND p.esabora_kind = ? AND p.esabora_url IS NOT NULL
+           AND p.esabora_token IS NOT NULL AND p.is_archived = FALSE
+           AND r.status NOT IN ('archived', 'refused', 'closed')
+         ORDER BY a.id",
+        kind
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.partner_id, r.report_id))
+        .collect())
+}
+
+/// Deletes the drafts nobody touched for six months. Returns how many.
+pub async fn purge_old_drafts(pool: &Pool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "DELETE FROM drafts WHERE status = 'en_cours'
+           AND updated_at < UTC_TIMESTAMP() - INTERVAL 6 MONTH"
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Archives back-office accounts unused for a year (warned a month before).
+/// Returns how many were archived.
+pub async fn archive_inactive_accounts(pool: &Pool) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE users SET status = 'archived', archived_at = UTC_TIMESTAMP()
+         WHERE status = 'active' AND role <> 'super_admin'
+           AND COALESCE(last_login_at, created_at) < UTC_TIMESTAMP() - INTERVAL 1 YEAR
+           AND inactivity_warned_at IS NOT NULL
+           AND inactivity_warned_at < UTC_TIMESTAMP() - INTERVAL 30 DAY"
+    )
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,116 @@
+//! Brevo transactional e-mail API (CONTRACTS.md §3):
+//! `POST {api}/smtp/email` with an `api-key` header; 201 `{"messageId"}`.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Call, CallContext, Http, JobError};
+use crate::mail::render::RenderedEmail;
+
+#[derive(Deserialize)]
+struct Sent {
+    #[serde(rename = "messageId")]
+    message_id: Option<String>,
+    #[serde(rename = "messageIds", default)]
+    message_ids: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct BrevoError {
+    code: Option<String>,
+    message: Option<String>,
+}
+
+/// Splits `Name <address>` (or a bare address).
+pub fn parse_mailbox(from: &str) -> (Option<String>, String) {
+    match (from.rfind('<'), from.rfind('>')) {
+        (Some(start), Some(end)) if start < end => {
+            let name = from[..start].trim().trim_matches('"').trim();
+            (
+                (!name.is_empty()).then(|| name.to_owned()),
+                from[start + 1..end].trim().to_owned(),
+            )
+        }
+        _ => (None, from.trim().to_owned()),
+    }
+}
+
+/// The request body for one e-mail.
+pub fn body(
+    from: &str,
+    email: &RenderedEmail,
+    tag: &str,
+    idempotency_key: &str,
+) -> serde_json::Value {
+    let (name, address) = parse_mailbox(from);
+    let mut sender = json!({ "email": address });
+    if let Some(name) = name {
+        sender["name"] = json!(name);
+    }
+    json!({
+        "sender": sender,
+        "to": [{ "email": email.to }],
+        "subject": email.subject,
+        "htmlContent": email.html,
+        "textContent": email.text,
+        "tags": [tag],
+        "headers": { "X-Histologe-Idempotency-Key": idempotency_key },
+    })
+}
+
+/// Sends one e-mail; returns Brevo's message id.
+pub async fn send(
+    http: &Http,
+    ctx: &CallContext,
+    api_url: &str,
+    api_key: &str,
+    body: &serde_json::Value,
+) -> Result<String, JobError> {
+    let url = format!("{}/smtp/email", api_url.trim_end_matches('/'));
+    let text = body.to_string();
+    let answer = http
+        .send(
+            ctx,
+            Call {
+                service: "brevo",
+                action: "send_email",
+                endpoint: format!("POST {}", super::loggable_url(&url)),
+                request_excerpt: Some(super::redact_json(&text)),
+            },
+            http.client()
+                .post(&url)
+                .header("api-key", api_key)
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(text),
+        )
+        .await?;
+    if answer.status == 201 || answer.status == 200 {
+        let sent: Sent = serde_json::from_str(&answer.body).map_err(|e| {
+            JobError::Permanent(format!("Brevo : réponse illisible après envoi ({e})"))
+        })?;
+        return sent
+            .message_id
+            .or_else(|| sent.message_ids.into_iter().next())
+            .ok_or_else(|| JobError::Permanent("Brevo : pas de messageId dans la réponse".into()));
+    }
+    let detail = serde_json::from_str::<BrevoError>(&answer.body)
+        .ok()
+        .map(|e| {
+            format!(
+                "{} : {}",
+                e.code.unwrap_or_default(),
+                e.message.unwrap_or_default()
+            )
+        })
+        .unwrap_or_else(|| super::excerpt(&answer.body, 200));
+    let message = format!("Brevo HTTP {} {detail}", answer.status);
+    Err(if answer.status == 429 || answer.status >= 500 {
+        JobError::Retry {
+            message,
+            retry_after: answer.retry_after(),
+        }
+    } else {
+        JobError::Permanent(message)
+    })
+}

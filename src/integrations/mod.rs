@@ -1,0 +1,332 @@
+//! Typed clients of the external services (CONTRACTS.md): BAN geocoding,
+//! ADEME DPE, Brevo, Esabora SCHS / SI-SH, Zapier and signed webhooks.
+//!
+//! Every call goes through [`Http::send`]: one reqwest client with a connect
+//! timeout and a total timeout, and one `interconnection_calls` row per call
+//! (endpoint without secrets, status, duration, attempt, error, redacted
+//! excerpts). Clients turn answers into [`JobError`]s that say whether the
+//! worker should retry (timeouts, 5xx, 429 with its Retry-After) or give up.
+
+pub mod ban;
+pub mod brevo;
+pub mod dpe;
+pub mod esabora;
+pub mod webhook;
+pub mod zapier;
+
+use std::time::{Duration, Instant};
+
+use reqwest::{RequestBuilder, header::HeaderMap};
+
+use crate::db::{self, Pool, interconnections::NewCall};
+
+/// Why a job did not complete.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobError {
+    /// Worth another attempt (timeout, connection error, 5xx, 429), not
+    /// before `retry_after` when the service said so.
+    Retry {
+        message: String,
+        retry_after: Option<Duration>,
+    },
+    /// Another attempt would fail the same way (bad request, bad key, ...).
+    Permanent(String),
+}
+
+impl JobError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        JobError::Retry {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+    pub fn message(&self) -> &str {
+        match self {
+            JobError::Retry { message, .. } | JobError::Permanent(message) => message,
+        }
+    }
+}
+
+impl std::fmt::Display for JobError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl From<sqlx::Error> for JobError {
+    fn from(e: sqlx::Error) -> Self {
+        JobError::retry(format!("base de données : {e}"))
+    }
+}
+
+/// What a call is about, for the log.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallContext {
+    pub outbox_id: Option<u64>,
+    pub partner_id: Option<u64>,
+    pub report_id: Option<u64>,
+    pub attempt: u32,
+}
+
+/// An HTTP answer, whatever its status.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Answer {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The delay the service asked for (`Retry-After` in seconds, or Brevo's
+    /// `x-sib-ratelimit-reset`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        ["retry-after", "x-sib-ratelimit-reset"]
+            .iter()
+            .find_map(|name| {
+                self.headers
+                    .get(*name)?
+                    .to_str()
+                    .ok()?
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+            })
+            .filter(|secs| secs.is_finite() && *secs >= 0.0)
+            .map(|secs| Duration::from_secs_f64(secs.min(3600.0)))
+    }
+
+    /// The generic reading of an error status: 429, 408 and 5xx are worth
+    /// a retry, other statuses are not.
+    pub fn to_error(&self, service: &str) -> JobError {
+        let message = format!(
+            "{service} : HTTP {} {}",
+            self.status,
+            excerpt(&self.body, 300)
+        );
+        if self.status == 429 || self.status == 408 || self.status >= 500 {
+            JobError::Retry {
+                message,
+                retry_after: self.retry_after(),
+            }
+        } else {
+            JobError::Permanent(message)
+        }
+    }
+}
+
+/// A request to log: service and action names, the endpoint as it may be
+/// shown (no secret in it), the body excerpt (redacted by [`redact_json`]).
+pub struct Call<'a> {
+    pub service: &'a str,
+    pub action: &'a str,
+    pub endpoint: String,
+    pub request_excerpt: Option<String>,
+}
+
+/// The HTTP client shared by every integration.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    pool: Pool,
+}
+
+impl Http {
+    /// A client with the given connect and total timeouts.
+    pub fn new(pool: Pool, connect_timeout: Duration, timeout: Duration) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .user_agent(concat!("histologe/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Self { client, pool })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Sends a request and records it. Any HTTP answer is `Ok` (the client
+    /// reads its status); no answer (timeout, refused connection, broken
+    /// body) is a retryable error.
+    pub async fn send(
+        &self,
+        ctx: &CallContext,
+        call: Call<'_>,
+        request: RequestBuilder,
+    ) -> Result<Answer, JobError> {
+        let started = Instant::now();
+        let result = async {
+            let response = request.send().await?;
+            let status = response.status().as_u16();
+            let headers = response.headers().clone();
+            let body = response.text().await?;
+            Ok::<_, reqwest::Error>(Answer {
+                status,
+                headers,
+                body,
+            })
+        }
+        .await;
+        let duration_ms = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+        let (http_status, error, response_excerpt) = match &result {
+            Ok(answer) => (
+                Some(answer.status),
+                (!answer.is_success()).then(|| format!("HTTP {}", answer.status)),
+                Some(redact_json(&answer.body)),
+            ),
+            Err(e) => (None, Some(describe(e)), None),
+        };
+        let record = NewCall {
+            outbox_id: ctx.outbox_id,
+            partner_id: ctx.partner_id,
+            report_id: ctx.report_id,
+            service: call.service.to_owned(),
+            action: call.action.to_owned(),
+            endpoint: call.endpoint,
+            http_status,
+            duration_ms,
+            attempt: ctx.attempt.max(1),
+            error,
+            request_excerpt: call.request_excerpt,
+            response_excerpt,
+        };
+        self.log(&record).await;
+        result.map_err(|e| JobError::retry(format!("{} : {}", call.service, describe(&e))))
+    }
+
+    /// Records a call made without [`Http::send`] (SMTP).
+    pub async fn log(&self, record: &NewCall) {
+        if let Err(e) = db::interconnections::insert(&self.pool, record).await {
+            tracing::warn!(error = %e, service = %record.service, "could not record an interconnection call");
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "délai dépassé (timeout)".to_owned()
+    } else if e.is_connect() {
+        format!("connexion impossible : {e}")
+    } else if e.is_body() || e.is_decode() {
+        format!("réponse interrompue : {e}")
+    } else {
+        format!("erreur de transport : {e}")
+    }
+}
+
+/// At most `max` characters of `text`, with an ellipsis when cut.
+pub fn excerpt(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut out: String = text.chars().take(max).collect();
+        out.push('…');
+        out
+    }
+}
+
+const EXCERPT_CHARS: usize = 2000;
+
+/// Names of JSON fields whose values never reach the log.
+fn is_secret_field(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "token",
+        "password",
+        "secret",
+        "api-key",
+        "api_key",
+        "apikey",
+        "authorization",
+    ]
+    .iter()
+    .any(|s| name.contains(s))
+}
+
+/// Names of JSON fields too big (and too personal) for the log.
+fn is_bulky_field(name: &str) -> bool {
+    matches!(
+        name,
+        "documentContent" | "documentZipContent" | "content" | "htmlContent" | "textContent"
+    )
+}
+
+fn redact_value(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if is_secret_field(key) {
+                    *v = serde_json::Value::String("***".into());
+                } else if is_bulky_field(key) {
+                    *v = serde_json::Value::String("[…]".into());
+                } else {
+                    redact_value(v);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(redact_value),
+        _ => {}
+    }
+}
+
+/// A body excerpt for the log: JSON with secrets and documents replaced,
+/// cut to 2000 characters; non-JSON text only cut.
+pub fn redact_json(body: &str) -> String {
+    match serde_json::from_str::<serde_json::Value>(body) {
+        Ok(mut value) => {
+            redact_value(&mut value);
+            excerpt(&value.to_string(), EXCERPT_CHARS)
+        }
+        Err(_) => excerpt(body, EXCERPT_CHARS),
+    }
+}
+
+/// A URL as it may be logged: no user info, and the values of query
+/// parameters that look like secrets replaced.
+pub fn loggable_url(url: &str) -> String {
+    let Ok(mut parsed) = reqwest::Url::parse(url) else {
+        return excerpt(url, 200);
+    };
+    let _ = parsed.set_username("");
+    let _ = parsed.set_password(None);
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(k, v)| {
+            let v = if is_secret_field(&k) {
+                "***".to_owned()
+            } else {
+                v.into_owned()
+            };
+            (k.into_owned(), v)
+        })
+        .collect();
+    if !pairs.is_empty() {
+        parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    parsed.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_and_documents_never_reach_the_log() {
+        let body = r#"{"token":"abc","fieldList":[{"fieldName":"PJ_Documents","fieldValue":[{"documentContent":"QUJD"}]}],"api-key":"k"}"#;
+        let out = redact_json(body);
+        assert!(!out.contains("abc") && !out.contains("QUJD") && !out.contains("\"k\""));
+        assert!(out.contains("PJ_Documents"));
+        assert_eq!(
+            loggable_url("https://u:p@h.fr/x?q=1&token=s"),
+            "https://h.fr/x?q=1&token=***"
+        );
+    }
+}

@@ -1,0 +1,142 @@
+//! How e-mails leave: the Brevo HTTP API (`BREVO_API_KEY`), an SMTP relay
+//! (`SMTP_URL`, lettre), or the local mailbox folder (default). The worker
+//! sends whatever [`super::render::render`] produced.
+
+use std::{path::PathBuf, time::Instant};
+
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{MultiPart, header::ContentType},
+};
+
+use super::render::RenderedEmail;
+use crate::{
+    config::{MailConfig, Secret},
+    db::interconnections::NewCall,
+    integrations::{self, CallContext, Http, JobError},
+};
+
+#[derive(Clone)]
+pub enum Transport {
+    Brevo { api_key: Secret, api_url: String },
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Mailbox(PathBuf),
+}
+
+impl Transport {
+    pub fn from_config(config: &MailConfig) -> anyhow::Result<Self> {
+        Ok(match config {
+            MailConfig::Brevo { api_key, api_url } => Transport::Brevo {
+                api_key: api_key.clone(),
+                api_url: api_url.clone(),
+            },
+            MailConfig::Smtp { url } => {
+                let transport: AsyncSmtpTransport<Tokio1Executor> =
+                    AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())?
+                        .timeout(Some(std::time::Duration::from_secs(30)))
+                        .build();
+                Transport::Smtp(transport)
+            }
+            MailConfig::Mailbox { dir } => Transport::Mailbox(dir.clone()),
+        })
+    }
+
+    /// `brevo`, `smtp` or `file` (as stored in `sent_emails.provider`).
+    pub fn provider(&self) -> &'static str {
+        match self {
+            Transport::Brevo { .. } => "brevo",
+            Transport::Smtp(_) => "smtp",
+            Transport::Mailbox(_) => "file",
+        }
+    }
+
+    /// Sends one e-mail. Returns the provider's message id when it gives one.
+    pub async fn send(
+        &self,
+        http: &Http,
+        ctx: &CallContext,
+        from: &str,
+        email: &RenderedEmail,
+        tag: &str,
+        key: &str,
+    ) -> Result<Option<String>, JobError> {
+        match self {
+            Transport::Brevo { api_key, api_url } => {
+                let body = integrations::brevo::body(from, email, tag, key);
+                integrations::brevo::send(http, ctx, api_url, api_key.expose(), &body)
+                    .await
+                    .map(Some)
+            }
+            Transport::Smtp(smtp) => send_smtp(smtp, http, ctx, from, email, key).await,
+            Transport::Mailbox(dir) => {
+                let dir = dir.clone();
+                let (from, email, key) = (from.to_owned(), email.clone(), key.to_owned());
+                tokio::task::spawn_blocking(move || {
+                    super::mailbox::write(&dir, &from, &email, &key)
+                })
+                .await
+                .map_err(|e| JobError::retry(format!("boîte locale : {e}")))?
+                .map(Some)
+                .map_err(|e| JobError::retry(format!("boîte locale : {e}")))
+            }
+        }
+    }
+}
+
+async fn send_smtp(
+    smtp: &AsyncSmtpTransport<Tokio1Executor>,
+    http: &Http,
+    ctx: &CallContext,
+    from: &str,
+    email: &RenderedEmail,
+    key: &str,
+) -> Result<Option<String>, JobError> {
+    let message = Message::builder()
+        .from(
+            from.parse()
+                .map_err(|e| JobError::Permanent(format!("MAIL_FROM invalide : {e}")))?,
+        )
+        .to(email
+            .to
+            .parse()
+            .map_err(|e| JobError::Permanent(format!("destinataire invalide : {e}")))?)
+        .subject(&email.subject)
+        .message_id(Some(format!("<{}@histologe>", key.replace(':', "."))))
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
+        .map_err(|e| JobError::Permanent(format!("message invalide : {e}")))?;
+    let _ = ContentType::TEXT_PLAIN;
+    let started = Instant::now();
+    let result = smtp.send(message).await;
+    let mut record = NewCall {
+        outbox_id: ctx.outbox_id,
+        partner_id: ctx.partner_id,
+        report_id: ctx.report_id,
+        service: "smtp".into(),
+        action: "send_email".into(),
+        endpoint: "SMTP relay".into(),
+        duration_ms: u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX),
+        attempt: ctx.attempt.max(1),
+        request_excerpt: Some(format!("to: {} / subject: {}", email.to, email.subject)),
+        ..NewCall::default()
+    };
+    match result {
+        Ok(response) => {
+            record.http_status = Some(response.code().into());
+            record.response_excerpt = Some(response.message().collect::<Vec<_>>().join(" "));
+            http.log(&record).await;
+            Ok(None)
+        }
+        Err(e) => {
+            record.error = Some(e.to_string());
+            http.log(&record).await;
+            if e.is_permanent() {
+                Err(JobError::Permanent(format!("SMTP : {e}")))
+            } else {
+                Err(JobError::retry(format!("SMTP : {e}")))
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! Development only: the e-mails written to the local mailbox folder, at
+//! `/dev/courriels`. The routes answer 404 in production and whenever mail
+//! leaves through Brevo or SMTP: there is nothing local to show then, and
+//! the folder must never be public on a real platform.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, State},
+    response::{Html, IntoResponse, Response},
+};
+
+use crate::{
+    app::AppState,
+    config::{Environment, MailConfig},
+    domain::permissions::Access,
+    error::{AppError, AppResult},
+    mail::mailbox::{self, StoredMail},
+    web::{layout::PublicLayout, routes::Routes},
+};
+
+pub fn register(routes: Routes) -> Routes {
+    routes
+        .get("/dev/courriels", Access::Public, list_mails)
+        .get("/dev/courriels/{id}", Access::Public, show_mail)
+}
+
+/// The mailbox folder when this page may exist.
+fn mailbox_dir(state: &AppState) -> AppResult<std::path::PathBuf> {
+    match (&state.config.mail, state.config.environment) {
+        (_, Environment::Production) => Err(AppError::NotFound),
+        (MailConfig::Mailbox { dir }, _) => Ok(dir.clone()),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/dev/courriels.html")]
+pub struct MailsPage {
+    pub layout: crate::web::layout::Layout,
+    pub mails: Vec<StoredMail>,
+    pub dir: String,
+}
+
+pub async fn list_mails(
+    State(state): State<AppState>,
+    PublicLayout(layout): PublicLayout,
+) -> AppResult<MailsPage> {
+    let dir = mailbox_dir(&state)?;
+    let listed = dir.clone();
+    let mails = tokio::task::spawn_blocking(move || mailbox::list(&listed))
+        .await
+        .map_err(|e| AppError::Unexpected(e.into()))?
+        .map_err(|e| AppError::Unexpected(e.into()))?;
+    Ok(MailsPage {
+        layout,
+        mails,
+        dir: dir.display().to_string(),
+    })
+}
+
+/// The HTML body of one e-mail, as the recipient would see it.
+pub async fn show_mail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let dir = mailbox_dir(&state)?;
+    let html = tokio::task::spawn_blocking(move || mailbox::html(&dir, &id))
+        .await
+        .map_err(|e| AppError::Unexpected(e.into()))?
+        .ok_or(AppError::NotFound)?;
+    // The body comes from our own templates; a strict CSP still applies.
+    Ok(Html(html).into_response())
+}

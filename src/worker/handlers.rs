@@ -1,0 +1,552 @@
+//! One handler per job kind. Each is idempotent: run twice (a worker died
+//! before marking the job done), it has its effect once.
+
+use object_store::{ObjectStoreExt, path::Path};
+use serde_json::json;
+
+use super::{Completed, Worker, with_db_retry};
+use crate::{
+    db::{self, jobs_data::AssignmentContext, outbox::ClaimedJob, sent_emails::Previous},
+    integrations::{
+        CallContext, JobError, ban, dpe,
+        esabora::{self, Attachment, Esabora, Flavour, Treated},
+        webhook, zapier,
+    },
+    mail::render,
+    queue::{Email, Job, JobContext, enqueue},
+};
+
+pub async fn run(
+    worker: &Worker,
+    job: &ClaimedJob,
+    ctx: &CallContext,
+    parsed: Job,
+) -> Result<Completed, JobError> {
+    match parsed {
+        Job::SendEmail(email) => send_email(worker, job, ctx, &email).await,
+        Job::GeocodeReport { report_id } => geocode_report(worker, ctx, report_id).await,
+        Job::DpeLookup { report_id } => dpe_lookup(worker, ctx, report_id).await,
+        Job::AssignmentCreated { assignment_id } => {
+            fan_out_assignment(worker, job, assignment_id, true).await
+        }
+        Job::AssignmentStatusChanged { assignment_id } => {
+            fan_out_assignment(worker, job, assignment_id, false).await
+        }
+        Job::EsaboraPush { assignment_id } => esabora_push(worker, ctx, assignment_id).await,
+        Job::EsaboraSync { assignment_id } => esabora_sync(worker, ctx, assignment_id).await,
+        Job::ZapierPush { assignment_id } => zapier_push(worker, ctx, assignment_id).await,
+        Job::Webhook {
+            assignment_id,
+            event,
+        } => send_webhook(worker, job, ctx, assignment_id, &event).await,
+        Job::Scheduled { name, period } => super::scheduler::run(worker, &name, &period).await,
+    }
+}
+
+/// The template name of an e-mail (Brevo tag, `sent_emails.email_type`).
+fn template_name(email: &Email) -> String {
+    serde_json::to_value(email)
+        .ok()
+        .and_then(|v| v.get("template")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "email".into())
+}
+
+/// Sends an e-mail at most once.
+///
+/// `sent_emails` holds one row per idempotency key (`outbox:<id>`):
+/// reserved just before the call to the provider, confirmed with the
+/// provider's message id in the transaction that marks the job done.
+/// - a worker that dies before the reservation: the next one sends;
+/// - after the confirmation: the next one sees "sent" and only marks done;
+/// - between the two (during the provider call, or after it answered but
+///   before the commit): the outcome is unknown, so the job is not sent
+///   again automatically: it becomes dead with an explicit message, and an
+///   admin decides (retry from the Interconnexions page re-sends).
+/// - a definite failure (the provider answered an error, or the connection
+///   was refused, or timed out) releases the reservation and retries.
+async fn send_email(
+    worker: &Worker,
+    job: &ClaimedJob,
+    ctx: &CallContext,
+    email: &Email,
+) -> Result<Completed, JobError> {
+    let key = format!("outbox:{}", job.id);
+    match db::sent_emails::previous(&worker.pool, &key).await? {
+        Previous::Sent => return Ok(Completed::Done),
+        Previous::InDoubt => {
+            return Err(JobError::Permanent(
+                "envoi incertain : le worker s'est arrêté pendant l'envoi ; vérifier la \
+                 réception (journal du fournisseur) avant de relancer"
+                    .into(),
+            ));
+        }
+        Previous::None => {}
+    }
+    let rendered =
+        render::render(email).map_err(|e| JobError::Permanent(format!("gabarit : {e}")))?;
+    let email_type = template_name(email);
+    let provider = worker.transport.provider();
+    if !db::sent_emails::reserve(
+        &worker.pool,
+        &key,
+        Some(job.id),
+        &rendered.to,
+        &rendered.subject,
+        provider,
+        job.report_id,
+    )
+    .await?
+    {
+        return Err(JobError::Permanent("envoi incertain : déjà réservé".into()));
+    }
+    let sent = worker
+        .transport
+        .send(
+            &worker.http,
+            ctx,
+            &worker.config.mail_from,
+            &rendered,
+            &email_type,
+            &key,
+        )
+        .await;
+    match sent {
+        Ok(message_id) => {
+            with_db_retry(|| async {
+                let mut tx = worker.pool.begin().await?;
+                db::sent_emails::confirm(&mut tx, &key, &email_type, message_id.as_deref()).await?;
+                db::outbox::mark_done(&mut tx, job.id, &worker.id).await?;
+                tx.commit().await
+            })
+            .await?;
+            Ok(Completed::AlreadyMarked)
+        }
+        Err(error) => {
+            with_db_retry(|| db::sent_emails::release(&worker.pool, &key)).await?;
+            Err(error)
+        }
+    }
+}
+
+async fn geocode_report(
+    worker: &Worker,
+    ctx: &CallContext,
+    report_id: u64,
+) -> Result<Completed, JobError> {
+    let Some(address) = db::jobs_data::report_address(&worker.pool, report_id).await? else {
+        return Ok(Completed::Done);
+    };
+    let query = format!(
+        "{} {} {}",
+        address.address_line, address.postal_code, address.city
+    );
+    let found = match ban::search(&worker.http, ctx, &worker.config.ban_api_url, &query).await {
+        Ok(found) => found,
+        Err(JobError::Permanent(message)) => {
+            db::jobs_data::flag_address(&worker.pool, report_id).await?;
+            return Err(JobError::Permanent(message));
+        }
+        Err(e) => return Err(e),
+    };
+    let Some(found) = found else {
+        db::jobs_data::flag_address(&worker.pool, report_id).await?;
+        return Ok(Completed::Done);
+    };
+    let accepted = found.score >= ban::ACCEPTED_SCORE;
+    let geocode = db::jobs_data::Geocode {
+        latitude: found.latitude,
+        longitude: found.longitude,
+        insee_code: found.citycode.clone(),
+        ban_id: found.ban_id.clone(),
+        score: found.score,
+        needs_check: !accepted,
+    };
+    let mut tx = worker.pool.begin().await?;
+    db::jobs_data::set_geocode(&mut tx, report_id, &geocode).await?;
+    if let (true, Some(ban_id)) = (accepted, &found.ban_id) {
+        enqueue(
+            &mut tx,
+            &Job::DpeLookup { report_id },
+            Some(&format!("dpe:{report_id}:{ban_id}")),
+            JobContext {
+                report_id: Some(report_id),
+                ..JobContext::default()
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Completed::Done)
+}
+
+async fn dpe_lookup(
+    worker: &Worker,
+    ctx: &CallContext,
+    report_id: u64,
+) -> Result<Completed, JobError> {
+    let Some(ban_id) = db::jobs_data::report_address(&worker.pool, report_id)
+        .await?
+        .and_then(|a| a.ban_id)
+    else {
+        return Ok(Completed::Done);
+    };
+    if let Some(found) = dpe::lookup(&worker.http, ctx, &worker.config.dpe_api_url, &ban_id).await?
+    {
+        let date = found.date.as_deref().and_then(|d| {
+            time::Date::parse(
+                d.get(..10)?,
+                time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .ok()
+        });
+        db::jobs_data::set_dpe(
+            &worker.pool,
+            report_id,
+            &db::jobs_data::Dpe {
+                label: found.label,
+                date,
+                number: found.number,
+                consumption: found.consumption,
+            },
+        )
+        .await?;
+    }
+    Ok(Completed::Done)
+}
+
+fn esabora_of(c: &AssignmentContext) -> Option<Esabora> {
+    Some(Esabora {
+        flavour: Flavour::parse(c.esabora_kind.as_deref()?)?,
+        url: c.esabora_url.clone().filter(|u| !u.is_empty())?,
+        token: c.esabora_token.clone().filter(|t| !t.is_empty())?,
+    })
+}
+
+/// An assignment event becomes one job per configured partner system, in
+/// one transaction, each with its idempotency key.
+async fn fan_out_assignment(
+    worker: &Worker,
+    job: &ClaimedJob,
+    assignment_id: u64,
+    created: bool,
+) -> Result<Completed, JobError> {
+    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+        return Ok(Completed::Done);
+    };
+    let context = JobContext {
+        report_id: Some(c.report_id),
+        partner_id: Some(c.partner_id),
+        delay_secs: 0,
+    };
+    let mut tx = worker.pool.begin().await?;
+    if created && esabora_of(&c).is_some() {
+        enqueue(
+            &mut tx,
+            &Job::EsaboraPush { assignment_id },
+            Some(&format!("esabora_push:{assignment_id}")),
+            context,
+        )
+        .await?;
+    }
+    if created && c.zapier_url.is_some() && c.zapier_token.is_some() {
+        enqueue(
+            &mut tx,
+            &Job::ZapierPush { assignment_id },
+            Some(&format!("zapier_push:{assignment_id}")),
+            context,
+        )
+        .await?;
+    }
+    if c.webhook_url.is_some() && c.webhook_secret.is_some() {
+        let (event, key) = if created {
+            (
+                "assignment.created",
+                format!("webhook:{assignment_id}:created"),
+            )
+        } else {
+            (
+                "assignment.status_changed",
+                format!("webhook:{assignment_id}:status:{}", job.id),
+            )
+        };
+        enqueue(
+            &mut tx,
+            &Job::Webhook {
+                assignment_id,
+                event: event.into(),
+            },
+            Some(&key),
+            context,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Completed::Done)
+}
+
+/// Documents of the report, for `PJ_Documents` (at most 20 MB in all).
+async fn attachments(
+    worker: &Worker,
+    report_id: u64,
+) -> Result<(Vec<Attachment>, String), JobError> {
+    let docs = db::jobs_data::report_documents(&worker.pool, report_id).await?;
+    let names = docs
+        .iter()
+        .map(|d| d.object_key.clone())
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut out = Vec::new();
+    let mut total = 0u64;
+    for doc in docs {
+        let key = doc.resized_key.clone().unwrap_or(doc.object_key.clone());
+        if total + doc.size > 20 * 1024 * 1024 {
+            break;
+        }
+        match worker.storage.get(&Path::from(key.as_str())).await {
+            Ok(object) => {
+                let bytes = object
+                    .bytes()
+                    .await
+                    .map_err(|e| JobError::retry(format!("stockage : {e}")))?;
+                total += bytes.len() as u64;
+                out.push(Attachment {
+                    name: doc.title.clone().unwrap_or(doc.filename.clone()),
+                    content: bytes.to_vec(),
+                });
+            }
+            Err(object_store::Error::NotFound { .. }) => {
+                tracing::warn!(key = %key, "document missing from storage, not attached");
+            }
+            Err(e) => return Err(JobError::retry(format!("stockage : {e}"))),
+        }
+    }
+    Ok((out, names))
+}
+
+async fn esabora_push(
+    worker: &Worker,
+    ctx: &CallContext,
+    assignment_id: u64,
+) -> Result<Completed, JobError> {
+    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+        return Ok(Completed::Done);
+    };
+    let Some(esabora) = esabora_of(&c) else {
+        return Ok(Completed::Done);
+    };
+    if c.is_synchronized {
+        return Ok(Completed::Done);
+    }
+    let (docs, names) = attachments(worker, c.report_id).await?;
+    let external = match esabora.flavour {
+        Flavour::Schs => {
+            match esabora
+                .treatment(
+                    &worker.http,
+                    ctx,
+                    "push_dossier",
+                    &esabora::schs_push(&c, &docs, &names),
+                )
+                .await?
+            {
+                Treated::Inserted(key) => key,
+                Treated::Duplicate => None,
+            }
+        }
+        Flavour::Sish => {
+            let address = match esabora
+                .treatment(
+                    &worker.http,
+                    ctx,
+                    "push_adresse",
+                    &esabora::sish_address(&c),
+                )
+                .await?
+            {
+                Treated::Inserted(Some(id)) => id,
+                Treated::Inserted(None) => {
+                    return Err(JobError::Permanent(
+                        "SI-SH : pas d'identifiant d'adresse".into(),
+                    ));
+                }
+                // Already pushed: Histologe flags the assignment synchronized.
+                Treated::Duplicate => return mark_synchronized(worker, assignment_id, None).await,
+            };
+            let dossier = match esabora
+                .treatment(
+                    &worker.http,
+                    ctx,
+                    "push_dossier",
+                    &esabora::sish_dossier(&c, &address, &worker.config.base_url, &docs),
+                )
+                .await?
+            {
+                Treated::Inserted(Some(id)) => id,
+                Treated::Inserted(None) => {
+                    return Err(JobError::Permanent(
+                        "SI-SH : pas d'identifiant de dossier".into(),
+                    ));
+                }
+                Treated::Duplicate => return mark_synchronized(worker, assignment_id, None).await,
+            };
+            for person in esabora::sish_people(&c, &dossier) {
+                esabora
+                    .treatment(&worker.http, ctx, "push_personne", &person)
+                    .await?;
+            }
+            Some(dossier)
+        }
+    };
+    mark_synchronized(worker, assignment_id, external.as_deref()).await
+}
+
+async fn mark_synchronized(
+    worker: &Worker,
+    assignment_id: u64,
+    external: Option<&str>,
+) -> Result<Completed, JobError> {
+    let mut conn = worker.pool.acquire().await?;
+    db::jobs_data::mark_synchronized(&mut conn, assignment_id, external).await?;
+    Ok(Completed::Done)
+}
+
+fn status_words(status: &str) -> &'static str {
+    match status {
+        "nouveau" => "remis en attente",
+        "en_cours" => "accepté",
+        "ferme" => "clôturé",
+        _ => "refusé",
+    }
+}
+
+async fn esabora_sync(
+    worker: &Worker,
+    ctx: &CallContext,
+    assignment_id: u64,
+) -> Result<Completed, JobError> {
+    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+        return Ok(Completed::Done);
+    };
+    let Some(esabora) = esabora_of(&c) else {
+        return Ok(Completed::Done);
+    };
+    let answer = esabora
+        .search(
+            &worker.http,
+            ctx,
+            "sync_state",
+            &esabora::state_search(esabora.flavour, &c.report_uuid),
+        )
+        .await?;
+    if answer.column_list.is_empty() || answer.row_list.is_empty() {
+        return Err(JobError::Permanent(format!(
+            "{} : dossier introuvable",
+            esabora.flavour.label()
+        )));
+    }
+    let (sas, etat, cause, number) = match esabora.flavour {
+        Flavour::Schs => (
+            answer.first("SAS_Etat"),
+            answer.first("Doss_Etat"),
+            None,
+            None,
+        ),
+        Flavour::Sish => (
+            answer.first("Sas_Etat"),
+            answer.first("SISH_DossEtat"),
+            answer.first("Sas_CauseRefus"),
+            answer.first("SISH_DossNum"),
+        ),
+    };
+    let sas = sas.unwrap_or_default();
+    let external = format!("{sas} / {}", etat.clone().unwrap_or_default());
+    let new_status =
+        esabora::map_state(&sas, etat.as_deref()).filter(|s| *s != c.assignment_status);
+    let follow_up = new_status.map(|status| {
+        let mut text = if sas == "Rejeté" {
+            format!(
+                "Signalement <b>refusé</b> via {} pour motif suivant : {}",
+                esabora.flavour.label(),
+                cause.clone().unwrap_or_default()
+            )
+        } else {
+            format!(
+                "Signalement <b>{}</b> par {} via {}",
+                status_words(status),
+                c.partner_name,
+                esabora.flavour.label()
+            )
+        };
+        if let Some(number) = &number {
+            text.push_str(&format!(" (Dossier {number})"));
+        }
+        text
+    });
+    let mut tx = worker.pool.begin().await?;
+    db::jobs_data::apply_external_status(
+        &mut tx,
+        assignment_id,
+        c.report_id,
+        c.partner_id,
+        new_status,
+        &external,
+        follow_up.as_deref(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Completed::Done)
+}
+
+async fn zapier_push(
+    worker: &Worker,
+    ctx: &CallContext,
+    assignment_id: u64,
+) -> Result<Completed, JobError> {
+    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+        return Ok(Completed::Done);
+    };
+    let (Some(url), Some(token)) = (c.zapier_url.clone(), c.zapier_token.clone()) else {
+        return Ok(Completed::Done);
+    };
+    let contributors = db::jobs_data::partner_user_emails(&worker.pool, c.partner_id).await?;
+    let payload = zapier::payload(&c, &token, &worker.config.base_url, &contributors);
+    zapier::push(&worker.http, ctx, &url, &payload).await?;
+    mark_synchronized(worker, assignment_id, None).await
+}
+
+async fn send_webhook(
+    worker: &Worker,
+    job: &ClaimedJob,
+    ctx: &CallContext,
+    assignment_id: u64,
+    event: &str,
+) -> Result<Completed, JobError> {
+    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+        return Ok(Completed::Done);
+    };
+    let (Some(url), Some(secret)) = (c.webhook_url.clone(), c.webhook_secret.clone()) else {
+        return Ok(Completed::Done);
+    };
+    let delivery = format!("outbox:{}", job.id);
+    let body = json!({
+        "event": event,
+        "delivery": delivery,
+        "occurred_at": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        "report": {
+            "uuid": c.report_uuid,
+            "reference": c.reference,
+            "status": c.report_status,
+            "url": format!("{}/bo/signalements/{}", worker.config.base_url, c.report_uuid),
+            "address": c.address_line,
+            "postal_code": c.postal_code,
+            "city": c.city,
+            "insee_code": c.insee_code,
+        },
+        "assignment": { "id": c.assignment_id, "status": c.assignment_status },
+        "partner": { "id": c.partner_id, "name": c.partner_name },
+    });
+    webhook::deliver(&worker.http, ctx, &url, &secret, &delivery, &body).await?;
+    Ok(Completed::Done)
+}
