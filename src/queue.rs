@@ -17,12 +17,32 @@ pub enum Email {
     },
     /// "Mot de passe oublié": link valid one hour.
     PasswordReset { to: String, link: String },
+    /// News of their case for the resident: validation, refusal, closure,
+    /// a public follow-up, a visit.
+    CaseUpdateForResident {
+        to: String,
+        reference: String,
+        title: String,
+        message: String,
+        link: String,
+    },
+    /// A back-office notification sent at once (instant preference, or a
+    /// partner's generic mailbox).
+    CaseUpdateForStaff {
+        to: String,
+        reference: String,
+        title: String,
+        link: String,
+    },
 }
 
 impl Email {
     pub fn recipient(&self) -> &str {
         match self {
-            Email::AccountActivation { to, .. } | Email::PasswordReset { to, .. } => to,
+            Email::AccountActivation { to, .. }
+            | Email::PasswordReset { to, .. }
+            | Email::CaseUpdateForResident { to, .. }
+            | Email::CaseUpdateForStaff { to, .. } => to,
         }
     }
 }

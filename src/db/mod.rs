@@ -14,6 +14,12 @@ use sqlx::{
 use crate::config::Config;
 
 pub mod audit;
+pub mod case_view;
+pub mod cases;
+pub mod dashboard;
+pub mod notifications;
+pub mod saved_filters;
+pub mod workflow;
 pub mod health;
 pub mod interconnections;
 pub mod jobs_data;

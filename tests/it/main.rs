@@ -13,3 +13,4 @@ mod report_form;
 mod resilience;
 mod shell;
 mod worker;
+mod workflow;
