@@ -24,4 +24,23 @@ mariadb --socket="$ROOT/.local/mariadb/mysqld.sock" -u"$(id -un)" -N -e \
   "SELECT CONCAT('DROP DATABASE \`', schema_name, '\`;') FROM information_schema.schemata WHERE schema_name LIKE 't\\_%'" \
   | mariadb --socket="$ROOT/.local/mariadb/mysqld.sock" -u"$(id -un)" || true
 
+# --- S3 (worker issue): a local S3-compatible server for the S3 path of storage.
+# moto from PyPI, installed if absent, on a loopback port; stopped on exit.
+if ! command -v moto_server >/dev/null 2>&1; then
+  echo "[test] installing moto (local S3 server) from PyPI" >&2
+  python3 -m pip install --quiet --user 'moto[server]' >&2
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+S3_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+moto_server -H 127.0.0.1 -p "$S3_PORT" >"${TMPDIR:-/tmp}/histologe-moto.log" 2>&1 &
+MOTO_PID=$!
+trap 'kill $MOTO_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$S3_PORT/" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+export S3_TEST_ENDPOINT="http://127.0.0.1:$S3_PORT"
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+# --- end S3
+
 cargo test --workspace --locked "$@"

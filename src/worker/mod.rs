@@ -182,14 +182,37 @@ impl Worker {
         };
         let span =
             tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
-        let result = match serde_json::from_value(job.payload.0.clone()) {
-            Ok(parsed) => {
-                use tracing::Instrument;
-                handlers::run(self, &job, &ctx, parsed)
-                    .instrument(span)
-                    .await
+        // Heartbeat: a job that runs long (SI-SH chain, big documents) keeps
+        // its lease. It runs inside this future, so a killed worker (or an
+        // aborted task) stops extending it and the lease runs out.
+        let handler = async {
+            match serde_json::from_value(job.payload.0.clone()) {
+                Ok(parsed) => {
+                    use tracing::Instrument;
+                    handlers::run(self, &job, &ctx, parsed)
+                        .instrument(span)
+                        .await
+                }
+                Err(e) => Err(JobError::Permanent(format!("tâche illisible : {e}"))),
             }
-            Err(e) => Err(JobError::Permanent(format!("tâche illisible : {e}"))),
+        };
+        tokio::pin!(handler);
+        let lease_secs = u32::try_from(self.options.lease.as_secs().max(1)).unwrap_or(300);
+        let mut every =
+            tokio::time::interval((self.options.lease / 3).max(Duration::from_millis(200)));
+        every.tick().await;
+        let result = loop {
+            tokio::select! {
+                result = &mut handler => break result,
+                _ = every.tick() => {
+                    if !matches!(
+                        db::outbox::extend_lease(&self.pool, job.id, &self.id, lease_secs).await,
+                        Ok(true)
+                    ) {
+                        tracing::warn!(job = job.id, "could not extend the lease");
+                    }
+                }
+            }
         };
         match result {
             Ok(Completed::AlreadyMarked) => {}
