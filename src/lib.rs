@@ -26,3 +26,4 @@ pub mod storage;
 pub mod telemetry;
 pub mod web;
 pub mod worker;
+pub mod uploads;

@@ -17,6 +17,34 @@ pub enum Email {
     },
     /// "Mot de passe oublié": link valid one hour.
     PasswordReset { to: String, link: String },
+    /// A report was filed: its reference and the private follow-up link.
+    ReportConfirmation {
+        to: String,
+        first_name: String,
+        reference: String,
+        link: String,
+    },
+    /// A territory admin learns of a new report to validate.
+    NewReportToValidate {
+        to: String,
+        reference: String,
+        city: String,
+        link: String,
+    },
+    /// A resident wrote from the follow-up space.
+    ResidentMessage {
+        to: String,
+        reference: String,
+        link: String,
+    },
+    /// "Lost my link": the follow-up links of the matching reports.
+    FollowUpLinks {
+        to: String,
+        /// (reference, link) pairs.
+        links: Vec<(String, String)>,
+    },
+    /// The link to resume a form draft.
+    DraftResume { to: String, link: String },
     /// News of their case for the resident: validation, refusal, closure,
     /// a public follow-up, a visit.
     CaseUpdateForResident {
@@ -41,6 +69,11 @@ impl Email {
         match self {
             Email::AccountActivation { to, .. }
             | Email::PasswordReset { to, .. }
+            | Email::ReportConfirmation { to, .. }
+            | Email::NewReportToValidate { to, .. }
+            | Email::ResidentMessage { to, .. }
+            | Email::FollowUpLinks { to, .. }
+            | Email::DraftResume { to, .. }
             | Email::CaseUpdateForResident { to, .. }
             | Email::CaseUpdateForStaff { to, .. } => to,
         }

@@ -31,6 +31,10 @@ pub mod sent_emails;
 pub mod tags;
 pub mod territories;
 pub mod users;
+pub mod defects;
+pub mod documents;
+pub mod drafts;
+pub mod follow_ups;
 
 pub type Pool = MySqlPool;
 

@@ -75,6 +75,76 @@ struct CaseUpdateStaffText<'a> {
     link: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "emails/report_confirmation.html")]
+struct ReportConfirmationHtml<'a> {
+    first_name: &'a str,
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/report_confirmation.txt")]
+struct ReportConfirmationText<'a> {
+    first_name: &'a str,
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/new_report_to_validate.html")]
+struct NewReportToValidateHtml<'a> {
+    reference: &'a str,
+    city: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/new_report_to_validate.txt")]
+struct NewReportToValidateText<'a> {
+    reference: &'a str,
+    city: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/resident_message.html")]
+struct ResidentMessageHtml<'a> {
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/resident_message.txt")]
+struct ResidentMessageText<'a> {
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/follow_up_links.html")]
+struct FollowUpLinksHtml<'a> {
+    links: &'a [(String, String)],
+}
+
+#[derive(Template)]
+#[template(path = "emails/follow_up_links.txt")]
+struct FollowUpLinksText<'a> {
+    links: &'a [(String, String)],
+}
+
+#[derive(Template)]
+#[template(path = "emails/draft_resume.html")]
+struct DraftResumeHtml<'a> {
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/draft_resume.txt")]
+struct DraftResumeText<'a> {
+    link: &'a str,
+}
+
 pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
     let (subject, html, text) = match email {
         Email::AccountActivation {
@@ -88,6 +158,63 @@ pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
             "Choisissez un nouveau mot de passe".to_owned(),
             PasswordResetHtml { link }.render()?,
             PasswordResetText { link }.render()?,
+        ),
+        Email::ReportConfirmation {
+            first_name,
+            reference,
+            link,
+            ..
+        } => (
+            format!("Votre signalement {reference} a bien été reçu"),
+            ReportConfirmationHtml {
+                first_name,
+                reference,
+                link,
+            }
+            .render()?,
+            ReportConfirmationText {
+                first_name,
+                reference,
+                link,
+            }
+            .render()?,
+        ),
+        Email::NewReportToValidate {
+            reference,
+            city,
+            link,
+            ..
+        } => (
+            format!("Nouveau signalement {reference} à valider"),
+            NewReportToValidateHtml {
+                reference,
+                city,
+                link,
+            }
+            .render()?,
+            NewReportToValidateText {
+                reference,
+                city,
+                link,
+            }
+            .render()?,
+        ),
+        Email::ResidentMessage {
+            reference, link, ..
+        } => (
+            format!("Nouveau message de l’usager sur le signalement {reference}"),
+            ResidentMessageHtml { reference, link }.render()?,
+            ResidentMessageText { reference, link }.render()?,
+        ),
+        Email::FollowUpLinks { links, .. } => (
+            "Le lien de suivi de votre signalement".to_owned(),
+            FollowUpLinksHtml { links }.render()?,
+            FollowUpLinksText { links }.render()?,
+        ),
+        Email::DraftResume { link, .. } => (
+            "Reprendre votre signalement".to_owned(),
+            DraftResumeHtml { link }.render()?,
+            DraftResumeText { link }.render()?,
         ),
         Email::CaseUpdateForResident { reference, title, message, link, .. } => (
             format!("{title} – signalement {reference}"),

@@ -1,0 +1,53 @@
+//! What a form draft holds (`drafts.payload`): the answers, flat by slug
+//! (FORM.md §4), and the files already uploaded, kept in storage until the
+//! report is filed.
+
+use serde::{Deserialize, Serialize};
+
+use super::form::Answers;
+
+/// The saved state of a form in progress.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct DraftPayload {
+    #[serde(default)]
+    pub answers: Answers,
+    #[serde(default)]
+    pub files: Vec<DraftFile>,
+}
+
+/// A checked, stored upload waiting for the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftFile {
+    /// The form field it was sent with (`<category>_photos_upload`, `bail_dpe_bail_upload`...).
+    pub field: String,
+    /// Object key in storage (`documents/<uuid>`): reveals nothing personal.
+    pub key: String,
+    pub thumbnail_key: Option<String>,
+    /// The name the user's file had, for display and download only.
+    pub filename: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+    /// `photo` or `document`.
+    pub kind: String,
+}
+
+impl DraftFile {
+    /// The category or criterion slug a photo belongs to (FORM.md §3.2).
+    pub fn defect_code(&self) -> Option<&str> {
+        self.field
+            .strip_suffix("_photos_upload")
+            .map(|s| s.strip_suffix("_details").unwrap_or(s))
+    }
+
+    /// The finer document type stored with the file.
+    pub fn document_type(&self) -> &'static str {
+        match self.field.as_str() {
+            "bail_dpe_bail_upload" => "bail",
+            "bail_dpe_etat_des_lieux_upload" => "etat_des_lieux",
+            "bail_dpe_dpe_upload" => "dpe",
+            f if f.starts_with("desordres_") => "photo_desordre",
+            _ => "autre",
+        }
+    }
+}
