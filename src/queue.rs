@@ -120,6 +120,26 @@ pub enum Job {
         /// `assignment.created` or `assignment.status_changed`.
         event: String,
     },
+    /// An event of a dossier read from Esabora SCHS, imported once as a
+    /// follow-up (the idempotency key holds the event id).
+    ImportEsaboraEvent {
+        assignment_id: u64,
+        event_id: String,
+        /// `d/m/Y` as Esabora gives it.
+        date: String,
+        label: String,
+        text: String,
+    },
+    /// A visit read from SI-SH, imported once (key: the visit id).
+    ImportSishVisit {
+        assignment_id: u64,
+        visit_id: String,
+        /// `d/m/Y H:i`, local time of the territory.
+        scheduled_at: String,
+        /// `Visite` or a type containing "contrôle".
+        visit_type: String,
+        operator: Option<String>,
+    },
     /// A periodic task, once per period (the idempotency key holds the period).
     Scheduled {
         name: String,
@@ -139,6 +159,8 @@ impl Job {
             Job::EsaboraSync { .. } => "esabora_sync",
             Job::ZapierPush { .. } => "zapier_push",
             Job::Webhook { .. } => "webhook",
+            Job::ImportEsaboraEvent { .. } => "import_esabora_event",
+            Job::ImportSishVisit { .. } => "import_sish_visit",
             Job::Scheduled { .. } => "scheduled",
         }
     }

@@ -394,3 +394,58 @@ pub async fn archive_inactive_accounts(pool: &Pool) -> Result<u64, sqlx::Error> 
     .await?;
     Ok(done.rows_affected())
 }
+
+/// A follow-up read from a partner system (technical author, not public).
+pub async fn insert_external_follow_up(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    partner_id: u64,
+    body: &str,
+    at: Option<PrimitiveDateTime>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO follow_ups (report_id, author_partner_id, author_kind, category, body, is_public, created_at)
+         VALUES (?, ?, 'technical', 'interconnection', ?, FALSE, COALESCE(?, UTC_TIMESTAMP()))",
+        report_id,
+        partner_id,
+        body,
+        at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A visit read from a partner system.
+pub async fn insert_external_visit(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    partner_id: u64,
+    operator: Option<&str>,
+    kind: &str,
+    scheduled_at: PrimitiveDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "INSERT INTO visits (report_id, partner_id, external_operator, kind, scheduled_at, status)
+         VALUES (?, ?, ?, ?, ?, IF(? < UTC_TIMESTAMP(), 'done', 'planned'))",
+        report_id,
+        partner_id,
+        operator,
+        kind,
+        scheduled_at,
+        scheduled_at
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The current status of an assignment.
+pub async fn assignment_status(
+    pool: &Pool,
+    assignment_id: u64,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar!("SELECT status FROM assignments WHERE id = ?", assignment_id)
+        .fetch_optional(pool)
+        .await
+}

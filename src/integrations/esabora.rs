@@ -451,6 +451,39 @@ pub fn state_search(flavour: Flavour, report_uuid: &str) -> Value {
     }
 }
 
+/// Search of a SCHS dossier's events (§4.5).
+pub fn events_search(report_uuid: &str) -> Value {
+    json!({
+        "searchName": "WS_EVT_DOSSIER_SAS",
+        "criterionList": [{"criterionName": "SAS_Référence", "criterionValueList": [report_uuid]}],
+    })
+}
+
+/// Search of an SI-SH dossier's visits (§4.7).
+pub fn visits_search(report_uuid: &str) -> Value {
+    json!({
+        "searchName": "SISH_VISITES_DOSSIER_SAS",
+        "criterionList": [
+            {"criterionName": "Reference_Dossier", "criterionValueList": [report_uuid]},
+            {"criterionName": "Logiciel_Provenance", "criterionValueList": ["H"]},
+        ],
+    })
+}
+
+impl Row {
+    /// A column by position (events and visits are parsed by position).
+    pub fn at(&self, index: usize) -> Option<String> {
+        self.column_data_list
+            .get(index)
+            .and_then(value_text)
+            .filter(|v| !v.trim().is_empty())
+    }
+    /// The row's own technical key (`keyDataList[1]`).
+    pub fn own_key(&self) -> Option<String> {
+        self.key_data_list.get(1).and_then(value_text)
+    }
+}
+
 impl Esabora {
     fn endpoint(&self, task: &str) -> String {
         let base = self.url.trim_end_matches('/');

@@ -39,6 +39,30 @@ pub async fn run(
             assignment_id,
             event,
         } => send_webhook(worker, job, ctx, assignment_id, &event).await,
+        Job::ImportEsaboraEvent {
+            assignment_id,
+            event_id,
+            date,
+            label,
+            text,
+        } => import_event(worker, job, assignment_id, &event_id, &date, &label, &text).await,
+        Job::ImportSishVisit {
+            assignment_id,
+            scheduled_at,
+            visit_type,
+            operator,
+            ..
+        } => {
+            import_visit(
+                worker,
+                job,
+                assignment_id,
+                &scheduled_at,
+                &visit_type,
+                operator.as_deref(),
+            )
+            .await
+        }
         Job::Scheduled { name, period } => super::scheduler::run(worker, &name, &period).await,
     }
 }
@@ -482,6 +506,73 @@ async fn esabora_sync(
         }
         text
     });
+    let status_now = new_status
+        .unwrap_or(c.assignment_status.as_str())
+        .to_owned();
+    // Events (SCHS, accepted dossiers) and visits (SI-SH): each becomes an
+    // import job whose idempotency key is the Esabora id, so a daily sync
+    // imports each of them once.
+    let imports = match esabora.flavour {
+        Flavour::Schs if status_now == "en_cours" => {
+            let events = esabora
+                .search(
+                    &worker.http,
+                    ctx,
+                    "sync_events",
+                    &esabora::events_search(&c.report_uuid),
+                )
+                .await?;
+            events
+                .row_list
+                .iter()
+                .filter_map(|row| {
+                    let (id, date) = (row.own_key()?, row.at(1)?);
+                    Some((
+                        format!("esabora_event:{}:{id}", c.partner_id),
+                        Job::ImportEsaboraEvent {
+                            assignment_id,
+                            event_id: id,
+                            date,
+                            label: row.at(4).unwrap_or_default(),
+                            text: row.at(2).unwrap_or_default(),
+                        },
+                    ))
+                })
+                .collect()
+        }
+        Flavour::Sish => {
+            let visits = esabora
+                .search(
+                    &worker.http,
+                    ctx,
+                    "sync_visits",
+                    &esabora::visits_search(&c.report_uuid),
+                )
+                .await?;
+            visits
+                .row_list
+                .iter()
+                .filter_map(|row| {
+                    let id = row.own_key()?;
+                    let Some(date) = row.at(3) else {
+                        tracing::warn!(visit = %id, "SI-SH visit without a date, skipped");
+                        return None;
+                    };
+                    Some((
+                        format!("sish_visit:{}:{id}", c.partner_id),
+                        Job::ImportSishVisit {
+                            assignment_id,
+                            visit_id: id,
+                            scheduled_at: date,
+                            visit_type: row.at(5).unwrap_or_default(),
+                            operator: row.at(6),
+                        },
+                    ))
+                })
+                .collect()
+        }
+        Flavour::Schs => Vec::new(),
+    };
     let mut tx = worker.pool.begin().await?;
     db::jobs_data::apply_external_status(
         &mut tx,
@@ -493,8 +584,112 @@ async fn esabora_sync(
         follow_up.as_deref(),
     )
     .await?;
+    let context = JobContext {
+        report_id: Some(c.report_id),
+        partner_id: Some(c.partner_id),
+        delay_secs: 0,
+    };
+    for (key, import) in imports {
+        enqueue(&mut tx, &import, Some(&key), context).await?;
+    }
     tx.commit().await?;
     Ok(Completed::Done)
+}
+
+fn parse_dmy(date: &str, with_time: bool) -> Option<time::PrimitiveDateTime> {
+    let date = date.trim();
+    if with_time {
+        time::PrimitiveDateTime::parse(
+            date,
+            time::macros::format_description!("[day]/[month]/[year] [hour]:[minute]"),
+        )
+        .ok()
+    } else {
+        time::Date::parse(
+            date,
+            time::macros::format_description!("[day]/[month]/[year]"),
+        )
+        .ok()
+        .map(|d| d.midnight())
+    }
+}
+
+/// An Esabora SCHS event becomes a follow-up, in the transaction that
+/// marks the job done (once, even if a worker dies).
+async fn import_event(
+    worker: &Worker,
+    job: &ClaimedJob,
+    assignment_id: u64,
+    event_id: &str,
+    date: &str,
+    label: &str,
+    text: &str,
+) -> Result<Completed, JobError> {
+    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+        return Ok(Completed::Done);
+    };
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace("\r\n", "<br>")
+            .replace('\n', "<br>")
+    };
+    let body = format!(
+        "Date : {}<br>Message provenant d'esabora SCHS :<br>{}{}",
+        escape(date),
+        if label.is_empty() {
+            String::new()
+        } else {
+            format!("{}<br>", escape(label))
+        },
+        escape(text)
+    );
+    tracing::debug!(event = event_id, "importing an Esabora event");
+    let mut tx = worker.pool.begin().await?;
+    db::jobs_data::insert_external_follow_up(
+        &mut tx,
+        c.report_id,
+        c.partner_id,
+        &body,
+        parse_dmy(date, false),
+    )
+    .await?;
+    db::outbox::mark_done(&mut tx, job.id, &worker.id).await?;
+    tx.commit().await?;
+    Ok(Completed::AlreadyMarked)
+}
+
+/// An SI-SH visit becomes a visit of the report, once.
+async fn import_visit(
+    worker: &Worker,
+    job: &ClaimedJob,
+    assignment_id: u64,
+    scheduled_at: &str,
+    kind: &str,
+    operator: Option<&str>,
+) -> Result<Completed, JobError> {
+    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+        return Ok(Completed::Done);
+    };
+    let Some(at) = parse_dmy(scheduled_at, true) else {
+        return Err(JobError::Permanent(format!(
+            "SI-SH : date de visite illisible {scheduled_at:?}"
+        )));
+    };
+    let kind = if kind.to_lowercase().contains("contrôle") {
+        "visite_controle"
+    } else {
+        "visite"
+    };
+    // "ARS" and "SH" are the partner itself; anything else is an operator.
+    let operator = operator.filter(|o| !matches!(*o, "ARS" | "SH"));
+    let mut tx = worker.pool.begin().await?;
+    db::jobs_data::insert_external_visit(&mut tx, c.report_id, c.partner_id, operator, kind, at)
+        .await?;
+    db::outbox::mark_done(&mut tx, job.id, &worker.id).await?;
+    tx.commit().await?;
+    Ok(Completed::AlreadyMarked)
 }
 
 async fn zapier_push(

@@ -34,10 +34,6 @@ pub const SCHEDULES: &[Schedule] = &[
         hour: 3,
     },
     Schedule {
-        name: "esabora_sync_sish_visits",
-        hour: 4,
-    },
-    Schedule {
         name: "daily_digest",
         hour: 6,
     },

@@ -418,6 +418,26 @@ pub async fn esabora(state: (&'static str, &'static str)) -> Fake {
                                   "45 Boulevard Auguste Blanquis - PARIS", null, "A traiter", "A traiter", state.1, "INS", "Insalubrité"],
                                   "keyDataList": ["9"]}]}),
                     ),
+                    // §4.5, from ws_get_dossier_events.json (abridged).
+                    "WS_EVT_DOSSIER_SAS" => Reply::json(
+                        200,
+                        json!({"searchId": "27207", "nbResults": 3,
+                               "columnList": ["SAS_Référence","Evt_Date","Evt_Présentation","Evt_Documents","Evty_Libellé"],
+                               "documentTypeList": {"3": "e6_t1.evt_nomdoc"},
+                               "keyList": ["i1.iaff_id","e6_t1.evt_id"],
+                               "rowList": [
+                                 {"columnDataList": [uuid, "01/08/2024", "document 1\r\nEt document 2", "hello World.pdf", "Pièce jointe au dossier"], "keyDataList": ["28","30411"]},
+                                 {"columnDataList": [uuid, "02/08/2024", "DUPONT Jean bla bla", null, "Appel téléphonique"], "keyDataList": ["28","30412"]},
+                                 {"columnDataList": [uuid, null, null, null, "Visite Hygiène de l'habitat"], "keyDataList": ["28","30414"]}]}),
+                    ),
+                    // §4.7.
+                    "SISH_VISITES_DOSSIER_SAS" => Reply::json(
+                        200,
+                        json!({"searchId": "12", "nbResults": 2,
+                               "rowList": [
+                                 {"columnDataList": ["Histologe", uuid, "2023/DD13/0010", "03/05/2023 10:16", "2023/DD13/00664-03/05/2023 10:16", "Visite contrôle", "SH"], "keyDataList": [9, 795]},
+                                 {"columnDataList": ["Histologe", uuid, "2023/DD13/0010", null, "2023/DD13/00665", "Visite", "ARS"], "keyDataList": [9, 796]}]}),
+                    ),
                     _ => Reply::json(200, json!({"searchId": "1", "nbResults": 0, "columnList": [], "keyList": [], "rowList": []})),
                 }
             }

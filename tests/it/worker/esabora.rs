@@ -251,3 +251,140 @@ async fn the_scheduled_sync_maps_esabora_states_to_assignment_statuses() {
     assert_eq!(search.path, "/ws/rest/mult/");
     assert_eq!(search.json()["searchName"], "WS_ETAT_DOSSIER_SAS");
 }
+
+async fn synced_assignment(app: &TestApp, kind: &str, base: &str) -> (u64, u64, u64) {
+    let partner_id = partner(
+        app,
+        PartnerSettings {
+            esabora: Some((kind, base)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let report_id = report(app, "3 rue de la Paix").await;
+    let assignment_id = assignment(app, report_id, partner_id).await;
+    sqlx::query("UPDATE assignments SET is_synchronized = TRUE WHERE id = ?")
+        .bind(assignment_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    (partner_id, report_id, assignment_id)
+}
+
+async fn count(app: &TestApp, sql: &str, id: u64) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schs_events_become_follow_ups_once_however_many_syncs() {
+    let app = TestApp::spawn().await;
+    let esabora = fakes::esabora(("Importé", "en cours")).await;
+    let worker = worker(&app, |_| {}, options());
+    let base = format!("{}/ws/rest", esabora.url);
+    let (partner_id, report_id, assignment_id) = synced_assignment(&app, "schs", &base).await;
+    for _ in 0..2 {
+        enqueue(
+            &app,
+            &Job::EsaboraSync { assignment_id },
+            context(report_id, Some(partner_id)),
+        )
+        .await;
+        drain(&worker, &app).await;
+    }
+    // One status follow-up, then the two dated events (the undated one is skipped).
+    let bodies: Vec<String> =
+        sqlx::query_scalar("SELECT body FROM follow_ups WHERE report_id = ? ORDER BY id")
+            .bind(report_id)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(bodies.len(), 3, "{bodies:?}");
+    assert!(
+        bodies[1..]
+            .iter()
+            .all(|b| b.contains("Message provenant d'esabora SCHS"))
+    );
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("document 1<br>Et document 2"))
+    );
+    assert!(bodies.iter().any(|b| b.contains("Appel téléphonique")));
+    let searches: Vec<String> = esabora
+        .requests()
+        .iter()
+        .map(|r| {
+            r.json()["searchName"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(
+        searches,
+        [
+            "WS_ETAT_DOSSIER_SAS",
+            "WS_EVT_DOSSIER_SAS",
+            "WS_ETAT_DOSSIER_SAS",
+            "WS_EVT_DOSSIER_SAS"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sish_visits_become_visits_once_and_a_rejection_refuses_the_assignment() {
+    let app = TestApp::spawn().await;
+    let esabora = fakes::esabora(("Rejeté", "")).await;
+    let worker = worker(&app, |_| {}, options());
+    let base = format!("{}/ARS/ws/rest", esabora.url);
+    let (partner_id, report_id, assignment_id) = synced_assignment(&app, "sish", &base).await;
+    for _ in 0..2 {
+        enqueue(
+            &app,
+            &Job::EsaboraSync { assignment_id },
+            context(report_id, Some(partner_id)),
+        )
+        .await;
+        drain(&worker, &app).await;
+    }
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM visits WHERE report_id = ?",
+            report_id
+        )
+        .await,
+        1,
+        "the undated visit is skipped"
+    );
+    let (kind, status, operator): (String, String, Option<String>) =
+        sqlx::query_as("SELECT kind, status, external_operator FROM visits WHERE report_id = ?")
+            .bind(report_id)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(
+        (kind.as_str(), status.as_str(), operator),
+        ("visite_controle", "done", None)
+    );
+    let status: String = sqlx::query_scalar("SELECT status FROM assignments WHERE id = ?")
+        .bind(assignment_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "refuse");
+    assert_eq!(
+        count(
+            &app,
+            "SELECT COUNT(*) FROM follow_ups WHERE report_id = ?",
+            report_id
+        )
+        .await,
+        1,
+        "one status change"
+    );
+}
