@@ -58,7 +58,10 @@ pub struct SummaryPage {
 pub struct ConfirmationPage {
     pub layout: Layout,
     pub reference: String,
+    /// The full link, as e-mailed.
     pub link: String,
+    /// The same link as a path, for the page's own anchor.
+    pub path: String,
     pub email: Option<String>,
 }
 
@@ -418,6 +421,7 @@ pub async fn show_confirmation(
             "{}/suivre-mon-signalement/{}",
             state.config.base_url, report.follow_up_code
         ),
+        path: format!("/suivre-mon-signalement/{}", report.follow_up_code),
         email: report.declarant_email,
     }
     .into_response())
