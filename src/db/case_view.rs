@@ -361,3 +361,22 @@ pub async fn assignment_id(
     .fetch_one(conn)
     .await
 }
+
+/// A document and the case it belongs to (for the back-office download).
+pub struct DocumentFile {
+    pub report_uuid: String,
+    pub object_key: String,
+    pub filename: String,
+    pub mime: String,
+}
+
+pub async fn document_file(pool: &Pool, uuid: &str) -> Result<Option<DocumentFile>, sqlx::Error> {
+    sqlx::query_as!(
+        DocumentFile,
+        "SELECT r.uuid AS report_uuid, d.object_key, d.filename, d.mime
+         FROM documents d JOIN reports r ON r.id = d.report_id WHERE d.uuid = ?",
+        uuid
+    )
+    .fetch_optional(pool)
+    .await
+}

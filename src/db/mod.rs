@@ -14,6 +14,7 @@ use sqlx::{
 use crate::config::Config;
 
 pub mod audit;
+pub mod auto_assignment;
 pub mod case_view;
 pub mod cases;
 pub mod dashboard;

@@ -6,6 +6,7 @@
 //! - [`partner`]: partner types and competences.
 
 pub mod audit;
+pub mod auto_assignment;
 pub mod case_filter;
 pub mod partner;
 pub mod password;

@@ -89,6 +89,7 @@ pub fn office_nav(role: Role, path: &str) -> Vec<NavItem> {
     if role >= Role::TerritoryAdmin {
         items.push(("Partenaires", "/bo/partenaires"));
         items.push(("Étiquettes", "/bo/etiquettes"));
+        items.push(("Règles d’affectation", "/bo/regles-affectation"));
     }
     if role == Role::SuperAdmin {
         items.push(("Territoires", "/bo/territoires"));

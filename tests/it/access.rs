@@ -1041,8 +1041,28 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
         "/bo/signalements/{uuid}/abonnement",
         [L, A, A, A, A],
     ),
+    ("GET", "/bo/regles-affectation", [L, F, F, A, A]),
+    ("POST", "/bo/regles-affectation", [L, F, F, A, A]),
+    ("POST", "/bo/regles-affectation/{id}/archiver", [L, F, F, A, A]),
+    ("GET", "/bo/documents/{uuid}", [L, A, A, A, A]),
     ("GET", "/bo/notifications", [L, A, A, A, A]),
     ("POST", "/bo/notifications/tout-lu", [L, A, A, A, A]),
+    // The public form and the resident's follow-up space.
+    ("GET", "/signalement", [A, A, A, A, A]),
+    ("GET", "/signalement/adresse", [A, A, A, A, A]),
+    ("POST", "/signalement/adresse", [A, A, A, A, A]),
+    ("GET", "/signalement/recherche-adresse", [A, A, A, A, A]),
+    ("GET", "/signalement/{uuid}/{step}", [A, A, A, A, A]),
+    ("POST", "/signalement/{uuid}/{step}", [A, A, A, A, A]),
+    ("POST", "/signalement/{uuid}/brouillon/lien", [A, A, A, A, A]),
+    ("GET", "/suivre-mon-signalement", [A, A, A, A, A]),
+    ("GET", "/suivre-mon-signalement/{code}", [A, A, A, A, A]),
+    ("POST", "/suivre-mon-signalement/{code}", [A, A, A, A, A]),
+    ("POST", "/suivre-mon-signalement/{code}/messages", [A, A, A, A, A]),
+    ("POST", "/suivre-mon-signalement/{code}/procedure", [A, A, A, A, A]),
+    ("GET", "/suivre-mon-signalement/{code}/documents/{uuid}", [A, A, A, A, A]),
+    ("GET", "/demande-lien-signalement", [A, A, A, A, A]),
+    ("POST", "/demande-lien-signalement", [A, A, A, A, A]),
     // Logging out last: it ends the session of the role being checked.
     ("POST", "/deconnexion", [A, A, A, A, A]),
 ];
@@ -1167,6 +1187,7 @@ async fn every_route_answers_each_role_as_the_matrix_says() {
                 .replace("{uuid}", &case_uuid)
                 .replace("{visit_id}", "1");
             path = path.replace("/filtres/{id}", "/filtres/999999");
+            path = path.replace("/regles-affectation/{id}", "/regles-affectation/999999");
             path = crate::access_matrix_extra::fill(&path, &app).await;
             let response = if route.method == "GET" {
                 user.get(&path).await

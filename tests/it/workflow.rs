@@ -805,3 +805,32 @@ async fn the_dashboard_counts_the_queues_and_notifications_are_marked_seen_when_
     let (_, html) = agent.get_html("/bo/notifications").await;
     assert!(!html.contains("Non lu"));
 }
+
+#[tokio::test]
+async fn auto_assignment_rules_pick_partners_in_the_simulator_and_at_validation() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(&app, NewCase { reference: "2026-77", public_housing: Some(false), ..NewCase::default() }).await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    let t69: u32 = sqlx::query_scalar("SELECT id FROM territories WHERE code = '69A'").fetch_one(&app.db).await.unwrap();
+    app.login_as(RT69).await;
+    let bad = app.post_form("/bo/regles-affectation", &[("territory_id", &t69.to_string()), ("partner_type", "nimporte"), ("declarant_profile", "all"), ("housing_sector", "all"), ("allowance", "all")]).await;
+    assert_eq!(bad.status(), 422);
+    let response = app
+        .post_form(
+            "/bo/regles-affectation",
+            &[("territory_id", &t69.to_string()), ("partner_type", "commune_schs"), ("declarant_profile", "occupant"), ("housing_sector", "prive"), ("allowance", "all"), ("description", "SCHS pour le parc privé")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (status, html) = app.get_html(&format!("/bo/regles-affectation?territoire={t69}&reference=2026-77")).await;
+    assert_eq!(status, 200);
+    let sim = &html[html.find("id=\"simulation\"").expect("simulation shown")..];
+    assert!(sim.contains("Service communal d’hygiène et de santé de Lyon"), "{sim}");
+    assert!(!sim[..sim.find("</div>").unwrap()].contains("ARS"));
+    // Validation without ticking anyone: the rules decide.
+    let version: u32 = sqlx::query_scalar("SELECT version FROM reports WHERE id = ?").bind(report).fetch_one(&app.db).await.unwrap();
+    let response = app.post_form(&format!("/bo/signalements/{uuid}/valider"), &[("version", &version.to_string())]).await;
+    assert_eq!(response.status(), 303);
+    let partners: Vec<u64> = sqlx::query_scalar("SELECT partner_id FROM assignments WHERE report_id = ?").bind(report).fetch_all(&app.db).await.unwrap();
+    assert_eq!(partners, [schs]);
+}

@@ -279,9 +279,13 @@ pub async fn validate_case(
     )
     .await?;
     let mut errors = FormErrors::default();
-    let partners = chosen_partners(&state, &key, &form, &mut errors).await?;
+    let mut partners = chosen_partners(&state, &key, &form, &mut errors).await?;
     if !errors.is_empty() {
         return invalid(&state, page, &uuid, errors).await;
+    }
+    if partners.is_empty() {
+        // Nothing ticked: the territory's auto-assignment rules decide.
+        partners = super::auto_assignment::picked_partners(&state, key.territory_id, key.id).await?;
     }
     let base = &state.config.base_url;
     let mut tx = state.db.begin().await?;

@@ -300,6 +300,8 @@ pub struct CasePage {
     pub history: Vec<HistoryView>,
     pub subscribed: bool,
     pub assignable: Vec<(u64, String, bool)>,
+    /// Partners the auto-assignment rules pick (pre-ticked at validation).
+    pub suggested: Vec<u64>,
     pub can_validate: bool,
     pub can_assign: bool,
     pub can_close: bool,
@@ -378,6 +380,11 @@ pub async fn case_page(
         Vec::new()
     };
     let staff = page.user.role >= Role::Agent;
+    let suggested = if can(CaseAction::Validate) {
+        super::auto_assignment::picked_partners(state, key.territory_id, key.id).await?
+    } else {
+        Vec::new()
+    };
     Ok(CasePage {
         status_label: workflow::report_status_label(&r.status).to_owned(),
         severity: format_score(r.severity),
@@ -479,6 +486,7 @@ pub async fn case_page(
             .collect(),
         subscribed,
         assignable,
+        suggested,
         can_validate: can(CaseAction::Validate),
         can_assign: can(CaseAction::Assign),
         can_close: can(CaseAction::CloseForAll),
@@ -570,4 +578,32 @@ pub async fn mark_notifications_seen(
 ) -> AppResult<Redirect> {
     db::notifications::mark_all_seen(&state.db, user.id).await?;
     Ok(Redirect::to("/bo/notifications"))
+}
+
+/// Downloads a document of a case the user may see, through the app (never
+/// from a public bucket URL).
+pub async fn download_document(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(uuid): Path<String>,
+) -> AppResult<Response> {
+    let file = case_view::document_file(&state.db, &uuid).await?.ok_or(AppError::NotFound)?;
+    load_visible(&state, &user, &file.report_uuid).await?;
+    let data = object_store::ObjectStoreExt::get(&*state.storage, &object_store::path::Path::from(file.object_key.as_str()))
+        .await?
+        .bytes()
+        .await?;
+    // Images and PDF open in the browser; anything else downloads.
+    let inline = file.mime.starts_with("image/") || file.mime == "application/pdf";
+    let safe_name: String = file.filename.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
+    let disposition = format!("{}; filename=\"{}\"", if inline { "inline" } else { "attachment" }, if safe_name.is_empty() { "document" } else { &safe_name });
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, file.mime),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::CACHE_CONTROL, "private, no-store".to_owned()),
+        ],
+        data,
+    )
+        .into_response())
 }
