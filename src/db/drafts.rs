@@ -89,6 +89,22 @@ pub async fn update(
     Ok(())
 }
 
+/// Saves the payload only (files kept after a screen with errors).
+pub async fn update_payload(
+    pool: &Pool,
+    id: u64,
+    payload: &DraftPayload,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE drafts SET payload = ? WHERE id = ? AND status = 'en_cours'",
+        Json(payload),
+        id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// The draft became a report.
 pub async fn mark_submitted(
     conn: &mut MySqlConnection,

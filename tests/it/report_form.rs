@@ -1051,6 +1051,12 @@ async fn every_field_rule_gives_a_french_message_and_a_422() {
     )
     .await;
 
+    // Screens refused so far did not undo what earlier screens saved.
+    assert_eq!(
+        text(&app, "SELECT email FROM drafts").await,
+        "jo@exemple.fr"
+    );
+
     let mut d = dwelling("logement");
     d.retain(|(k, _)| *k != "composition_logement_superficie");
     d.push(("composition_logement_superficie", "0"));
@@ -1430,19 +1436,7 @@ async fn fifty_concurrent_submissions_get_fifty_distinct_references() {
     let uuid = fill_as_tenant(&v, "concurrent@exemple.fr").await;
     // 49 more identical drafts, each sent by its own visitor.
     let mut uuids = vec![uuid.clone()];
-    for _ in 0..49 {
-        let id = uuid::Uuid::new_v4().to_string();
-        sqlx::query(
-            "INSERT INTO drafts (uuid, payload, current_step, territory_id, status)
-             SELECT ?, payload, current_step, territory_id, status FROM drafts WHERE uuid = ?",
-        )
-        .bind(&id)
-        .bind(&uuid)
-        .execute(&app.db)
-        .await
-        .unwrap();
-        uuids.push(id);
-    }
+    uuids.extend(clone_draft(&app, &uuid, 49).await);
     let mut visitors = Vec::new();
     for _ in 0..50 {
         visitors.push(Visitor::new(&app).await);
@@ -1474,6 +1468,46 @@ async fn fifty_concurrent_submissions_get_fifty_distinct_references() {
         scalar(&app, "SELECT COUNT(DISTINCT follow_up_code) FROM reports").await,
         50
     );
+}
+
+/// Copies a filled draft `n` times; returns the new uuids.
+async fn clone_draft(app: &TestApp, uuid: &str, n: usize) -> Vec<String> {
+    let mut uuids = Vec::new();
+    for _ in 0..n {
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO drafts (uuid, payload, current_step, territory_id, status)
+             SELECT ?, payload, current_step, territory_id, status FROM drafts WHERE uuid = ?",
+        )
+        .bind(&id)
+        .bind(uuid)
+        .execute(&app.db)
+        .await
+        .unwrap();
+        uuids.push(id);
+    }
+    uuids
+}
+
+#[tokio::test]
+async fn one_address_cannot_file_more_than_ten_reports_an_hour() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let v = Visitor::new(&app).await;
+    let uuid = fill_as_tenant(&v, "robot@exemple.fr").await;
+    let mut uuids = vec![uuid.clone()];
+    uuids.extend(clone_draft(&app, &uuid, 10).await);
+    for id in &uuids[..10] {
+        let page = v
+            .post(&format!("/signalement/{id}/recapitulatif"), &[])
+            .await;
+        assert_eq!(page.status, 303);
+    }
+    let page = v
+        .post(&format!("/signalement/{}/recapitulatif", uuids[10]), &[])
+        .await;
+    assert_eq!(page.status, 429);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM reports").await, 10);
 }
 
 #[tokio::test]

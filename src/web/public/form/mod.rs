@@ -530,17 +530,9 @@ pub async fn save_step(
     payload.files.extend(new_files);
     if !errors.is_empty() {
         // Keep the files that passed, so they need not be sent again.
-        db::drafts::update(
-            &state.db,
-            draft.id,
-            &payload,
-            &draft.current_step,
-            territory_id,
-            before.map(|p| p.code()),
-            None,
-            None,
-        )
-        .await?;
+        if payload.files.len() != draft.payload.0.files.len() {
+            db::drafts::update_payload(&state.db, draft.id, &payload).await?;
+        }
         let page = render_step(
             layout,
             step,

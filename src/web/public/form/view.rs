@@ -125,7 +125,7 @@ pub fn fields(
             value,
             options,
             error: errors.get(q.slug.as_str()).map(|e| (*e).to_owned()),
-            required: !matches!(q.required, Cond::Never),
+            required: q.required.eval(a),
             show,
             maxlength: maxlength(&q.kind),
             autocomplete: q.autocomplete,
