@@ -231,3 +231,45 @@ async fn list_where_job(pool: &Pool, outbox_id: Option<u64>) -> Result<Vec<CallR
     .fetch_all(pool)
     .await
 }
+
+/// A job that failed (will retry) or is dead, for the page's first table.
+#[derive(Debug, Clone)]
+pub struct ProblemJob {
+    pub id: u64,
+    pub kind: String,
+    pub status: String,
+    pub attempts: u32,
+    pub max_attempts: u32,
+    pub last_error: Option<String>,
+    pub updated_at: PrimitiveDateTime,
+    pub run_after: PrimitiveDateTime,
+    pub partner_name: Option<String>,
+    pub report_reference: Option<String>,
+}
+
+/// Failed and dead jobs, newest first, scoped like [`list`] (jobs about no
+/// partner are shown to super admins only).
+pub async fn problem_jobs(
+    pool: &Pool,
+    territory_ids: Option<&[u32]>,
+    limit: u32,
+) -> Result<Vec<ProblemJob>, sqlx::Error> {
+    let all = territory_ids.is_none();
+    let territories = super::id_list(territory_ids.unwrap_or(&[]));
+    sqlx::query_as!(
+        ProblemJob,
+        "SELECT o.id, o.kind, o.status, o.attempts, o.max_attempts, o.last_error, o.updated_at,
+                o.run_after, p.name AS `partner_name?`, r.reference AS `report_reference?`
+         FROM outbox o
+         LEFT JOIN partners p ON p.id = o.partner_id
+         LEFT JOIN reports r ON r.id = o.report_id
+         WHERE o.status IN ('failed', 'dead')
+           AND (? OR FIND_IN_SET(p.territory_id, ?))
+         ORDER BY o.updated_at DESC, o.id DESC LIMIT ?",
+        all,
+        territories,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -79,10 +79,24 @@ pub struct CallItem {
     pub retryable: bool,
 }
 
+/// A failed or dead job (visible even when it made no call).
+pub struct JobItem {
+    pub id: u64,
+    pub kind: String,
+    pub status: String,
+    pub attempts: String,
+    pub error: String,
+    pub at: String,
+    pub next_run: String,
+    pub partner: String,
+    pub report: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/office/interconnections.html")]
 pub struct InterconnectionsPage {
     pub layout: Layout,
+    pub jobs: Vec<JobItem>,
     pub calls: Vec<CallItem>,
     pub services: [(&'static str, &'static str); 8],
     pub statuses: [(&'static str, &'static str); 5],
@@ -196,6 +210,25 @@ pub async fn list_calls(
             }
         })
         .collect();
+    let jobs = db::interconnections::problem_jobs(&state.db, scope.as_deref(), 50)
+        .await?
+        .into_iter()
+        .map(|j| JobItem {
+            id: j.id,
+            kind: j.kind,
+            attempts: format!("{} / {}", j.attempts, j.max_attempts),
+            error: j.last_error.unwrap_or_default(),
+            at: format_time(j.updated_at),
+            next_run: if j.status == "failed" {
+                format_time(j.run_after)
+            } else {
+                "—".into()
+            },
+            status: j.status,
+            partner: j.partner_name.unwrap_or_else(|| "—".into()),
+            report: j.report_reference.unwrap_or_else(|| "—".into()),
+        })
+        .collect();
     let partners = db::interconnections::partners(&state.db, scope.as_deref()).await?;
     let query_base = format!(
         "service={}&partenaire={}&statut={}&du={}&au={}",
@@ -211,6 +244,7 @@ pub async fn list_calls(
     );
     Ok(InterconnectionsPage {
         layout: page.layout,
+        jobs,
         calls,
         services: SERVICES,
         statuses: STATUSES,

@@ -134,3 +134,34 @@ async fn a_territory_admin_sees_the_calls_about_partners_of_their_territory() {
     assert!(html.contains("1 appel"), "{html}");
     assert!(html.contains("email is not valid in to"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_job_that_made_no_call_is_listed_with_its_error_for_the_super_admin() {
+    let app = TestApp::spawn().await;
+    app.seed_demo().await;
+    let id = enqueue(
+        &app,
+        &Job::SendEmail(Email::PasswordReset {
+            to: "agent@ville.fr".into(),
+            link: "https://x/y".into(),
+        }),
+        Default::default(),
+    )
+    .await;
+    sqlx::query("UPDATE outbox SET status = 'dead', attempts = 8, last_error = 'envoi incertain : test' WHERE id = ?")
+        .bind(id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.login_as(SUPER_ADMIN).await;
+    let (_, html) = app.get_html("/bo/interconnexions").await;
+    assert!(html.contains("envoi incertain : test"), "{html}");
+    assert!(html.contains(&format!("/bo/interconnexions/{id}/relancer")));
+    app.logout().await;
+    app.login_as(RT69).await;
+    let (_, html) = app.get_html("/bo/interconnexions").await;
+    assert!(
+        !html.contains("envoi incertain"),
+        "no partner: super admins only"
+    );
+}
