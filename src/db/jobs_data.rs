@@ -449,3 +449,106 @@ pub async fn assignment_status(
         .fetch_optional(pool)
         .await
 }
+
+/// A resident to ask for news: an active report without public follow-up
+/// for 45 days. `since` is the start of that silence (the key of the ask).
+#[derive(Debug, Clone)]
+pub struct FeedbackTarget {
+    pub report_id: u64,
+    pub reference: String,
+    pub email: String,
+    pub follow_up_code: String,
+    pub since: PrimitiveDateTime,
+}
+
+pub async fn feedback_targets(pool: &Pool) -> Result<Vec<FeedbackTarget>, sqlx::Error> {
+    sqlx::query_as!(
+        FeedbackTarget,
+        "SELECT id AS report_id, reference, email AS `email!`, follow_up_code AS `follow_up_code: String`,
+                since AS `since!: PrimitiveDateTime`
+         FROM (
+             SELECT r.id, r.reference, COALESCE(r.occupant_email, r.declarant_email) AS email,
+                    r.follow_up_code,
+                    COALESCE((SELECT MAX(f.created_at) FROM follow_ups f
+                              WHERE f.report_id = r.id AND f.is_public = TRUE AND f.deleted_at IS NULL),
+                             r.validated_at, r.created_at) AS since
+             FROM reports r WHERE r.status = 'active'
+         ) t
+         WHERE email IS NOT NULL AND since < UTC_TIMESTAMP() - INTERVAL 45 DAY
+         ORDER BY id"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A planned visit to remind, with who to tell.
+#[derive(Debug, Clone)]
+pub struct VisitReminder {
+    pub visit_id: u64,
+    pub report_id: u64,
+    pub partner_id: Option<u64>,
+    pub scheduled_at: PrimitiveDateTime,
+    pub reference: String,
+    pub report_uuid: String,
+    pub resident_email: Option<String>,
+    pub follow_up_code: String,
+}
+
+/// Planned visits of the day after tomorrow (`before = true`), or planned
+/// visits two days past without conclusion (`before = false`).
+pub async fn visits_to_remind(
+    pool: &Pool,
+    before: bool,
+) -> Result<Vec<VisitReminder>, sqlx::Error> {
+    sqlx::query_as!(
+        VisitReminder,
+        "SELECT v.id AS visit_id, v.report_id, v.partner_id, v.scheduled_at, r.reference,
+                r.uuid AS report_uuid,
+                COALESCE(r.occupant_email, r.declarant_email) AS resident_email,
+                r.follow_up_code AS `follow_up_code: String`
+         FROM visits v JOIN reports r ON r.id = v.report_id
+         WHERE v.status = 'planned' AND r.status = 'active'
+           AND ((? AND DATE(v.scheduled_at) = DATE(UTC_TIMESTAMP() + INTERVAL 2 DAY))
+                OR (NOT ? AND v.scheduled_at < UTC_TIMESTAMP() - INTERVAL 2 DAY AND v.conclusions IS NULL))
+         ORDER BY v.id",
+        before,
+        before
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A draft left aside (3 days untouched, never reminded), with its e-mail.
+#[derive(Debug, Clone)]
+pub struct DraftReminder {
+    pub id: u64,
+    pub uuid: String,
+    pub email: String,
+    pub current_step: String,
+}
+
+pub async fn drafts_to_remind(pool: &Pool) -> Result<Vec<DraftReminder>, sqlx::Error> {
+    sqlx::query_as!(
+        DraftReminder,
+        "SELECT id, uuid, email AS `email!`, current_step FROM drafts
+         WHERE status = 'en_cours' AND email IS NOT NULL AND reminded_at IS NULL
+           AND updated_at < UTC_TIMESTAMP() - INTERVAL 3 DAY
+           AND updated_at > UTC_TIMESTAMP() - INTERVAL 6 MONTH
+         ORDER BY id"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn mark_draft_reminded(
+    conn: &mut MySqlConnection,
+    draft_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE drafts SET reminded_at = UTC_TIMESTAMP() WHERE id = ?",
+        draft_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

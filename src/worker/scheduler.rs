@@ -14,7 +14,7 @@ use super::{Completed, Worker};
 use crate::{
     db::{self, Pool},
     integrations::JobError,
-    queue::{Job, JobContext, enqueue},
+    queue::{Email, Job, JobContext, enqueue},
 };
 
 /// A daily task and its hour (UTC).
@@ -116,14 +116,12 @@ pub async fn run(worker: &Worker, name: &str, period: &str) -> Result<Completed,
             tracing::info!(archived, "accounts unused for a year archived");
             Ok(Completed::Done)
         }
-        // These send e-mails whose templates belong to the features that
-        // define them (digest, reminders, feedback request); until their
-        // `Email` variants exist the task only records that it ran.
-        "esabora_sync_sish_visits"
-        | "daily_digest"
-        | "visit_reminders"
-        | "draft_reminders"
-        | "resident_feedback" => {
+        "resident_feedback" => resident_feedback(worker).await,
+        "visit_reminders" => visit_reminders(worker).await,
+        "draft_reminders" => draft_reminders(worker).await,
+        // The digest needs an e-mail of its own (one message listing the
+        // day's notifications), which the notifications feature owns.
+        "esabora_sync_sish_visits" | "daily_digest" => {
             tracing::info!(task = name, "periodic task has nothing to send yet");
             Ok(Completed::Done)
         }
@@ -155,5 +153,121 @@ async fn fan_out_esabora_sync(
         .await?;
     }
     tx.commit().await?;
+    Ok(Completed::Done)
+}
+
+fn date_fr(at: time::PrimitiveDateTime) -> String {
+    format!(
+        "{:02}/{:02}/{} à {:02}h{:02} (UTC)",
+        at.day(),
+        u8::from(at.month()),
+        at.year(),
+        at.hour(),
+        at.minute()
+    )
+}
+
+/// Residents without public news for 45 days are asked how things are,
+/// once per silence (the key holds its start).
+async fn resident_feedback(worker: &Worker) -> Result<Completed, JobError> {
+    let base = &worker.config.base_url;
+    let targets = db::jobs_data::feedback_targets(&worker.pool).await?;
+    let mut conn = worker.pool.acquire().await?;
+    for t in targets {
+        let email = Email::CaseUpdateForResident {
+            to: t.email.clone(),
+            reference: t.reference.clone(),
+            title: "Où en est votre logement ?".into(),
+            message: "Votre dossier n’a pas eu de nouvelles depuis plus de 45 jours. Dites-nous \
+                      dans votre espace de suivi si les problèmes persistent, si des travaux ont \
+                      été faits ou si vous avez déménagé."
+                .into(),
+            link: format!("{base}/suivre-mon-signalement/{}", t.follow_up_code),
+        };
+        let key = format!("resident_feedback:{}:{}", t.report_id, t.since.date());
+        let context = JobContext {
+            report_id: Some(t.report_id),
+            ..JobContext::default()
+        };
+        enqueue(&mut conn, &Job::SendEmail(email), Some(&key), context).await?;
+    }
+    Ok(Completed::Done)
+}
+
+/// Two days before a visit: the resident and the partner's users; two days
+/// after a visit without conclusion: the partner's users.
+async fn visit_reminders(worker: &Worker) -> Result<Completed, JobError> {
+    let base = &worker.config.base_url;
+    let mut conn = worker.pool.acquire().await?;
+    for before in [true, false] {
+        for v in db::jobs_data::visits_to_remind(&worker.pool, before).await? {
+            let context = JobContext {
+                report_id: Some(v.report_id),
+                partner_id: v.partner_id,
+                delay_secs: 0,
+            };
+            let stage = if before { "before" } else { "conclusion" };
+            if before && let Some(to) = &v.resident_email {
+                let email = Email::CaseUpdateForResident {
+                    to: to.clone(),
+                    reference: v.reference.clone(),
+                    title: "Rappel : visite de votre logement".into(),
+                    message: format!(
+                        "La visite de votre logement est prévue le {}. Merci d’être présent ou \
+                         représenté.",
+                        date_fr(v.scheduled_at)
+                    ),
+                    link: format!("{base}/suivre-mon-signalement/{}", v.follow_up_code),
+                };
+                let key = format!("visit_reminder:{}:{stage}:resident", v.visit_id);
+                enqueue(&mut conn, &Job::SendEmail(email), Some(&key), context).await?;
+            }
+            let staff = match v.partner_id {
+                Some(partner) => db::jobs_data::partner_user_emails(&worker.pool, partner).await?,
+                None => Vec::new(),
+            };
+            let title = if before {
+                format!("Rappel : visite prévue le {}", date_fr(v.scheduled_at))
+            } else {
+                format!(
+                    "Conclusion à renseigner pour la visite du {}",
+                    date_fr(v.scheduled_at)
+                )
+            };
+            for to in staff {
+                let email = Email::CaseUpdateForStaff {
+                    to: to.clone(),
+                    reference: v.reference.clone(),
+                    title: title.clone(),
+                    link: format!("{base}/bo/signalements/{}", v.report_uuid),
+                };
+                let key = format!("visit_reminder:{}:{stage}:{to}", v.visit_id);
+                enqueue(&mut conn, &Job::SendEmail(email), Some(&key), context).await?;
+            }
+        }
+    }
+    Ok(Completed::Done)
+}
+
+/// Drafts left aside three days get their resume link once.
+async fn draft_reminders(worker: &Worker) -> Result<Completed, JobError> {
+    let base = &worker.config.base_url;
+    for d in db::jobs_data::drafts_to_remind(&worker.pool).await? {
+        let mut tx = worker.pool.begin().await?;
+        let email = Email::DraftResume {
+            to: d.email.clone(),
+            link: format!("{base}/signalement/{}/{}", d.uuid, d.current_step),
+        };
+        let key = format!("draft_reminder:{}", d.id);
+        enqueue(
+            &mut tx,
+            &Job::SendEmail(email),
+            Some(&key),
+            JobContext::default(),
+        )
+        .await?;
+        db::jobs_data::mark_draft_reminded(&mut tx, d.id).await?;
+        tx.commit().await?;
+    }
     Ok(Completed::Done)
 }

@@ -302,3 +302,101 @@ async fn restarting_mariadb_and_redis_under_a_stream_of_jobs_loses_nothing() {
         "each e-mail once"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reminders_ask_residents_staff_and_drafts_once_each() {
+    let app = TestApp::spawn().await;
+    let worker = worker(&app, |_| {}, options());
+    let partner_id = super::support::partner(&app, Default::default()).await;
+    let territory = super::support::territory(&app, "13").await;
+    let user_id = sqlx::query(
+        "INSERT INTO users (uuid, email, role, status) VALUES (UUID(), 'agent@schs13.fr', 'agent', 'active')",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id();
+    sqlx::query("INSERT INTO user_partners (user_id, partner_id, territory_id) VALUES (?, ?, ?)")
+        .bind(user_id)
+        .bind(partner_id)
+        .bind(territory)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let quiet = report(&app, "1 rue du Silence").await;
+    sqlx::query("UPDATE reports SET validated_at = UTC_TIMESTAMP() - INTERVAL 50 DAY, created_at = UTC_TIMESTAMP() - INTERVAL 60 DAY WHERE id = ?")
+        .bind(quiet)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let visited = report(&app, "2 rue de la Visite").await;
+    for offset in ["+ INTERVAL 2 DAY", "- INTERVAL 3 DAY"] {
+        sqlx::query(&format!(
+            "INSERT INTO visits (report_id, partner_id, scheduled_at) VALUES (?, ?, UTC_TIMESTAMP() {offset})"
+        ))
+        .bind(visited)
+        .bind(partner_id)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO drafts (uuid, email, payload, current_step, updated_at)
+         VALUES (UUID(), 'brouillon@yopmail.com', '{}', 'adresse', UTC_TIMESTAMP() - INTERVAL 4 DAY)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+
+    for day in ["2026-11-23", "2026-11-24"] {
+        for name in ["resident_feedback", "visit_reminders", "draft_reminders"] {
+            enqueue(
+                &app,
+                &Job::Scheduled {
+                    name: name.into(),
+                    period: day.into(),
+                },
+                JobContext::default(),
+            )
+            .await;
+        }
+        super::support::drain(&worker, &app).await;
+    }
+
+    let mut sent: Vec<(String, String)> = db::sent_emails::list(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.recipient, m.subject))
+        .collect();
+    sent.sort();
+    let subjects: Vec<&str> = sent.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(sent.len(), 5, "{sent:?}");
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.starts_with("Où en est votre logement ?"))
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.starts_with("Rappel : visite de votre logement"))
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.starts_with("Rappel : visite prévue le"))
+    );
+    assert!(
+        subjects
+            .iter()
+            .any(|s| s.starts_with("Conclusion à renseigner"))
+    );
+    assert!(subjects.contains(&"Reprendre votre signalement"));
+    // The quiet report's resident got one e-mail, not one per day.
+    let asked = sent
+        .iter()
+        .filter(|(_, s)| s.starts_with("Où en est"))
+        .count();
+    assert_eq!(asked, 1);
+}
