@@ -66,9 +66,10 @@ async fn each_demo_role_logs_in_through_the_browser_and_sees_its_navigation() {
         browser
             .click("form[action='/connexion'] button[type='submit']")
             .await;
+        let url = browser.wait_for_url("/bo").await;
         assert!(
-            browser.current_url().await.ends_with("/bo"),
-            "{email} lands on the dashboard"
+            url.ends_with("/bo"),
+            "{email} lands on the dashboard, not {url}"
         );
         let nav = browser.text_of("#navigation-principale").await;
         for item in visible {
@@ -86,4 +87,136 @@ async fn each_demo_role_logs_in_through_the_browser_and_sees_its_navigation() {
             .await;
         browser.quit().await;
     }
+}
+
+/// The case workflow in a real browser: a report filed through the public
+/// form is validated by the territory admin, accepted by the agent who
+/// writes a public follow-up, which the resident then reads in the
+/// follow-up space.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_goes_from_validation_to_a_public_follow_up_the_resident_reads() {
+    let app = TestApp::spawn().await;
+    app.seed_demo().await;
+    let (_, follow_up) = crate::report_form::file_tenant_report(&app, "habitant@exemple.fr").await;
+    let uuid: String =
+        sqlx::query_scalar("SELECT uuid FROM reports WHERE occupant_email = 'habitant@exemple.fr'")
+            .fetch_one(&app.db)
+            .await
+            .expect("the filed report");
+    let schs13: u64 =
+        sqlx::query_scalar("SELECT id FROM partners WHERE name LIKE 'Service communal%Marseille'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let shots = screenshot_dir();
+
+    // The territory admin finds it in the queue and validates it.
+    let browser = Browser::start(1280, 1000).await;
+    log_in(&browser, &app, "rt13@histologe.localhost").await;
+    browser
+        .goto(&app.url("/bo/signalements?statut=need_validation"))
+        .await;
+    browser
+        .click(&format!("a[href='/bo/signalements/{uuid}']"))
+        .await;
+    assert_eq!(
+        browser
+            .wait_for_text("#statut", "nouveau")
+            .await
+            .to_lowercase(),
+        "nouveau, à valider"
+    );
+    browser
+        .click(&format!("label[for='valider-{schs13}']"))
+        .await;
+    browser
+        .screenshot(&shots.join("workflow-1-validation.png"))
+        .await;
+    browser
+        .click("form[action$='/valider'] button[type='submit']")
+        .await;
+    assert_eq!(
+        browser
+            .wait_for_text("#statut", "en cours")
+            .await
+            .to_lowercase(),
+        "en cours"
+    );
+    assert!(
+        browser
+            .wait_for_text("#affectations", "En attente de réponse")
+            .await
+            .contains("En attente de réponse")
+    );
+    browser.quit().await;
+
+    // The agent accepts and writes to the resident.
+    let browser = Browser::start(1280, 1000).await;
+    log_in(&browser, &app, "agent.schs13@histologe.localhost").await;
+    browser
+        .goto(&app.url(&format!("/bo/signalements/{uuid}")))
+        .await;
+    browser
+        .click("form[action$='/affectation/accepter'] button[type='submit']")
+        .await;
+    assert!(
+        browser
+            .wait_for_text("#affectations", "Acceptée")
+            .await
+            .contains("Acceptée")
+    );
+    browser
+        .type_into(
+            "#body",
+            "Bonjour, une visite de votre logement sera organisée dans les quinze jours.",
+        )
+        .await;
+    browser.click("label[for='public']").await;
+    browser
+        .click("form[action$='/suivis'] button[type='submit']")
+        .await;
+    assert!(
+        browser
+            .wait_for_text("#suivis", "sera organisée")
+            .await
+            .contains("une visite de votre logement sera organisée")
+    );
+    browser
+        .screenshot(&shots.join("workflow-2-agent-follow-up.png"))
+        .await;
+    browser.quit().await;
+
+    // The resident reads it in the follow-up space.
+    let browser = Browser::start(390, 844).await;
+    browser.goto(&app.url(&follow_up)).await;
+    browser
+        .type_into("input[name='initiale_prenom']", "C")
+        .await;
+    browser.type_into("input[name='initiale_nom']", "D").await;
+    browser
+        .type_into("input[name='code_postal']", "13100")
+        .await;
+    browser.click("main form button[type='submit']").await;
+    let page = browser.wait_for_text("main", "sera organisée").await;
+    assert!(
+        page.contains("une visite de votre logement sera organisée"),
+        "{page}"
+    );
+    browser
+        .screenshot(&shots.join("workflow-3-resident-reads.png"))
+        .await;
+    browser.quit().await;
+}
+
+async fn log_in(browser: &Browser, app: &TestApp, email: &str) {
+    browser.goto(&app.url("/connexion")).await;
+    browser.type_into("#email", email).await;
+    browser
+        .type_into("#password", crate::common::DEMO_PASSWORD)
+        .await;
+    browser
+        .click("form[action='/connexion'] button[type='submit']")
+        .await;
+    let url = browser.wait_for_url("/bo").await;
+    assert!(url.ends_with("/bo"), "{email} is signed in, not {url}");
 }

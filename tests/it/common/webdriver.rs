@@ -126,6 +126,34 @@ impl Browser {
             .to_owned()
     }
 
+    /// Waits (polling, 10 s at most) until the page's URL ends with
+    /// `suffix`, e.g. after a click that submits a form; returns the URL.
+    pub async fn wait_for_url(&self, suffix: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.current_url().await;
+            if url.ends_with(suffix) || Instant::now() > deadline {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (polling, 10 s at most) until the element's text contains
+    /// `needle`; returns the text.
+    pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            // The page may be reloading: a missing or stale element is
+            // retried, not an error.
+            let text = self.try_text_of(css).await.unwrap_or_default();
+            if text.to_lowercase().contains(&needle.to_lowercase()) || Instant::now() > deadline {
+                return text;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn title(&self) -> String {
         self.call(reqwest::Method::GET, "/title", None)
             .await
@@ -180,6 +208,28 @@ impl Browser {
         .as_str()
         .unwrap_or_default()
         .to_owned()
+    }
+
+    /// The element's text, or `None` when it is missing or stale.
+    pub async fn try_text_of(&self, css: &str) -> Option<String> {
+        let url = format!("{}/session/{}/element", self.endpoint, self.session);
+        let found: Value = self
+            .http
+            .post(url)
+            .json(&json!({ "using": "css selector", "value": css }))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let element = found["value"][ELEMENT_KEY].as_str()?.to_owned();
+        let url = format!(
+            "{}/session/{}/element/{element}/text",
+            self.endpoint, self.session
+        );
+        let text: Value = self.http.get(url).send().await.ok()?.json().await.ok()?;
+        text["value"].as_str().map(str::to_owned)
     }
 
     /// Saves a PNG screenshot of the viewport.
