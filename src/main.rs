@@ -2,7 +2,7 @@
 //! library so that tests run the same code.
 
 use clap::{Parser, Subcommand};
-use histologe::{app, config::Config, db, seed, telemetry};
+use histologe::{app, bulk_seed, config::Config, db, seed, telemetry};
 
 #[derive(Parser)]
 #[command(
@@ -26,6 +26,8 @@ enum Command {
     Migrate,
     /// Loads demo data: territories, partners, one user per role, reports.
     Seed(seed::SeedOptions),
+    /// Fills a benchmark database (name containing `bench`) with a national-scale dataset.
+    BenchData(bulk_seed::BenchDataOptions),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,6 +58,16 @@ fn main() -> anyhow::Result<()> {
                 let pool = db::connect(&config)?;
                 db::migrate(&pool).await?;
                 let summary = seed::run(&pool, &options).await?;
+                println!("{summary}");
+                Ok(())
+            }
+            Command::BenchData(options) => {
+                if !options.force && !bulk_seed::is_bench_database(config.database_url.expose()) {
+                    anyhow::bail!("bench-data writes only to a database whose name contains \"bench\" (or pass --force)");
+                }
+                let pool = db::connect(&config)?;
+                db::migrate(&pool).await?;
+                let summary = bulk_seed::run(&pool, &options).await?;
                 println!("{summary}");
                 Ok(())
             }
