@@ -120,3 +120,14 @@ pub async fn mark_submitted(
     .await?;
     Ok(())
 }
+
+/// Marks a draft abandoned (a duplicate of an existing report).
+pub async fn archive_draft(pool: &Pool, draft_id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE drafts SET status = 'archive' WHERE id = ? AND status = 'en_cours'",
+        draft_id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -377,3 +377,36 @@ pub async fn count_for_territory(pool: &Pool, territory_id: u32) -> Result<i64, 
     .fetch_one(pool)
     .await
 }
+
+/// Reports of the last 90 days, still open, at the same address (same
+/// street line, case-insensitive, and postal code) filed for the same
+/// person: the same occupant e-mail (`occupant_last_name` = None), or the
+/// same declarant e-mail and occupant last name (third parties).
+pub async fn find_recent_duplicates(
+    pool: &Pool,
+    postal_code: &str,
+    address_line: &str,
+    email: &str,
+    occupant_last_name: Option<&str>,
+) -> Result<Vec<u64>, sqlx::Error> {
+    let third_party = occupant_last_name.is_some();
+    let last_name = occupant_last_name.unwrap_or_default();
+    sqlx::query_scalar!(
+        "SELECT id FROM reports
+         WHERE status IN ('need_validation', 'active', 'injonction_bailleur')
+           AND postal_code = ? AND LOWER(TRIM(address_line)) = LOWER(TRIM(?))
+           AND created_at >= UTC_TIMESTAMP() - INTERVAL 90 DAY
+           AND ((? = FALSE AND occupant_email = ?)
+             OR (? = TRUE AND declarant_email = ? AND LOWER(occupant_last_name) = LOWER(?)))
+         ORDER BY id DESC LIMIT 5",
+        postal_code,
+        address_line,
+        third_party,
+        email,
+        third_party,
+        email,
+        last_name
+    )
+    .fetch_all(pool)
+    .await
+}

@@ -516,11 +516,15 @@ async fn file_as(
     submit(&v, &uuid).await
 }
 
-fn third_party(lien: bool, organisation: bool) -> Vec<(&'static str, &'static str)> {
+fn third_party(
+    email: &'static str,
+    lien: bool,
+    organisation: bool,
+) -> Vec<(&'static str, &'static str)> {
     let mut f = vec![
         ("vos_coordonnees_tiers_nom", "Martin"),
         ("vos_coordonnees_tiers_prenom", "Luc"),
-        ("vos_coordonnees_tiers_email", "luc@exemple.fr"),
+        ("vos_coordonnees_tiers_email", email),
         ("vos_coordonnees_tiers_tel", "0692 12 34 56"),
     ];
     if lien {
@@ -662,7 +666,10 @@ async fn every_declarant_profile_can_file_a_report() {
             ("signalement_concerne_logement_social_autre_tiers", "non"),
         ],
         &[
-            ("vos-coordonnees", third_party(true, false)),
+            (
+                "vos-coordonnees",
+                third_party("tpa@exemple.fr", true, false),
+            ),
             ("occupant", occupant()),
             ("bailleur", landlord("nsp")),
             ("logement", dwelling("logement")),
@@ -687,7 +694,10 @@ async fn every_declarant_profile_can_file_a_report() {
             ("signalement_concerne_logement_social_autre_tiers", "oui"),
         ],
         &[
-            ("vos-coordonnees", third_party(false, true)),
+            (
+                "vos-coordonnees",
+                third_party("tpr@exemple.fr", false, true),
+            ),
             ("occupant", occupant()),
             ("bailleur", landlord("non")),
             ("logement", dwelling("logement")),
@@ -712,7 +722,10 @@ async fn every_declarant_profile_can_file_a_report() {
             ("signalement_concerne_logement_social_autre_tiers", "oui"),
         ],
         &[
-            ("vos-coordonnees", third_party(false, true)),
+            (
+                "vos-coordonnees",
+                third_party("bai@exemple.fr", false, true),
+            ),
             ("occupant", occupant()),
             ("logement", dwelling("logement")),
             ("composition", composition(true)),
@@ -745,7 +758,10 @@ async fn every_declarant_profile_can_file_a_report() {
             ),
         ],
         &[
-            ("vos-coordonnees", third_party(false, true)),
+            (
+                "vos-coordonnees",
+                third_party("sec@exemple.fr", false, true),
+            ),
             ("occupant", vec![]),
             ("bailleur", vec![("info_procedure_bailleur_prevenu", "nsp")]),
             ("logement", dwelling("logement")),
@@ -1468,6 +1484,89 @@ async fn fifty_concurrent_submissions_get_fifty_distinct_references() {
         scalar(&app, "SELECT COUNT(DISTINCT follow_up_code) FROM reports").await,
         50
     );
+}
+
+#[tokio::test]
+async fn a_recent_report_for_the_same_home_and_person_only_offers_its_follow_up_link() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let (_, path) = file_tenant_report(&app, "deja@exemple.fr").await;
+
+    let v = Visitor::new(&app).await;
+    let uuid = v
+        .start("12 RUE DES LILAS", "13100", "Aix-en-Provence")
+        .await;
+    v.step(
+        &uuid,
+        "profil",
+        &[
+            ("signalement_concerne_profil", "logement_occupez"),
+            ("signalement_concerne_profil_detail_occupant", "locataire"),
+            ("signalement_concerne_logement_social_autre_tiers", "non"),
+        ],
+    )
+    .await;
+    let page = v
+        .post(
+            &format!("/signalement/{uuid}/vos-coordonnees"),
+            &[
+                ("vos_coordonnees_occupant_civilite", "mme"),
+                ("vos_coordonnees_occupant_nom", "Durand"),
+                ("vos_coordonnees_occupant_prenom", "Camille"),
+                ("vos_coordonnees_occupant_email", "deja@exemple.fr"),
+                ("vos_coordonnees_occupant_tel", "0612345678"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 409);
+    assert!(page.html.contains("Un signalement existe déjà"));
+    let page = v.post(&format!("/signalement/{uuid}/doublon"), &[]).await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("vient d’être envoyé"));
+    let jobs = app.pending_jobs().await;
+    let sent = jobs
+        .iter()
+        .find(|j| j["template"] == "follow_up_links")
+        .expect("link e-mailed");
+    assert_eq!(sent["to"], "deja@exemple.fr");
+    assert!(sent["links"][0][1].as_str().unwrap().ends_with(&path));
+    assert_eq!(
+        text(
+            &app,
+            &format!("SELECT status FROM drafts WHERE uuid = '{uuid}'")
+        )
+        .await,
+        "archive"
+    );
+    // Someone else at the same address is not blocked.
+    let other = Visitor::new(&app).await;
+    let uuid = other
+        .start("12 rue des Lilas", "13100", "Aix-en-Provence")
+        .await;
+    other
+        .step(
+            &uuid,
+            "profil",
+            &[
+                ("signalement_concerne_profil", "logement_occupez"),
+                ("signalement_concerne_profil_detail_occupant", "locataire"),
+                ("signalement_concerne_logement_social_autre_tiers", "non"),
+            ],
+        )
+        .await;
+    other
+        .step(
+            &uuid,
+            "vos-coordonnees",
+            &[
+                ("vos_coordonnees_occupant_nom", "Voisin"),
+                ("vos_coordonnees_occupant_civilite", "mr"),
+                ("vos_coordonnees_occupant_prenom", "Jean"),
+                ("vos_coordonnees_occupant_email", "voisin@exemple.fr"),
+                ("vos_coordonnees_occupant_tel", "0612345679"),
+            ],
+        )
+        .await;
 }
 
 /// Copies a filled draft `n` times; returns the new uuids.

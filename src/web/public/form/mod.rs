@@ -8,6 +8,7 @@
 //! one transaction ([`submit`]).
 
 mod address;
+mod duplicates;
 mod submit;
 mod view;
 
@@ -489,6 +490,13 @@ pub async fn save_step(
     if draft.status == "en_signalement" {
         return Ok(Redirect::to(&confirmation_url(&uuid)).into_response());
     }
+    if step == "doublon" {
+        let key = format!("{}rate:draft-link:{}", state.config.redis_prefix, origin.ip);
+        if !crate::kv::within_rate(&state.redis, &key, 10, 20 * 60).await? {
+            return Err(AppError::TooManyRequests);
+        }
+        return duplicates::send_existing_link(&state, layout, &draft).await;
+    }
     let step = Step::parse(&step).ok_or(AppError::NotFound)?;
     let (submitted, incoming) = read_body(&state, request).await?;
     if step == Step::Recapitulatif {
@@ -567,6 +575,16 @@ pub async fn save_step(
         checksum.as_deref(),
     )
     .await?;
+    if duplicates::is_first_save(step, &payload.answers)
+        && duplicates::has_recent_duplicate(&state, &payload.answers).await?
+    {
+        let page = duplicates::DuplicatePage {
+            layout,
+            action: format!("/signalement/{uuid}/doublon"),
+            sent: false,
+        };
+        return Ok((StatusCode::CONFLICT, page).into_response());
+    }
     let next = step.next(&payload.answers).unwrap_or(Step::Recapitulatif);
     Ok(Redirect::to(&step_url(&uuid, next)).into_response())
 }
