@@ -458,6 +458,21 @@ pub async fn upsert_counters(
     Ok(())
 }
 
+/// Report uuids spread over the table (every n-th id), for the load
+/// scenarios that open a case.
+pub async fn sample_report_uuids(pool: &Pool, count: u32) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT r.uuid FROM reports r
+         JOIN (SELECT MIN(id) AS lo, GREATEST(1, (MAX(id) - MIN(id)) DIV ?) AS step FROM reports) b
+         WHERE r.id >= b.lo AND (r.id - b.lo) MOD b.step = 0 AND r.status <> 'archived'
+         LIMIT ?",
+        count,
+        count
+    )
+    .fetch_all(pool)
+    .await
+}
+
 /// Refreshes the optimizer's statistics after the load.
 pub async fn analyze(pool: &Pool) -> Result<(), sqlx::Error> {
     sqlx::query!(

@@ -16,6 +16,7 @@ use crate::config::Config;
 pub mod audit;
 pub mod auto_assignment;
 pub mod bulk;
+pub mod case_edit;
 pub mod case_view;
 pub mod cases;
 pub mod dashboard;

@@ -1045,6 +1045,8 @@ const MATRIX: &[(&str, &str, [Expect; 5])] = &[
     ("POST", "/bo/regles-affectation", [L, F, F, A, A]),
     ("POST", "/bo/regles-affectation/{id}/archiver", [L, F, F, A, A]),
     ("GET", "/bo/documents/{uuid}", [L, A, A, A, A]),
+    ("GET", "/bo/signalements/{uuid}/modifier", [L, A, A, A, A]),
+    ("POST", "/bo/signalements/{uuid}/modifier", [L, A, A, A, A]),
     ("GET", "/bo/notifications", [L, A, A, A, A]),
     ("POST", "/bo/notifications/tout-lu", [L, A, A, A, A]),
     // The public form and the resident's follow-up space.

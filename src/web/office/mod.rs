@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auto_assignment;
 pub mod case_actions;
+pub mod case_edit;
 pub mod cases;
 pub mod dashboard;
 pub mod interconnections;
