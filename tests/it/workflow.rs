@@ -809,28 +809,197 @@ async fn the_dashboard_counts_the_queues_and_notifications_are_marked_seen_when_
 #[tokio::test]
 async fn auto_assignment_rules_pick_partners_in_the_simulator_and_at_validation() {
     let app = app_with_accounts().await;
-    let (report, uuid) = insert_case(&app, NewCase { reference: "2026-77", public_housing: Some(false), ..NewCase::default() }).await;
+    let (report, uuid) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-77",
+            public_housing: Some(false),
+            ..NewCase::default()
+        },
+    )
+    .await;
     let schs = partner_id(&app, "Service communal%Lyon").await;
-    let t69: u32 = sqlx::query_scalar("SELECT id FROM territories WHERE code = '69A'").fetch_one(&app.db).await.unwrap();
+    let t69: u32 = sqlx::query_scalar("SELECT id FROM territories WHERE code = '69A'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
     app.login_as(RT69).await;
-    let bad = app.post_form("/bo/regles-affectation", &[("territory_id", &t69.to_string()), ("partner_type", "nimporte"), ("declarant_profile", "all"), ("housing_sector", "all"), ("allowance", "all")]).await;
+    let bad = app
+        .post_form(
+            "/bo/regles-affectation",
+            &[
+                ("territory_id", &t69.to_string()),
+                ("partner_type", "nimporte"),
+                ("declarant_profile", "all"),
+                ("housing_sector", "all"),
+                ("allowance", "all"),
+            ],
+        )
+        .await;
     assert_eq!(bad.status(), 422);
     let response = app
         .post_form(
             "/bo/regles-affectation",
-            &[("territory_id", &t69.to_string()), ("partner_type", "commune_schs"), ("declarant_profile", "occupant"), ("housing_sector", "prive"), ("allowance", "all"), ("description", "SCHS pour le parc privé")],
+            &[
+                ("territory_id", &t69.to_string()),
+                ("partner_type", "commune_schs"),
+                ("declarant_profile", "occupant"),
+                ("housing_sector", "prive"),
+                ("allowance", "all"),
+                ("description", "SCHS pour le parc privé"),
+            ],
         )
         .await;
     assert_eq!(response.status(), 303);
-    let (status, html) = app.get_html(&format!("/bo/regles-affectation?territoire={t69}&reference=2026-77")).await;
+    let (status, html) = app
+        .get_html(&format!(
+            "/bo/regles-affectation?territoire={t69}&reference=2026-77"
+        ))
+        .await;
     assert_eq!(status, 200);
     let sim = &html[html.find("id=\"simulation\"").expect("simulation shown")..];
-    assert!(sim.contains("Service communal d’hygiène et de santé de Lyon"), "{sim}");
+    assert!(
+        sim.contains("Service communal d’hygiène et de santé de Lyon"),
+        "{sim}"
+    );
     assert!(!sim[..sim.find("</div>").unwrap()].contains("ARS"));
     // Validation without ticking anyone: the rules decide.
-    let version: u32 = sqlx::query_scalar("SELECT version FROM reports WHERE id = ?").bind(report).fetch_one(&app.db).await.unwrap();
-    let response = app.post_form(&format!("/bo/signalements/{uuid}/valider"), &[("version", &version.to_string())]).await;
+    let version: u32 = sqlx::query_scalar("SELECT version FROM reports WHERE id = ?")
+        .bind(report)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/valider"),
+            &[("version", &version.to_string())],
+        )
+        .await;
     assert_eq!(response.status(), 303);
-    let partners: Vec<u64> = sqlx::query_scalar("SELECT partner_id FROM assignments WHERE report_id = ?").bind(report).fetch_all(&app.db).await.unwrap();
+    let partners: Vec<u64> =
+        sqlx::query_scalar("SELECT partner_id FROM assignments WHERE report_id = ?")
+            .bind(report)
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
     assert_eq!(partners, [schs]);
+}
+
+#[tokio::test]
+async fn editing_a_report_recomputes_its_severity_records_the_diff_and_regeocodes_a_new_address() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(
+        &app,
+        NewCase {
+            status: "active",
+            children: Some(false),
+            ..NewCase::default()
+        },
+    )
+    .await;
+    // Two dwelling defects with known weights.
+    sqlx::query(
+        "INSERT INTO report_defects (report_id, precision_id)
+         SELECT ?, p.id FROM defect_precisions p JOIN defect_criteria c ON c.id = p.criterion_id
+         WHERE c.zone = 'logement' AND p.coef > 0 ORDER BY p.id LIMIT 2",
+    )
+    .bind(report)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    app.login_as(RT69).await;
+    let (status, html) = app
+        .get_html(&format!("/bo/signalements/{uuid}/modifier"))
+        .await;
+    assert_eq!(status, 200);
+    let version = version_of(&app, report).await;
+    let fields = |children: &'static str, email: &'static str, address: &'static str| {
+        vec![
+            ("version", version.clone()),
+            ("occupant_last_name", "Testeur".to_owned()),
+            ("occupant_email", email.to_owned()),
+            ("dwelling_children_under_6", children.to_owned()),
+            ("address_line", address.to_owned()),
+            ("postal_code", "69003".to_owned()),
+            ("city", "Lyon 3e Arrondissement".to_owned()),
+        ]
+    };
+    let _ = html;
+    let as_refs = |v: &Vec<(&'static str, String)>| {
+        v.iter().map(|(k, v)| (*k, v.clone())).collect::<Vec<_>>()
+    };
+    let post = |pairs: Vec<(&'static str, String)>| {
+        let app = &app;
+        let uuid = uuid.clone();
+        async move {
+            let borrowed: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            app.post_form(&format!("/bo/signalements/{uuid}/modifier"), &borrowed)
+                .await
+        }
+    };
+    let commune: String =
+        sqlx::query_scalar("SELECT name FROM communes WHERE postal_code = '69003' LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let mut bad = as_refs(&fields("oui", "pas-un-courriel", "12 rue Garibaldi"));
+    bad.retain(|(k, _)| *k != "city");
+    bad.push(("city", commune.clone()));
+    let response = post(bad).await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("adresse électronique valide")
+    );
+
+    let before: f64 =
+        sqlx::query_scalar("SELECT CAST(severity_score AS DOUBLE) FROM reports WHERE id = ?")
+            .bind(report)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let mut good = as_refs(&fields("oui", "nouveau@exemple.fr", "40 rue Paul Bert"));
+    good.retain(|(k, _)| *k != "city");
+    good.push(("city", commune.clone()));
+    let response = post(good.clone()).await;
+    assert_eq!(
+        response.status(),
+        303,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    let after: f64 =
+        sqlx::query_scalar("SELECT CAST(severity_score AS DOUBLE) FROM reports WHERE id = ?")
+            .bind(report)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(
+        after > 0.0 && (after - before).abs() > 0.001,
+        "the score is recomputed: {before} -> {after}"
+    );
+    assert!(
+        app.pending_jobs()
+            .await
+            .iter()
+            .any(|j| j["kind"] == "geocode_report"),
+        "the new address is geocoded"
+    );
+    let diff: String = sqlx::query_scalar(
+        "SELECT CAST(diff AS CHAR) FROM audit_events WHERE report_id = ? AND action = 'edit'",
+    )
+    .bind(report)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        diff.contains("nouveau@exemple.fr") && diff.contains("40 rue Paul Bert"),
+        "{diff}"
+    );
+    // The same form sent again carries a stale version.
+    let response = post(good).await;
+    assert_eq!(response.status(), 409);
 }

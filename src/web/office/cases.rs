@@ -310,6 +310,7 @@ pub struct CasePage {
     pub can_close_assignment: bool,
     pub can_write: bool,
     pub can_tag: bool,
+    pub can_edit: bool,
     pub refusal_reasons: [(&'static str, &'static str); 5],
     pub closure_reasons: [(&'static str, &'static str); 20],
     pub assignment_refusal_reasons: [(&'static str, &'static str); 4],
@@ -495,6 +496,7 @@ pub async fn case_page(
         can_close_assignment: can(CaseAction::CloseAssignment),
         can_write: can(CaseAction::WriteFollowUp),
         can_tag: staff && can(CaseAction::ManageTags),
+        can_edit: can(CaseAction::EditSections),
         refusal_reasons: REFUSAL_REASONS,
         closure_reasons: CLOSURE_REASONS,
         assignment_refusal_reasons: ASSIGNMENT_REFUSAL_REASONS,
@@ -587,21 +589,41 @@ pub async fn download_document(
     user: CurrentUser,
     Path(uuid): Path<String>,
 ) -> AppResult<Response> {
-    let file = case_view::document_file(&state.db, &uuid).await?.ok_or(AppError::NotFound)?;
-    load_visible(&state, &user, &file.report_uuid).await?;
-    let data = object_store::ObjectStoreExt::get(&*state.storage, &object_store::path::Path::from(file.object_key.as_str()))
+    let file = case_view::document_file(&state.db, &uuid)
         .await?
-        .bytes()
-        .await?;
+        .ok_or(AppError::NotFound)?;
+    load_visible(&state, &user, &file.report_uuid).await?;
+    let data = object_store::ObjectStoreExt::get(
+        &*state.storage,
+        &object_store::path::Path::from(file.object_key.as_str()),
+    )
+    .await?
+    .bytes()
+    .await?;
     // Images and PDF open in the browser; anything else downloads.
     let inline = file.mime.starts_with("image/") || file.mime == "application/pdf";
-    let safe_name: String = file.filename.chars().filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
-    let disposition = format!("{}; filename=\"{}\"", if inline { "inline" } else { "attachment" }, if safe_name.is_empty() { "document" } else { &safe_name });
+    let safe_name: String = file
+        .filename
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+        .collect();
+    let disposition = format!(
+        "{}; filename=\"{}\"",
+        if inline { "inline" } else { "attachment" },
+        if safe_name.is_empty() {
+            "document"
+        } else {
+            &safe_name
+        }
+    );
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, file.mime),
             (axum::http::header::CONTENT_DISPOSITION, disposition),
-            (axum::http::header::CACHE_CONTROL, "private, no-store".to_owned()),
+            (
+                axum::http::header::CACHE_CONTROL,
+                "private, no-store".to_owned(),
+            ),
         ],
         data,
     )
