@@ -17,6 +17,15 @@ pub enum Email {
     },
     /// "Mot de passe oublié": link valid one hour.
     PasswordReset { to: String, link: String },
+    /// An account unused for eleven months: log in before `deadline` or it
+    /// is deactivated (worker schedule `inactive_accounts`).
+    AccountInactivity {
+        to: String,
+        first_name: String,
+        /// `dd/mm/yyyy`.
+        deadline: String,
+        link: String,
+    },
     /// A report was filed: its reference and the private follow-up link.
     ReportConfirmation {
         to: String,
@@ -69,6 +78,7 @@ impl Email {
         match self {
             Email::AccountActivation { to, .. }
             | Email::PasswordReset { to, .. }
+            | Email::AccountInactivity { to, .. }
             | Email::ReportConfirmation { to, .. }
             | Email::NewReportToValidate { to, .. }
             | Email::ResidentMessage { to, .. }

@@ -387,7 +387,7 @@ pub async fn archive_inactive_accounts(pool: &Pool) -> Result<u64, sqlx::Error> 
         "UPDATE users SET status = 'archived', archived_at = UTC_TIMESTAMP()
          WHERE status = 'active' AND role <> 'super_admin'
            AND COALESCE(last_login_at, created_at) < UTC_TIMESTAMP() - INTERVAL 1 YEAR
-           AND inactivity_warned_at IS NOT NULL
+           AND inactivity_warned_at > COALESCE(last_login_at, created_at)
            AND inactivity_warned_at < UTC_TIMESTAMP() - INTERVAL 30 DAY"
     )
     .execute(pool)
@@ -547,6 +547,44 @@ pub async fn mark_draft_reminded(
     sqlx::query!(
         "UPDATE drafts SET reminded_at = UTC_TIMESTAMP() WHERE id = ?",
         draft_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A back-office account to warn: unused for eleven months, not warned
+/// since its last login.
+#[derive(Debug, Clone)]
+pub struct InactiveUser {
+    pub id: u64,
+    pub email: String,
+    pub first_name: String,
+    pub last_seen: PrimitiveDateTime,
+}
+
+pub async fn inactive_users_to_warn(pool: &Pool) -> Result<Vec<InactiveUser>, sqlx::Error> {
+    sqlx::query_as!(
+        InactiveUser,
+        "SELECT id, email, first_name, COALESCE(last_login_at, created_at) AS `last_seen!: PrimitiveDateTime`
+         FROM users
+         WHERE status = 'active' AND role <> 'super_admin'
+           AND COALESCE(last_login_at, created_at) < UTC_TIMESTAMP() - INTERVAL 11 MONTH
+           AND (inactivity_warned_at IS NULL
+                OR inactivity_warned_at < COALESCE(last_login_at, created_at))
+         ORDER BY id"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn mark_inactivity_warned(
+    conn: &mut MySqlConnection,
+    user_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE users SET inactivity_warned_at = UTC_TIMESTAMP() WHERE id = ?",
+        user_id
     )
     .execute(conn)
     .await?;

@@ -145,8 +145,44 @@ struct DraftResumeText<'a> {
     link: &'a str,
 }
 
+#[derive(Template)]
+#[template(path = "emails/account_inactivity.html")]
+struct AccountInactivityHtml<'a> {
+    first_name: &'a str,
+    deadline: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/account_inactivity.txt")]
+struct AccountInactivityText<'a> {
+    first_name: &'a str,
+    deadline: &'a str,
+    link: &'a str,
+}
+
 pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
     let (subject, html, text) = match email {
+        Email::AccountInactivity {
+            first_name,
+            deadline,
+            link,
+            ..
+        } => (
+            "Votre compte Histologe va être désactivé".to_owned(),
+            AccountInactivityHtml {
+                first_name,
+                deadline,
+                link,
+            }
+            .render()?,
+            AccountInactivityText {
+                first_name,
+                deadline,
+                link,
+            }
+            .render()?,
+        ),
         Email::AccountActivation {
             first_name, link, ..
         } => (

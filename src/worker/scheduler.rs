@@ -112,7 +112,9 @@ pub async fn run(worker: &Worker, name: &str, period: &str) -> Result<Completed,
             Ok(Completed::Done)
         }
         "inactive_accounts" => {
+            let warned = warn_inactive_accounts(worker).await?;
             let archived = db::jobs_data::archive_inactive_accounts(&worker.pool).await?;
+            tracing::info!(warned, "accounts unused for eleven months warned");
             tracing::info!(archived, "accounts unused for a year archived");
             Ok(Completed::Done)
         }
@@ -270,4 +272,37 @@ async fn draft_reminders(worker: &Worker) -> Result<Completed, JobError> {
         tx.commit().await?;
     }
     Ok(Completed::Done)
+}
+
+/// Accounts unused for eleven months are told they will be deactivated in
+/// 30 days unless their owner logs in (archived by the same task later).
+async fn warn_inactive_accounts(worker: &Worker) -> Result<usize, JobError> {
+    let users = db::jobs_data::inactive_users_to_warn(&worker.pool).await?;
+    let deadline = (OffsetDateTime::now_utc() + time::Duration::days(30)).date();
+    let deadline = format!(
+        "{:02}/{:02}/{}",
+        deadline.day(),
+        u8::from(deadline.month()),
+        deadline.year()
+    );
+    for user in &users {
+        let mut tx = worker.pool.begin().await?;
+        let email = Email::AccountInactivity {
+            to: user.email.clone(),
+            first_name: user.first_name.clone(),
+            deadline: deadline.clone(),
+            link: format!("{}/connexion", worker.config.base_url),
+        };
+        let key = format!("inactivity_warning:{}:{}", user.id, user.last_seen.date());
+        enqueue(
+            &mut tx,
+            &Job::SendEmail(email),
+            Some(&key),
+            JobContext::default(),
+        )
+        .await?;
+        db::jobs_data::mark_inactivity_warned(&mut tx, user.id).await?;
+        tx.commit().await?;
+    }
+    Ok(users.len())
 }

@@ -400,3 +400,54 @@ async fn reminders_ask_residents_staff_and_drafts_once_each() {
         .count();
     assert_eq!(asked, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_unused_for_a_year_is_warned_then_archived_a_month_later() {
+    let app = TestApp::spawn().await;
+    let worker = worker(&app, |_| {}, options());
+    let user = sqlx::query(
+        "INSERT INTO users (uuid, email, first_name, role, status, last_login_at)
+         VALUES (UUID(), 'dormant@ville.fr', 'Dominique', 'agent', 'active', UTC_TIMESTAMP() - INTERVAL 340 DAY)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id();
+    let run = async |day: &str| {
+        enqueue(
+            &app,
+            &Job::Scheduled {
+                name: "inactive_accounts".into(),
+                period: day.into(),
+            },
+            JobContext::default(),
+        )
+        .await;
+        super::support::drain(&worker, &app).await;
+    };
+    run("2026-11-23").await;
+    run("2026-11-24").await;
+    let sent = db::sent_emails::list(&app.db).await.unwrap();
+    assert_eq!(sent.len(), 1, "warned once");
+    assert_eq!(sent[0].subject, "Votre compte Histologe va être désactivé");
+    let status: String = sqlx::query_scalar("SELECT status FROM users WHERE id = ?")
+        .bind(user)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "active");
+
+    // A month later, still no login: archived.
+    sqlx::query("UPDATE users SET last_login_at = last_login_at - INTERVAL 31 DAY, inactivity_warned_at = inactivity_warned_at - INTERVAL 31 DAY WHERE id = ?")
+        .bind(user)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    run("2026-12-24").await;
+    let status: String = sqlx::query_scalar("SELECT status FROM users WHERE id = ?")
+        .bind(user)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(status, "archived");
+}
