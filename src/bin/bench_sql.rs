@@ -41,6 +41,13 @@ enum Command {
         #[arg(long, default_value_t = 2000)]
         count: u32,
     },
+    /// Copies a completed draft COUNT times; prints the new uuids.
+    CloneDrafts {
+        #[arg(long)]
+        from: String,
+        #[arg(long, default_value_t = 1000)]
+        count: u32,
+    },
     /// Runs one scenario.
     Floor {
         /// Label printed on the result line.
@@ -164,6 +171,15 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Uuids { count } => {
             for uuid in db::bulk::sample_report_uuids(&pool, count).await? {
+                println!("{uuid}");
+            }
+        }
+        Command::CloneDrafts { from, count } => {
+            for _ in 0..count {
+                let uuid = uuid::Uuid::new_v4().to_string();
+                if db::bulk::clone_draft(&pool, &from, &uuid).await? == 0 {
+                    anyhow::bail!("no draft {from}");
+                }
                 println!("{uuid}");
             }
         }

@@ -473,6 +473,21 @@ pub async fn sample_report_uuids(pool: &Pool, count: u32) -> Result<Vec<String>,
     .await
 }
 
+/// Copies a completed form draft under a new uuid (the submission scenario
+/// posts the summary of each copy once).
+pub async fn clone_draft(pool: &Pool, from: &str, uuid: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "INSERT INTO drafts (uuid, email, profile, territory_id, payload, current_step, status, checksum, landlord_informed_at)
+         SELECT ?, email, profile, territory_id, payload, current_step, status, checksum, landlord_informed_at
+         FROM drafts WHERE uuid = ?",
+        uuid,
+        from
+    )
+    .execute(pool)
+    .await?
+    .rows_affected())
+}
+
 /// Refreshes the optimizer's statistics after the load.
 pub async fn analyze(pool: &Pool) -> Result<(), sqlx::Error> {
     sqlx::query!(
