@@ -82,7 +82,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(state.clone()))
         .nest_service("/assets", assets);
 
-    for layer in web::headers::layers(state.config.is_https()) {
+    for layer in web::headers::layers(state.config.is_https(), &state.config.map_tile_url) {
         app = app.layer(layer);
     }
 

@@ -107,7 +107,15 @@ pub struct Config {
     /// `REDIS_KEY_PREFIX` (default `histologe:`): prefix of the rate-limit and
     /// throttling keys, so that several apps (or tests) can share a Redis.
     pub redis_prefix: String,
+    /// `MAP_TILE_URL` (default OpenStreetMap's
+    /// `https://tile.openstreetmap.org/{z}/{x}/{y}.png`): the Leaflet tile
+    /// template of the back-office map; its origin is added to the CSP
+    /// `img-src`.
+    pub map_tile_url: String,
 }
+
+/// OpenStreetMap's tile server, the map's default.
+pub const DEFAULT_MAP_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
 
 /// Reads a variable, treating an empty value as absent.
 fn var(name: &str) -> Option<String> {
@@ -223,6 +231,7 @@ impl Config {
             log_json,
             trust_forwarded_for: parsed("TRUST_X_FORWARDED_FOR", true)?,
             redis_prefix: var_or("REDIS_KEY_PREFIX", "histologe:"),
+            map_tile_url: var_or("MAP_TILE_URL", DEFAULT_MAP_TILE_URL),
         })
     }
 
@@ -258,6 +267,7 @@ impl Config {
             trust_forwarded_for: true,
             // Each test app has its own keys in the shared test Redis.
             redis_prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
+            map_tile_url: DEFAULT_MAP_TILE_URL.into(),
         }
     }
 }

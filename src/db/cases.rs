@@ -62,7 +62,7 @@ pub(crate) fn push_scope(qb: &mut QueryBuilder<'_, MySql>, scope: &ReportScope) 
 }
 
 /// Appends the WHERE clause shared by the list and its count.
-fn push_where(
+pub(crate) fn push_where(
     qb: &mut QueryBuilder<'_, MySql>,
     scope: &ReportScope,
     filter: &CaseFilter,

@@ -8,9 +8,12 @@
 pub mod audit;
 pub mod auto_assignment;
 pub mod case_filter;
+pub mod export;
+pub mod map;
 pub mod partner;
 pub mod password;
 pub mod permissions;
 pub mod report;
 pub mod roles;
+pub mod stats;
 pub mod workflow;

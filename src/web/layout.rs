@@ -82,6 +82,8 @@ pub fn office_nav(role: Role, path: &str) -> Vec<NavItem> {
     let mut items = vec![
         ("Tableau de bord", "/bo"),
         ("Signalements", "/bo/signalements"),
+        ("Cartographie", "/bo/cartographie"),
+        ("Statistiques", "/bo/statistiques"),
     ];
     if role >= Role::PartnerAdmin {
         items.push(("Utilisateurs", "/bo/utilisateurs"));

@@ -316,6 +316,7 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
     let routes = super::public::form::register(routes);
     let routes = super::public::follow_up::register(routes);
     let routes = office::interconnections::register(routes);
+    let routes = office::map::register(routes);
     (routes.router, routes.table)
 }
 

@@ -16,6 +16,13 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     // Development mailbox (404 in production; tests run as `test`).
     ("GET", "/dev/courriels", [A, A, A, A, A]),
     ("GET", "/dev/courriels/{id}", [A, A, A, A, A]),
+    // Map, statistics and exports (without parameters: a 400 is an answer).
+    ("GET", "/bo/cartographie", [L, A, A, A, A]),
+    ("GET", "/bo/cartographie/donnees", [L, A, A, A, A]),
+    ("GET", "/bo/statistiques", [L, A, A, A, A]),
+    ("GET", "/bo/signalements/export.csv", [L, A, A, A, A]),
+    ("GET", "/bo/signalements/export.xlsx", [L, A, A, A, A]),
+    ("GET", "/statistiques", [A, A, A, A, A]),
 ];
 
 /// Replaces the path parameters of those routes with real values.

@@ -9,6 +9,7 @@ mod access;
 mod access_matrix_extra;
 mod browser;
 mod follow_up;
+mod map_stats_exports;
 mod report_form;
 mod resilience;
 mod shell;

@@ -3,3 +3,4 @@
 pub mod follow_up;
 pub mod form;
 pub mod pages;
+pub mod stats;
