@@ -258,27 +258,10 @@ pub async fn list(
     filter: &CaseFilter,
     user_id: u64,
 ) -> Result<(Vec<CaseRow>, i64), sqlx::Error> {
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-        "SELECT r.id, r.uuid, r.reference, t.code AS territory_code, r.status, r.created_at, r.last_follow_up_at,
-                CONCAT_WS(' ', r.occupant_first_name, r.occupant_last_name) AS occupant_name,
-                r.address_line, r.city, r.postal_code, CAST(r.severity_score AS DOUBLE) AS severity, r.declarant_profile
-         FROM reports r JOIN territories t ON t.id = r.territory_id",
-    );
-    push_where(&mut qb, scope, filter, user_id);
-    let direction = if filter.descending { "DESC" } else { "ASC" };
-    let column = match filter.sort.as_str() {
-        "reference" => "r.territory_id, r.created_at",
-        "dernier_suivi" => "r.last_follow_up_at",
-        "ville" => "r.city",
-        "criticite" => "r.severity_score",
-        _ => "r.created_at",
-    };
-    qb.push(format!(" ORDER BY {column} {direction}, r.id {direction}"));
-    qb.push(" LIMIT ")
-        .push_bind(PER_PAGE)
-        .push(" OFFSET ")
-        .push_bind((filter.page.max(1) - 1) * PER_PAGE);
-    let rows = qb.build().fetch_all(pool).await?;
+    let rows = page_query("", scope, filter, user_id)
+        .build()
+        .fetch_all(pool)
+        .await?;
     let cases = rows
         .into_iter()
         .map(|row| {
@@ -301,10 +284,97 @@ pub async fn list(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let mut count: QueryBuilder<MySql> = QueryBuilder::new("SELECT COUNT(*) FROM reports r");
-    push_where(&mut count, scope, filter, user_id);
-    let total: i64 = count.build().fetch_one(pool).await?.try_get(0)?;
+    let total: i64 = count_query("", scope, filter, user_id)
+        .build()
+        .fetch_one(pool)
+        .await?
+        .try_get(0)?;
     Ok((cases, total))
+}
+
+/// The page query of the list, after `prefix` (empty, or `EXPLAIN `).
+fn page_query<'a>(
+    prefix: &str,
+    scope: &ReportScope,
+    filter: &CaseFilter,
+    user_id: u64,
+) -> QueryBuilder<'a, MySql> {
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!(
+        "{prefix}SELECT r.id, r.uuid, r.reference, t.code AS territory_code, r.status, r.created_at, r.last_follow_up_at,
+                CONCAT_WS(' ', r.occupant_first_name, r.occupant_last_name) AS occupant_name,
+                r.address_line, r.city, r.postal_code, CAST(r.severity_score AS DOUBLE) AS severity, r.declarant_profile
+         FROM reports r JOIN territories t ON t.id = r.territory_id"
+    ));
+    push_where(&mut qb, scope, filter, user_id);
+    let direction = if filter.descending { "DESC" } else { "ASC" };
+    let column = match filter.sort.as_str() {
+        "reference" => "r.territory_id, r.created_at",
+        "dernier_suivi" => "r.last_follow_up_at",
+        "ville" => "r.city",
+        "criticite" => "r.severity_score",
+        _ => "r.created_at",
+    };
+    qb.push(format!(" ORDER BY {column} {direction}, r.id {direction}"));
+    qb.push(" LIMIT ")
+        .push_bind(PER_PAGE)
+        .push(" OFFSET ")
+        .push_bind((filter.page.max(1) - 1) * PER_PAGE);
+    qb
+}
+
+/// The count query of the list, after `prefix`.
+fn count_query<'a>(
+    prefix: &str,
+    scope: &ReportScope,
+    filter: &CaseFilter,
+    user_id: u64,
+) -> QueryBuilder<'a, MySql> {
+    let mut qb: QueryBuilder<MySql> =
+        QueryBuilder::new(format!("{prefix}SELECT COUNT(*) FROM reports r"));
+    push_where(&mut qb, scope, filter, user_id);
+    qb
+}
+
+/// A row of `EXPLAIN` (MySQL / MariaDB tabular format).
+#[derive(Debug, Clone)]
+pub struct ExplainRow {
+    pub table: Option<String>,
+    pub access_type: Option<String>,
+    pub key: Option<String>,
+    pub rows: Option<u64>,
+    pub extra: Option<String>,
+}
+
+/// `EXPLAIN` of the list's page query and of its count, built by the same
+/// code as `list` (tests/it/explain.rs asserts that they use indexes).
+pub async fn explain_list(
+    pool: &Pool,
+    scope: &ReportScope,
+    filter: &CaseFilter,
+    user_id: u64,
+) -> Result<Vec<ExplainRow>, sqlx::Error> {
+    let mut out = Vec::new();
+    for mut qb in [
+        page_query("EXPLAIN ", scope, filter, user_id),
+        count_query("EXPLAIN ", scope, filter, user_id),
+    ] {
+        for row in qb.build().fetch_all(pool).await? {
+            out.push(ExplainRow {
+                table: row.try_get("table")?,
+                access_type: row.try_get("type")?,
+                key: row.try_get("key")?,
+                rows: row
+                    .try_get::<Option<u64>, _>("rows")
+                    .or_else(|_| {
+                        row.try_get::<Option<i64>, _>("rows")
+                            .map(|r| r.map(|r| r.max(0) as u64))
+                    })
+                    .unwrap_or(None),
+                extra: row.try_get("Extra")?,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// (report id, partner name, assignment status) for the reports of a page:
