@@ -518,7 +518,7 @@ async fn the_statistics_count_known_cases() {
     // Per partner: SCHS 3 assignments (1 pending) → 66.7 % answered.
     let schs_row = html
         .split("<tr>")
-        .find(|row| row.contains("Service communal"))
+        .find(|row| row.starts_with("<td>Service communal"))
         .expect("SCHS row");
     assert!(
         schs_row.contains("<td>3</td><td>1</td><td>1</td><td>0</td><td>1</td><td>66.7 %</td>"),
@@ -526,7 +526,7 @@ async fn the_statistics_count_known_cases() {
     );
     let ars_row = html
         .split("<tr>")
-        .find(|row| row.contains("<td>ARS"))
+        .find(|row| row.starts_with("<td>ARS"))
         .expect("ARS row");
     assert!(
         ars_row.contains("<td>1</td><td>0</td><td>0</td><td>1</td><td>0</td><td>100 %</td>"),
