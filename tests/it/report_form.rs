@@ -329,6 +329,18 @@ pub async fn fill_as_tenant(v: &Visitor, email: &str) -> String {
     ];
     procedure.extend(consents());
     v.step(&uuid, "procedure", &procedure).await;
+    v.step(
+        &uuid,
+        "complements",
+        &[
+            ("informations_complementaires_logement_montant_loyer", "650"),
+            (
+                "informations_complementaires_logement_annee_construction",
+                "1965",
+            ),
+        ],
+    )
+    .await;
     uuid
 }
 
@@ -450,6 +462,14 @@ async fn a_tenant_files_a_report_and_gets_a_reference_a_follow_up_link_and_queue
     assert_eq!(row.get::<String, _>("occupant_last_name"), "Durand");
     assert_eq!(row.get::<String, _>("occupant_phone"), "+33612345678");
     assert_eq!(row.get::<String, _>("insee_code"), "13001");
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT CAST(dwelling_construction_year AS SIGNED) FROM reports"
+        )
+        .await,
+        1965
+    );
     assert_eq!(row.get::<String, _>("follow_up_code"), code);
     assert!(row.get::<f64, _>("score") > 0.0);
     assert!(scalar(&app, "SELECT COUNT(*) FROM report_defects").await >= 4);
@@ -845,6 +865,32 @@ async fn a_closed_territory_gets_a_page_explaining_whom_to_contact_and_nothing_i
 }
 
 #[tokio::test]
+async fn a_territory_closed_while_a_draft_is_in_progress_stops_the_next_save() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let v = Visitor::new(&app).await;
+    let uuid = v
+        .start("12 rue des Lilas", "13100", "Aix-en-Provence")
+        .await;
+    sqlx::query("UPDATE territories SET authorized_insee_codes = '[\"13201\"]' WHERE code = '13'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let page = v
+        .post(
+            &format!("/signalement/{uuid}/profil"),
+            &[
+                ("signalement_concerne_profil", "logement_occupez"),
+                ("signalement_concerne_profil_detail_occupant", "locataire"),
+                ("signalement_concerne_logement_social_autre_tiers", "non"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("0806 706 806"));
+}
+
+#[tokio::test]
 async fn address_errors_are_shown_next_to_the_field_with_what_was_typed() {
     let app = TestApp::spawn().await;
     open_territory(&app).await;
@@ -1182,6 +1228,19 @@ async fn every_field_rule_gives_a_french_message_and_a_422() {
         ],
         "logement_social_date_naissance",
         "doit être passée",
+    )
+    .await;
+
+    expect_error(
+        &v,
+        &uuid,
+        "complements",
+        &[(
+            "informations_complementaires_logement_annee_construction",
+            "3000",
+        )],
+        "informations_complementaires_logement_annee_construction",
+        "4 chiffres",
     )
     .await;
 
@@ -1677,6 +1736,23 @@ async fn the_address_search_falls_back_to_an_empty_list_when_the_ban_is_down() {
 
 // ------------------------------------------------------------ browser
 
+/// Clicks, then waits until the page whose title starts with `title` is
+/// shown (a page load, not a fixed delay).
+async fn click_then_wait(browser: &crate::common::webdriver::Browser, css: &str, title: &str) {
+    browser.click(css).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        if browser.title().await.starts_with(title) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "page « {title} » not reached after {css}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from_the_follow_up_space()
  {
@@ -1690,7 +1766,7 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
 
     browser.goto(&format!("{base}/signalement")).await;
     browser.screenshot(&shot("01-accueil")).await;
-    browser.click("#commencer").await;
+    click_then_wait(&browser, "#commencer", "Adresse du logement").await;
     browser
         .type_into(
             "#adresse_logement_adresse_detail_numero",
@@ -1707,7 +1783,7 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         )
         .await;
     browser.screenshot(&shot("02-adresse")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(&browser, "#bouton-suivant", "Votre situation").await;
 
     browser
         .click("label[for='signalement_concerne_profil-logement_occupez']")
@@ -1719,7 +1795,7 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         .click("label[for='signalement_concerne_logement_social_autre_tiers-non']")
         .await;
     browser.screenshot(&shot("03-profil")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(&browser, "#bouton-suivant", "Vos coordonnées").await;
 
     browser
         .click("label[for='vos_coordonnees_occupant_civilite-mme']")
@@ -1737,7 +1813,7 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         .type_into("#vos_coordonnees_occupant_tel", "0612345678")
         .await;
     browser.screenshot(&shot("04-coordonnees")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(&browser, "#bouton-suivant", "Le bailleur").await;
 
     browser
         .type_into("#coordonnees_bailleur_nom", "SCI Les Lilas")
@@ -1746,7 +1822,7 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         .click("label[for='info_procedure_bailleur_prevenu-non']")
         .await;
     browser.screenshot(&shot("05-bailleur")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(&browser, "#bouton-suivant", "Le logement").await;
 
     for (id, _) in [
         ("zone_concernee_zone-logement", ()),
@@ -1768,7 +1844,7 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         .click("#zone_concernee_debut_desordres option[value='years_1_to_2']")
         .await;
     browser.screenshot(&shot("06-logement")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(&browser, "#bouton-suivant", "Les occupants").await;
 
     browser
         .type_into("#composition_logement_nombre_personnes", "2")
@@ -1785,7 +1861,7 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         .await;
     browser.click("label[for='bail_dpe_dpe-nsp']").await;
     browser.screenshot(&shot("07-composition")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(&browser, "#bouton-suivant", "La situation du foyer").await;
 
     browser
         .click("label[for='logement_social_demande_relogement-non']")
@@ -1800,7 +1876,12 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         .click("label[for='travailleur_social_accompagnement-non']")
         .await;
     browser.screenshot(&shot("08-situation")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(
+        &browser,
+        "#bouton-suivant",
+        "Les problèmes dans le logement",
+    )
+    .await;
 
     browser
         .click("label[for='desordres_logement_humidite']")
@@ -1828,7 +1909,7 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         )
         .await;
     browser.screenshot(&shot("09-desordres")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(&browser, "#bouton-suivant", "Démarches").await;
 
     browser
         .click("label[for='info_procedure_assurance_contactee-non']")
@@ -1846,11 +1927,19 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         browser.click(&format!("label[for='{consent}']")).await;
     }
     browser.screenshot(&shot("10-procedure")).await;
-    browser.click("#bouton-suivant").await;
+    click_then_wait(&browser, "#bouton-suivant", "Informations complémentaires").await;
+    browser
+        .type_into(
+            "#informations_complementaires_logement_annee_construction",
+            "1965",
+        )
+        .await;
+    browser.screenshot(&shot("10b-complements")).await;
+    click_then_wait(&browser, "#bouton-suivant", "Récapitulatif").await;
 
     assert!(browser.title().await.starts_with("Récapitulatif"));
     browser.screenshot(&shot("11-recapitulatif")).await;
-    browser.click("#bouton-envoyer").await;
+    click_then_wait(&browser, "#bouton-envoyer", "Signalement envoyé").await;
     let reference = browser.text_of("#reference").await;
     assert!(reference.ends_with("-1"), "{reference}");
     browser.screenshot(&shot("12-confirmation")).await;
@@ -1859,18 +1948,18 @@ async fn in_a_browser_a_tenant_fills_the_whole_form_with_a_photo_and_writes_from
         1
     );
 
-    browser.click("#lien-suivi").await;
+    click_then_wait(&browser, "#lien-suivi", "Accéder à mon signalement").await;
     browser.type_into("#initiale_prenom", "c").await;
     browser.type_into("#initiale_nom", "D").await;
     browser.type_into("#code_postal", "13100").await;
     browser.screenshot(&shot("13-verification")).await;
-    browser.click("#bouton-acceder").await;
+    click_then_wait(&browser, "#bouton-acceder", "Signalement ").await;
     assert_eq!(browser.text_of("#reference").await, reference);
     browser
         .type_into("#message", "Les moisissures reviennent dans la chambre.")
         .await;
     browser.screenshot(&shot("14-suivi")).await;
-    browser.click("#bouton-message").await;
+    click_then_wait(&browser, "#bouton-message", "C’est transmis").await;
     assert!(
         browser
             .text_of("#confirmation")

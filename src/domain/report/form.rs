@@ -225,6 +225,8 @@ pub enum Kind {
     BirthDate,
     /// `MM/AAAA`, not in the future.
     MonthYear,
+    /// A four-digit year, not in the future.
+    Year,
     PostalCode,
     Radio(Vec<(String, String)>),
     Select(Vec<(String, String)>),
@@ -333,11 +335,12 @@ pub enum Step {
     DesordresBatiment,
     DesordresLogement,
     Procedure,
+    Complements,
     Recapitulatif,
 }
 
 impl Step {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::Adresse,
         Self::Profil,
         Self::VosCoordonnees,
@@ -349,6 +352,7 @@ impl Step {
         Self::DesordresBatiment,
         Self::DesordresLogement,
         Self::Procedure,
+        Self::Complements,
         Self::Recapitulatif,
     ];
 
@@ -366,6 +370,7 @@ impl Step {
             Self::DesordresBatiment => "desordres-batiment",
             Self::DesordresLogement => "desordres-logement",
             Self::Procedure => "procedure",
+            Self::Complements => "complements",
             Self::Recapitulatif => "recapitulatif",
         }
     }
@@ -387,6 +392,7 @@ impl Step {
             Self::DesordresBatiment => "Les problèmes dans le bâtiment",
             Self::DesordresLogement => "Les problèmes dans le logement",
             Self::Procedure => "Démarches et engagements",
+            Self::Complements => "Informations complémentaires",
             Self::Recapitulatif => "Récapitulatif",
         }
     }
@@ -397,7 +403,7 @@ impl Step {
         match self {
             Self::CoordonneesOccupant => p.is_some_and(|p| !p.is_occupant()),
             Self::Bailleur => landlord_asked(a),
-            Self::Situation => p != Some(Profile::ServiceSecours),
+            Self::Situation | Self::Complements => p != Some(Profile::ServiceSecours),
             Self::DesordresBatiment => {
                 get(a, "zone_concernee_zone").is_none_or(|z| z != "logement")
             }
@@ -459,6 +465,7 @@ impl Step {
             Self::Situation => situation_questions(),
             Self::DesordresBatiment | Self::DesordresLogement => Vec::new(),
             Self::Procedure => procedure_questions(),
+            Self::Complements => complement_questions(),
             Self::Recapitulatif => Vec::new(),
         }
     }
@@ -1291,6 +1298,60 @@ fn procedure_questions() -> Vec<Question> {
     ]
 }
 
+fn complement_questions() -> Vec<Question> {
+    use Profile::*;
+    let ic = |s: &str| format!("informations_complementaires_{s}");
+    vec![
+        Question::new(
+            &ic("situation_occupants_beneficiaire_rsa"),
+            "Le foyer perçoit-il le RSA ?",
+            yes_no(),
+        )
+        .show(profiles(&[
+            Locataire,
+            BailleurOccupant,
+            TiersParticulier,
+            TiersPro,
+        ]))
+        .optional(),
+        Question::new(
+            &ic("situation_occupants_beneficiaire_fsl"),
+            "Le foyer a-t-il reçu une aide du fonds de solidarité pour le logement (FSL) ?",
+            yes_no(),
+        )
+        .show(profiles(&[
+            Locataire,
+            BailleurOccupant,
+            TiersParticulier,
+            TiersPro,
+        ]))
+        .optional(),
+        Question::new(
+            &ic("logement_montant_loyer"),
+            "Montant du loyer mensuel, charges comprises, en euros",
+            Kind::Integer {
+                min: 0,
+                max: 99_999,
+            },
+        )
+        .show(profiles(&[Locataire, TiersParticulier, TiersPro, Bailleur]))
+        .optional(),
+        Question::new(
+            &ic("logement_nombre_etages"),
+            "Nombre d’étages de l’immeuble ou de la maison",
+            Kind::Integer { min: 0, max: 200 },
+        )
+        .optional(),
+        Question::new(
+            &ic("logement_annee_construction"),
+            "Année de construction, si vous la connaissez",
+            Kind::Year,
+        )
+        .hint("Par exemple : 1965. Une date approximative suffit.")
+        .optional(),
+    ]
+}
+
 /// Whether a date string `YYYY-MM-DD` is valid; returns it.
 pub fn parse_date(value: &str) -> Option<time::Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
@@ -1511,6 +1572,12 @@ fn check(q: &Question, value: &str, a: &Answers, today: time::Date) -> Result<St
             }
         }
         Kind::Checkbox => Ok("1".to_owned()),
+        Kind::Year => match value.parse::<i32>() {
+            Ok(year) if value.len() == 4 && (1000..=today.year()).contains(&year) => {
+                Ok(value.to_owned())
+            }
+            _ => Err("Saisissez une année sur 4 chiffres, par exemple 1965.".into()),
+        },
     }
 }
 

@@ -77,6 +77,11 @@ pub struct Submission {
     pub household_wants_rehousing: Option<bool>,
     pub household_social_worker: Option<bool>,
     pub household_social_worker_structure: Option<String>,
+    pub household_rsa: Option<bool>,
+    pub household_fsl: Option<bool>,
+    pub dwelling_rent: Option<f64>,
+    pub dwelling_floors: Option<u16>,
+    pub dwelling_construction_year: Option<u16>,
     pub occupant_birth_date: Option<time::Date>,
 
     pub procedure_landlord_informed: Option<bool>,
@@ -261,6 +266,13 @@ impl Submission {
         s.household_social_worker = tri(a, "travailleur_social_accompagnement");
         s.household_social_worker_structure =
             text(a, "travailleur_social_accompagnement_nom_structure");
+
+        let ic = |k: &str| format!("informations_complementaires_{k}");
+        s.household_rsa = tri(a, &ic("situation_occupants_beneficiaire_rsa"));
+        s.household_fsl = tri(a, &ic("situation_occupants_beneficiaire_fsl"));
+        s.dwelling_rent = number(a, &ic("logement_montant_loyer"));
+        s.dwelling_floors = number(a, &ic("logement_nombre_etages"));
+        s.dwelling_construction_year = number(a, &ic("logement_annee_construction"));
 
         // Procedure.
         s.procedure_landlord_informed = tri(a, "info_procedure_bailleur_prevenu");

@@ -520,6 +520,16 @@ pub async fn save_step(
         ));
     }
     let mut territory_id = draft.territory_id.unwrap_or_default();
+    if step != Step::Adresse && errors.is_empty() {
+        // The territory may have closed since the draft began.
+        let mut copy = a.clone();
+        let mut ignored = Vec::new();
+        if let address::Outcome::Closed(city) =
+            address::check(&state, &mut copy, &mut ignored).await?
+        {
+            return Ok(ClosedTerritoryPage { layout, city }.into_response());
+        }
+    }
     if step == Step::Adresse && errors.is_empty() {
         match address::check(&state, &mut a, &mut errors).await? {
             address::Outcome::Open(id) => territory_id = id,

@@ -60,6 +60,7 @@ fn kind_name(kind: &Kind) -> &'static str {
         Kind::Integer { .. } => "number",
         Kind::PastDate | Kind::BirthDate => "date",
         Kind::MonthYear => "month",
+        Kind::Year => "number",
         Kind::PostalCode => "postal",
         Kind::Radio(_) => "radio",
         Kind::Select(_) => "select",
@@ -201,6 +202,9 @@ pub fn intro(step: Step) -> &'static str {
             "Cochez les problèmes constatés dans le logement, puis précisez-les. Vous pouvez joindre des photos."
         }
         Step::Procedure => "Dernières questions avant le récapitulatif.",
+        Step::Complements => {
+            "Ces informations sont facultatives mais aident les services à agir plus vite."
+        }
         Step::Recapitulatif => "Relisez vos réponses avant d’envoyer le signalement.",
     }
 }
