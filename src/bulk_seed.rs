@@ -14,6 +14,7 @@
 use std::time::Instant;
 
 use base64::Engine;
+use futures::StreamExt;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 use sqlx::types::Json;
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
@@ -37,6 +38,8 @@ pub const BENCH_ADMIN: &str = "admin@bench.localhost";
 const PARTNERS_PER_TERRITORY: usize = 30;
 const USERS_PER_PARTNER: usize = 10;
 const BATCH: usize = 5_000;
+/// Batches written at the same time (one connection each).
+const WRITERS: usize = 2;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchDataOptions {
@@ -416,7 +419,7 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
         .collect();
     let total = options.reports;
     let first_report = ids.report;
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Batch>(2);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Batch>(3);
     let generator = std::thread::spawn(move || {
         generate(
             rng,
@@ -432,20 +435,24 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
     let mut assignments = 0u64;
     let mut visits = 0u64;
     let mut defects = 0u64;
-    while let Some(batch) = receiver.recv().await {
-        let mut tx = pool.begin().await?;
-        db::bulk::insert_reports(&mut tx, &batch.reports).await?;
-        db::bulk::insert_defects(&mut tx, &batch.defects).await?;
-        db::bulk::insert_qualifications(&mut tx, &batch.qualifications).await?;
-        db::bulk::insert_assignments(&mut tx, &batch.assignments).await?;
-        db::bulk::insert_follow_ups(&mut tx, &batch.follow_ups).await?;
-        db::bulk::insert_visits(&mut tx, &batch.visits).await?;
-        tx.commit().await?;
-        loaded += batch.reports.len() as u64;
-        follow_ups += batch.follow_ups.len() as u64;
-        assignments += batch.assignments.len() as u64;
-        visits += batch.visits.len() as u64;
-        defects += batch.defects.len() as u64;
+    // Two batches in flight on two connections: the server-side work
+    // (index maintenance, full-text tokens) uses both cores. Ids are set by
+    // the generator, so the batches never touch the same rows.
+    let batches = futures::stream::unfold(receiver, |mut r| async move {
+        r.recv().await.map(|batch| (batch, r))
+    });
+    let mut written = std::pin::pin!(
+        batches
+            .map(|batch| write_batch(pool, batch))
+            .buffer_unordered(WRITERS)
+    );
+    while let Some(result) = written.next().await {
+        let (r, f, a, v, d) = result?;
+        loaded += r;
+        follow_ups += f;
+        assignments += a;
+        visits += v;
+        defects += d;
         if loaded % 50_000 < BATCH as u64 {
             tracing::info!(loaded, total, elapsed = ?started.elapsed(), "reports loaded");
             eprintln!(
@@ -454,6 +461,7 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
             );
         }
     }
+    drop(written);
     let counters = generator
         .join()
         .map_err(|_| anyhow::anyhow!("the generator thread panicked"))?;
@@ -477,6 +485,38 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
         partners.len(),
         users.len(),
     ))
+}
+
+/// Writes one batch in its own transaction (retried once after a deadlock);
+/// returns the row counts (reports, follow-ups, assignments, visits, defects).
+async fn write_batch(pool: &db::Pool, batch: Batch) -> anyhow::Result<(u64, u64, u64, u64, u64)> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match try_write_batch(pool, &batch).await {
+            Ok(()) => break,
+            Err(e) if attempt < 3 && e.to_string().contains("Deadlock") => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok((
+        batch.reports.len() as u64,
+        batch.follow_ups.len() as u64,
+        batch.assignments.len() as u64,
+        batch.visits.len() as u64,
+        batch.defects.len() as u64,
+    ))
+}
+
+async fn try_write_batch(pool: &db::Pool, batch: &Batch) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    db::bulk::insert_reports(&mut tx, &batch.reports).await?;
+    db::bulk::insert_defects(&mut tx, &batch.defects).await?;
+    db::bulk::insert_qualifications(&mut tx, &batch.qualifications).await?;
+    db::bulk::insert_assignments(&mut tx, &batch.assignments).await?;
+    db::bulk::insert_follow_ups(&mut tx, &batch.follow_ups).await?;
+    db::bulk::insert_visits(&mut tx, &batch.visits).await?;
+    tx.commit().await
 }
 
 /// Builds the report batches; returns the reference counters.
