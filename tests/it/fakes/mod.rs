@@ -511,3 +511,63 @@ pub async fn webhook_receiver(secret: &'static str) -> Fake {
     })
     .await
 }
+
+// ------------------------------------------------------------------- SMTP
+
+/// A minimal SMTP relay (RFC 5321 happy path, no TLS, no auth): answers
+/// EHLO/MAIL/RCPT/DATA/QUIT and keeps each message's raw data.
+#[derive(Clone)]
+pub struct SmtpSink {
+    pub port: u16,
+    pub messages: Arc<Mutex<Vec<String>>>,
+}
+
+pub async fn smtp() -> SmtpSink {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind smtp");
+    let port = listener.local_addr().expect("addr").port();
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let store = messages.clone();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read).lines();
+                let _ = write.write_all(b"220 fake-smtp ESMTP\r\n").await;
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            store.lock().unwrap().push(std::mem::take(body));
+                            data = None;
+                            let _ = write.write_all(b"250 2.0.0 queued as FAKE1\r\n").await;
+                        } else {
+                            body.push_str(line.strip_prefix('.').unwrap_or(&line));
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" => b"250-fake-smtp\r\n250 8BITMIME\r\n",
+                        "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.0.0 OK\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 End data with <CR><LF>.<CR><LF>\r\n"
+                        }
+                        "QUIT" => {
+                            let _ = write.write_all(b"221 2.0.0 Bye\r\n").await;
+                            break;
+                        }
+                        _ => b"502 5.5.2 Command not recognized\r\n",
+                    };
+                    let _ = write.write_all(reply).await;
+                }
+            });
+        }
+    });
+    SmtpSink { port, messages }
+}

@@ -257,3 +257,33 @@ async fn the_mailbox_folder_gets_each_email_and_the_dev_page_lists_them() {
     assert_eq!(response.status(), 404);
     let _ = job(&app, id).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_goes_through_the_smtp_relay_once() {
+    let app = TestApp::spawn().await;
+    let sink = fakes::smtp().await;
+    let url = format!("smtp://127.0.0.1:{}", sink.port);
+    let worker = worker(
+        &app,
+        |c| {
+            c.mail = MailConfig::Smtp {
+                url: histologe::config::Secret::new(url),
+            }
+        },
+        options(),
+    );
+    let id = enqueue(&app, &activation("agent@ville.fr"), JobContext::default()).await;
+
+    let state = run_until(&worker, &app, id, &["done", "dead"]).await;
+
+    assert_eq!(state.status, "done", "{state:?}");
+    let messages = sink.messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].contains("To: agent@ville.fr"));
+    assert!(messages[0].contains("multipart/alternative"));
+    let sent = db::sent_emails::list(&app.db).await.unwrap();
+    assert_eq!(sent[0].provider, "smtp");
+    let calls = db::interconnections::for_job(&app.db, id).await.unwrap();
+    assert_eq!(calls[0].service, "smtp");
+    assert_eq!(calls[0].http_status, Some(250));
+}
