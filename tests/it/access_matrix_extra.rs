@@ -20,6 +20,7 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     ("GET", "/bo/cartographie", [L, A, A, A, A]),
     ("GET", "/bo/cartographie/donnees", [L, A, A, A, A]),
     ("GET", "/bo/statistiques", [L, A, A, A, A]),
+    ("GET", "/bo/signalements/export", [L, A, A, A, A]),
     ("GET", "/bo/signalements/export.csv", [L, A, A, A, A]),
     ("GET", "/bo/signalements/export.xlsx", [L, A, A, A, A]),
     ("GET", "/statistiques", [A, A, A, A, A]),

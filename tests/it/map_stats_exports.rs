@@ -641,6 +641,16 @@ async fn the_csv_export_has_a_bom_semicolons_quoting_and_a_formula_guard() {
         "Référence;Nom occupant;Adresse;Longitude;Criticité\r\n\
          2026-7;\"'=HYPERLINK(\"\"http://x\"\")\";\"3 rue \"\"des Lilas\"\"; bâtiment B\nescalier 2\";-1.553600;20.00\r\n"
     );
+    // The column menu carries the list's filters and the chosen columns.
+    let (status, html) = app
+        .get_html("/bo/signalements/export?statut=active&colonnes=reference,ville")
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"<input type="hidden" name="statut" value="active">"#));
+    assert!(html.contains(r#"value="reference" checked>"#));
+    assert!(html.contains(r#"value="ville" checked>"#));
+    assert!(html.contains(r#"value="email_occupant">"#));
+    assert!(html.contains(r#"formaction="/bo/signalements/export.xlsx""#));
     // Default columns.
     let (_, csv) = body(&app, "/bo/signalements/export.csv").await;
     let header = String::from_utf8(csv)

@@ -222,3 +222,47 @@ pub async fn export_xlsx(
     }
     Ok(response)
 }
+
+/// One checkbox of the column menu.
+pub struct ColumnChoice {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+#[derive(askama::Template, askama_web::WebTemplate)]
+#[template(path = "pages/office/export.html")]
+pub struct ExportPage {
+    pub layout: crate::web::layout::Layout,
+    /// The list's filters, carried as hidden fields.
+    pub hidden: Vec<(String, String)>,
+    pub query: String,
+    pub columns: Vec<ColumnChoice>,
+}
+
+/// The export menu: the list's current filters (hidden) and the columns to
+/// pick, then CSV or XLSX.
+pub async fn show_export_form(
+    page: crate::web::layout::OfficePage,
+    RawQuery(query): RawQuery,
+) -> AppResult<ExportPage> {
+    let (filter, chosen) = parse_request(query.as_deref())?;
+    let query = filter.query_string();
+    let hidden: Vec<(String, String)> = serde_urlencoded::from_str(&query).unwrap_or_default();
+    Ok(ExportPage {
+        layout: page.layout,
+        hidden: hidden
+            .into_iter()
+            .filter(|(k, _)| k != "tri" && k != "ordre")
+            .collect(),
+        query,
+        columns: db::exports::COLUMNS
+            .iter()
+            .map(|c| ColumnChoice {
+                key: c.key,
+                label: c.label,
+                checked: chosen.contains(&c),
+            })
+            .collect(),
+    })
+}

@@ -251,6 +251,11 @@ pub fn register(routes: crate::web::routes::Routes) -> crate::web::routes::Route
             office::stats::show_stats,
         )
         .get(
+            "/bo/signalements/export",
+            Access::SignedIn,
+            office::exports::show_export_form,
+        )
+        .get(
             "/bo/signalements/export.csv",
             Access::SignedIn,
             office::exports::export_csv,
