@@ -17,6 +17,13 @@ pub enum Email {
     },
     /// "Mot de passe oublié": link valid one hour.
     PasswordReset { to: String, link: String },
+    /// The day's notifications of a user who chose the daily digest
+    /// (worker schedule `daily_digest`).
+    DailyDigest {
+        to: String,
+        /// (reference, what happened, link) per notification.
+        items: Vec<(String, String, String)>,
+    },
     /// An account unused for eleven months: log in before `deadline` or it
     /// is deactivated (worker schedule `inactive_accounts`).
     AccountInactivity {
@@ -79,6 +86,7 @@ impl Email {
             Email::AccountActivation { to, .. }
             | Email::PasswordReset { to, .. }
             | Email::AccountInactivity { to, .. }
+            | Email::DailyDigest { to, .. }
             | Email::ReportConfirmation { to, .. }
             | Email::NewReportToValidate { to, .. }
             | Email::ResidentMessage { to, .. }

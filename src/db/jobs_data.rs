@@ -590,3 +590,46 @@ pub async fn mark_inactivity_warned(
     .await?;
     Ok(())
 }
+
+/// A notification not yet e-mailed to a user who chose the daily digest.
+#[derive(Debug, Clone)]
+pub struct DigestRow {
+    pub id: u64,
+    pub user_id: u64,
+    pub email: String,
+    pub kind: String,
+    pub reference: Option<String>,
+    pub report_uuid: Option<String>,
+}
+
+pub async fn digest_rows(pool: &Pool) -> Result<Vec<DigestRow>, sqlx::Error> {
+    sqlx::query_as!(
+        DigestRow,
+        "SELECT n.id, n.user_id, u.email, n.kind, r.reference AS `reference?`,
+                r.uuid AS `report_uuid?`
+         FROM notifications n
+         JOIN users u ON u.id = n.user_id
+         LEFT JOIN reports r ON r.id = n.report_id
+         WHERE n.emailed_at IS NULL AND u.notification_pref = 'digest' AND u.status = 'active'
+         ORDER BY n.user_id, n.id"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Marks a user's notifications up to `last_id` as e-mailed.
+pub async fn mark_digested(
+    conn: &mut MySqlConnection,
+    user_id: u64,
+    last_id: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE notifications SET emailed_at = UTC_TIMESTAMP()
+         WHERE user_id = ? AND id <= ? AND emailed_at IS NULL",
+        user_id,
+        last_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

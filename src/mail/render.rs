@@ -146,6 +146,18 @@ struct DraftResumeText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "emails/daily_digest.html")]
+struct DailyDigestHtml<'a> {
+    items: &'a [(String, String, String)],
+}
+
+#[derive(Template)]
+#[template(path = "emails/daily_digest.txt")]
+struct DailyDigestText<'a> {
+    items: &'a [(String, String, String)],
+}
+
+#[derive(Template)]
 #[template(path = "emails/account_inactivity.html")]
 struct AccountInactivityHtml<'a> {
     first_name: &'a str,
@@ -163,6 +175,15 @@ struct AccountInactivityText<'a> {
 
 pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
     let (subject, html, text) = match email {
+        Email::DailyDigest { items, .. } => (
+            format!(
+                "Votre récapitulatif Histologe : {} nouveauté{}",
+                items.len(),
+                if items.len() > 1 { "s" } else { "" }
+            ),
+            DailyDigestHtml { items }.render()?,
+            DailyDigestText { items }.render()?,
+        ),
         Email::AccountInactivity {
             first_name,
             deadline,

@@ -121,9 +121,8 @@ pub async fn run(worker: &Worker, name: &str, period: &str) -> Result<Completed,
         "resident_feedback" => resident_feedback(worker).await,
         "visit_reminders" => visit_reminders(worker).await,
         "draft_reminders" => draft_reminders(worker).await,
-        // The digest needs an e-mail of its own (one message listing the
-        // day's notifications), which the notifications feature owns.
-        "esabora_sync_sish_visits" | "daily_digest" => {
+        "daily_digest" => daily_digest(worker, period).await,
+        "esabora_sync_sish_visits" => {
             tracing::info!(task = name, "periodic task has nothing to send yet");
             Ok(Completed::Done)
         }
@@ -305,4 +304,61 @@ async fn warn_inactive_accounts(worker: &Worker) -> Result<usize, JobError> {
         tx.commit().await?;
     }
     Ok(users.len())
+}
+
+fn notification_label(kind: &str) -> &'static str {
+    match kind {
+        "nouveau_signalement" => "nouveau signalement",
+        "nouveau_suivi" => "nouveau suivi",
+        "nouvelle_affectation" => "nouvelle affectation",
+        "cloture_signalement" => "signalement clôturé",
+        "cloture_partenaire" => "clôture d’un partenaire",
+        "suivi_usager" => "message de l’usager",
+        "nouvel_abonnement" => "vous suivez ce signalement",
+        "demande_abandon_procedure" => "demande d’abandon de procédure",
+        _ => "nouveauté",
+    }
+}
+
+/// One e-mail per user who chose the digest, listing the notifications not
+/// yet e-mailed; they are marked e-mailed in the same transaction.
+async fn daily_digest(worker: &Worker, period: &str) -> Result<Completed, JobError> {
+    let rows = db::jobs_data::digest_rows(&worker.pool).await?;
+    let base = &worker.config.base_url;
+    let mut users: Vec<(u64, String, Vec<db::jobs_data::DigestRow>)> = Vec::new();
+    for row in rows {
+        match users.last_mut() {
+            Some((id, _, items)) if *id == row.user_id => items.push(row),
+            _ => users.push((row.user_id, row.email.clone(), vec![row])),
+        }
+    }
+    for (user_id, to, rows) in users {
+        let last_id = rows.iter().map(|r| r.id).max().unwrap_or_default();
+        let items = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.reference.clone().unwrap_or_else(|| "—".into()),
+                    notification_label(&r.kind).to_owned(),
+                    match &r.report_uuid {
+                        Some(uuid) => format!("{base}/bo/signalements/{uuid}"),
+                        None => format!("{base}/bo"),
+                    },
+                )
+            })
+            .collect();
+        let mut tx = worker.pool.begin().await?;
+        let email = Email::DailyDigest { to, items };
+        let key = format!("digest:{user_id}:{period}");
+        enqueue(
+            &mut tx,
+            &Job::SendEmail(email),
+            Some(&key),
+            JobContext::default(),
+        )
+        .await?;
+        db::jobs_data::mark_digested(&mut tx, user_id, last_id).await?;
+        tx.commit().await?;
+    }
+    Ok(Completed::Done)
 }

@@ -451,3 +451,57 @@ async fn an_account_unused_for_a_year_is_warned_then_archived_a_month_later() {
         .unwrap();
     assert_eq!(status, "archived");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_digest_lists_the_days_notifications_once() {
+    let app = TestApp::spawn().await;
+    let worker = worker(&app, |_| {}, options());
+    let user = sqlx::query(
+        "INSERT INTO users (uuid, email, role, status, notification_pref)
+         VALUES (UUID(), 'digest@ville.fr', 'agent', 'active', 'digest')",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap()
+    .last_insert_id();
+    let report_id = report(&app, "5 rue du Récapitulatif").await;
+    for kind in ["nouveau_suivi", "nouvelle_affectation"] {
+        sqlx::query("INSERT INTO notifications (user_id, report_id, kind) VALUES (?, ?, ?)")
+            .bind(user)
+            .bind(report_id)
+            .bind(kind)
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    for _ in 0..2 {
+        enqueue(
+            &app,
+            &Job::Scheduled {
+                name: "daily_digest".into(),
+                period: "2026-11-23".into(),
+            },
+            JobContext::default(),
+        )
+        .await;
+        super::support::drain(&worker, &app).await;
+    }
+    let sent = db::sent_emails::list(&app.db).await.unwrap();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].subject,
+        "Votre récapitulatif Histologe : 2 nouveautés"
+    );
+    let mail = &histologe::mail::mailbox::list(app.mailbox.path()).unwrap()[0];
+    assert!(
+        mail.text.contains("nouveau suivi") && mail.text.contains("nouvelle affectation"),
+        "{}",
+        mail.text
+    );
+    let pending: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE emailed_at IS NULL")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(pending, 0);
+}
