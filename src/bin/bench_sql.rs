@@ -16,7 +16,7 @@ use std::{
 use clap::{Parser, Subcommand, ValueEnum};
 use histologe::{
     db::{self, case_view, cases, workflow},
-    domain::{case_filter::CaseFilter, permissions::ReportScope},
+    domain::{case_filter::CaseFilter, map, permissions::ReportScope},
 };
 use rand::{Rng, SeedableRng, rngs::StdRng};
 use sqlx::mysql::MySqlConnectOptions;
@@ -55,7 +55,7 @@ enum Command {
         name: String,
         #[arg(long, value_enum)]
         scenario: Scenario,
-        /// Query string of the list page (list scenario).
+        /// Query string of the page (list and map scenarios).
         #[arg(long, default_value = "")]
         query: String,
         /// File of report uuids (case and follow-up scenarios).
@@ -80,6 +80,8 @@ enum Scenario {
     Case,
     /// The follow-up transaction (insert + followers).
     FollowUp,
+    /// The map data queries (count, then points or grid clusters).
+    Map,
     /// `SELECT 1`: the round trip alone.
     Ping,
 }
@@ -87,6 +89,7 @@ enum Scenario {
 struct Job {
     scenario: Scenario,
     filter: CaseFilter,
+    view: Option<(map::BBox, u8)>,
     uuids: Vec<String>,
     user_id: u64,
 }
@@ -148,6 +151,35 @@ async fn run_once(pool: &db::Pool, job: &Job, rng: &mut StdRng) -> anyhow::Resul
             workflow::case_followers(&mut tx, key.id).await?;
             tx.commit().await?;
         }
+        Scenario::Map => {
+            let (bbox, zoom) = job
+                .view
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("map scenario without bbox and zoom"))?;
+            let scope = ReportScope::All;
+            let total = db::map::count_in_box(pool, &scope, &job.filter, job.user_id, bbox).await?;
+            if *zoom >= map::POINTS_ZOOM || total <= map::FEW_POINTS {
+                db::map::points(
+                    pool,
+                    &scope,
+                    &job.filter,
+                    job.user_id,
+                    bbox,
+                    map::MAX_POINTS,
+                )
+                .await?;
+            } else {
+                db::map::clusters(
+                    pool,
+                    &scope,
+                    &job.filter,
+                    job.user_id,
+                    bbox,
+                    map::cell_size(*zoom),
+                )
+                .await?;
+            }
+        }
         Scenario::Ping => {
             db::health::ping(pool).await?;
         }
@@ -194,6 +226,13 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)?;
             let filter = CaseFilter::parse(&pairs).map_err(|e| anyhow::anyhow!(e))?;
+            let value = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.as_str())
+            };
+            let view = map::parse_view(value("bbox"), value("zoom")).ok();
             let uuids = match uuids {
                 Some(path) => std::fs::read_to_string(path)?
                     .lines()
@@ -205,6 +244,7 @@ async fn main() -> anyhow::Result<()> {
             let job = Arc::new(Job {
                 scenario,
                 filter,
+                view,
                 uuids,
                 user_id,
             });
