@@ -13,13 +13,16 @@
 # of each page through sqlx (src/bin/bench_sql.rs) and the static /healthz
 # route. Results: a table on stdout and in var/bench/results.md.
 #
-# Knobs: BENCH_REPORTS (100000), BENCH_DURATION (seconds per measure, 5),
-# BENCH_CONCURRENCY ("1 8 32"), BENCH_PORT (18089), BENCH_SKIP_BUILD=1.
+# Knobs: BENCH_REPORTS (100000), BENCH_DB (histologe_bench; the name must
+# contain "bench"), BENCH_DURATION (seconds per measure, 5), BENCH_CONCURRENCY
+# ("1 8 32"), BENCH_PORT (18089), BENCH_SKIP_BUILD=1.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
 REPORTS="${BENCH_REPORTS:-100000}"
+DB="${BENCH_DB:-histologe_bench}"
+case "$DB" in *bench*) ;; *) echo "BENCH_DB must contain 'bench'" >&2; exit 2 ;; esac
 DURATION="${BENCH_DURATION:-5}"
 CONCURRENCY="${BENCH_CONCURRENCY:-1 8 32}"
 PORT="${BENCH_PORT:-18089}"
@@ -39,7 +42,7 @@ command -v wrk >/dev/null || {
 scripts/services.sh start
 eval "$(scripts/services.sh env)"
 MYSQL_PORT="${HISTOLOGE_MYSQL_PORT:-3307}"
-export DATABASE_URL="mysql://histologe:histologe@127.0.0.1:$MYSQL_PORT/histologe_bench"
+export DATABASE_URL="mysql://histologe:histologe@127.0.0.1:$MYSQL_PORT/$DB"
 export DATABASE_MAX_CONNECTIONS="${DATABASE_MAX_CONNECTIONS:-20}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histologe-target}"
 BIN="$CARGO_TARGET_DIR/release"
@@ -51,22 +54,22 @@ if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
 fi
 
 if [ "${BENCH_RESET:-0}" = 1 ]; then
-  log "dropping histologe_bench"
-  sql -e "DROP DATABASE IF EXISTS histologe_bench"
+  log "dropping $DB"
+  sql -e "DROP DATABASE IF EXISTS $DB"
 fi
-sql -e "CREATE DATABASE IF NOT EXISTS histologe_bench CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-log "loading $REPORTS reports into histologe_bench (skipped when already filled)"
+sql -e "CREATE DATABASE IF NOT EXISTS $DB CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+log "loading $REPORTS reports into $DB (skipped when already filled)"
 LOAD_START=$(date +%s)
-"$BIN/histologe" bench-data --reports "$REPORTS" | tee "$OUT/load.txt"
+RUST_LOG="warn,sqlx::query=error" "$BIN/histologe" bench-data --reports "$REPORTS" | tee "$OUT/load.txt"
 log "dataset ready in $(($(date +%s) - LOAD_START)) s"
-sql histologe_bench -e "SELECT 'reports', COUNT(*) FROM reports UNION ALL SELECT 'follow_ups', COUNT(*) FROM follow_ups
+sql "$DB" -e "SELECT 'reports', COUNT(*) FROM reports UNION ALL SELECT 'follow_ups', COUNT(*) FROM follow_ups
   UNION ALL SELECT 'assignments', COUNT(*) FROM assignments UNION ALL SELECT 'visits', COUNT(*) FROM visits
   UNION ALL SELECT 'partners', COUNT(*) FROM partners UNION ALL SELECT 'users', COUNT(*) FROM users" | tee "$OUT/counts.txt"
 
 # ------------------------------------------------------------------ server
 SERVER_LOG="$OUT/server.log"
 APP_ENV=development HOST=127.0.0.1 PORT="$PORT" APP_BASE_URL="$BASE" \
-  REDIS_KEY_PREFIX="bench:" TRUST_X_FORWARDED_FOR=true LOG_FORMAT=json RUST_LOG=warn \
+  REDIS_KEY_PREFIX="bench:" TRUST_X_FORWARDED_FOR=true LOG_FORMAT=json \
   STORAGE_DIR="$OUT/storage" MAILBOX_DIR="$OUT/mailbox" BAN_API_URL="http://127.0.0.1:9/" \
   DPE_API_URL="http://127.0.0.1:9/" SENTRY_DSN= \
   "$BIN/histologe" serve >"$SERVER_LOG" 2>&1 &
@@ -97,7 +100,7 @@ curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "$BASE/bo/signalemen
 log "logged in as admin@bench.localhost"
 
 # ------------------------------------------------------------------ inputs
-T13=$(sql histologe_bench -e "SELECT id FROM territories WHERE code = '13'")
+T13=$(sql "$DB" -e "SELECT id FROM territories WHERE code = '13'")
 UUIDS="$OUT/uuids.txt"
 "$BIN/bench_sql" uuids --count 2000 >"$UUIDS"
 sed 's|^|/bo/signalements/|' "$UUIDS" >"$OUT/case_paths.txt"
@@ -115,7 +118,7 @@ declare -A LISTS=(
 LIST_ORDER="list_default list_territory_status list_territory_dates list_status_profile search_name search_territory"
 
 # Map: one département (its bounding box) and the whole country.
-BBOX13=$(sql histologe_bench -e "SELECT CONCAT_WS(',', JSON_VALUE(bbox,'$.w'), JSON_VALUE(bbox,'$.s'), JSON_VALUE(bbox,'$.e'), JSON_VALUE(bbox,'$.n')) FROM territories WHERE code = '13'")
+BBOX13=$(sql "$DB" -e "SELECT CONCAT_WS(',', JSON_VALUE(bbox,'$.w'), JSON_VALUE(bbox,'$.s'), JSON_VALUE(bbox,'$.e'), JSON_VALUE(bbox,'$.n')) FROM territories WHERE code = '13'")
 MAP_DEPT="/bo/cartographie/donnees?territoire=$T13&bbox=$BBOX13&zoom=9"
 MAP_FRANCE="/bo/cartographie/donnees?bbox=-5.5,41.2,10,51.2&zoom=6"
 
@@ -232,7 +235,9 @@ for c in $CONCURRENCY; do
   floor case_page "$c" --scenario case --uuids "$UUIDS"
   if curl -s -o /dev/null -w '%{http_code}' -H "Cookie: $COOKIE" "$BASE$MAP_DEPT" | grep -q 200; then
     http map_departement "$c" "$MAP_DEPT"
+    floor map_departement "$c" --scenario map --query "${MAP_DEPT#*\?}"
     http map_france "$c" "$MAP_FRANCE"
+    floor map_france "$c" --scenario map --query "${MAP_FRANCE#*\?}"
   else
     log "map data route absent or failing: skipped"
   fi
@@ -261,7 +266,7 @@ for c in $CONCURRENCY; do
     BENCH_METHOD=POST BENCH_BODY="_csrf=$(urlencode "$FORM_TOKEN")&site_web=" BENCH_NAME=form_submission BENCH_CONC="$c" \
     wrk -t"$t" -c"$c" -d"${DURATION}s" --timeout 30s -s scripts/bench.lua "$BASE" | grep '^HTTP' | tee -a "$RAW"
 done
-SUBMITTED=$(sql histologe_bench -e "SELECT COUNT(*) FROM drafts WHERE status = 'en_signalement'")
+SUBMITTED=$(sql "$DB" -e "SELECT COUNT(*) FROM drafts WHERE status = 'en_signalement'")
 log "form submissions that created a report: $SUBMITTED"
 
 # CSV export: time and peak RSS of the server while it streams.
