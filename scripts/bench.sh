@@ -68,7 +68,7 @@ sql "$DB" -e "SELECT 'reports', COUNT(*) FROM reports UNION ALL SELECT 'follow_u
 
 # ------------------------------------------------------------------ server
 SERVER_LOG="$OUT/server.log"
-APP_ENV=development HOST=127.0.0.1 PORT="$PORT" APP_BASE_URL="$BASE" \
+RUST_LOG="warn,sqlx::query=error" APP_ENV=development HOST=127.0.0.1 PORT="$PORT" APP_BASE_URL="$BASE" \
   REDIS_KEY_PREFIX="bench:" TRUST_X_FORWARDED_FOR=true LOG_FORMAT=json \
   STORAGE_DIR="$OUT/storage" MAILBOX_DIR="$OUT/mailbox" BAN_API_URL="http://127.0.0.1:9/" \
   DPE_API_URL="http://127.0.0.1:9/" SENTRY_DSN= \
