@@ -773,6 +773,28 @@ async fn a_large_export_streams_in_flat_memory() {
     );
     assert!(csv_time.as_secs() < 20, "{csv_time:?}");
 
+    // The map over the same 100,000 reports: grid clusters for the
+    // country and the département, points in a street.
+    for (view, mode) in [
+        ("bbox=-5.5,41.2,10,51.2&zoom=6", "clusters"),
+        ("bbox=4.2,45.4,5.4,46.1&zoom=10", "clusters"),
+        ("bbox=4.80,45.70,4.81,45.71&zoom=16", "points"),
+    ] {
+        let started = Instant::now();
+        let (status, data) = json(&app, &format!("/bo/cartographie/donnees?{view}")).await;
+        let elapsed = started.elapsed();
+        assert_eq!(status, 200, "{data}");
+        assert_eq!(data["mode"], mode, "{view}");
+        println!(
+            "map {view}: {mode}, {} reports, {} clusters, {} points in {} ms",
+            data["total"],
+            data["clusters"].as_array().map_or(0, Vec::len),
+            data["points"].as_array().map_or(0, Vec::len),
+            elapsed.as_millis()
+        );
+        assert!(elapsed.as_secs() < 5, "{view}: {elapsed:?}");
+    }
+
     let before = peak_rss_kib();
     let started = Instant::now();
     let response = app.get("/bo/signalements/export.xlsx").await;
@@ -813,7 +835,16 @@ async fn wait_for(browser: &Browser, css: &str) {
         if found {
             return;
         }
-        assert!(Instant::now() < deadline, "{css} never appeared");
+        if Instant::now() >= deadline {
+            browser
+                .screenshot(&screenshot_dir().join("map-timeout.png"))
+                .await;
+            let status = std::panic::AssertUnwindSafe(browser.text_of("#map-status"))
+                .catch_unwind()
+                .await
+                .unwrap_or_default();
+            panic!("{css} never appeared; map status: {status:?}");
+        }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
 }
