@@ -846,6 +846,33 @@ async fn every_declarant_profile_can_file_a_report() {
 // ------------------------------------------------------------ validation
 
 #[tokio::test]
+async fn a_deep_link_answers_the_profile_in_advance() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let v = Visitor::new(&app).await;
+    let page = v.get("/signalement/adresse?profil=bailleur_social").await;
+    assert!(
+        page.html
+            .contains("name=\"profil\" value=\"bailleur_social\"")
+    );
+    let page = v
+        .post(
+            "/signalement/adresse",
+            &[
+                ("profil", "bailleur_social"),
+                ("adresse_logement_adresse_detail_numero", "12 rue des Lilas"),
+                ("adresse_logement_adresse_detail_code_postal", "13100"),
+                ("adresse_logement_adresse_detail_commune", "Aix-en-Provence"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let page = v.get(&page.location).await;
+    assert!(page.html.contains("id=\"signalement_concerne_profil_detail_tiers-bailleur\" name=\"signalement_concerne_profil_detail_tiers\" value=\"bailleur\" checked"));
+    assert!(page.html.contains("value=\"organisme_societe\" checked"));
+}
+
+#[tokio::test]
 async fn a_closed_territory_gets_a_page_explaining_whom_to_contact_and_nothing_is_stored() {
     let app = TestApp::spawn().await;
     let v = Visitor::new(&app).await;

@@ -1581,6 +1581,45 @@ fn check(q: &Question, value: &str, a: &Answers, today: time::Date) -> Result<St
     }
 }
 
+/// The answers a deep link (`/signalement/adresse?profil=...`) gives in
+/// advance (FORM.md §1.1); unknown codes give none.
+pub fn deep_link_answers(code: &str) -> Vec<(&'static str, &'static str)> {
+    let occupant = |detail| {
+        vec![
+            ("signalement_concerne_profil", "logement_occupez"),
+            ("signalement_concerne_profil_detail_occupant", detail),
+        ]
+    };
+    let third = |detail| {
+        vec![
+            ("signalement_concerne_profil", "autre_logement"),
+            ("signalement_concerne_profil_detail_tiers", detail),
+        ]
+    };
+    let social = "signalement_concerne_logement_social_autre_tiers";
+    match code {
+        "locataire" => occupant("locataire"),
+        "bailleur_occupant" => occupant("bailleur_occupant"),
+        "locataire_parc_prive" => [occupant("locataire"), vec![(social, "non")]].concat(),
+        "locataire_parc_public" => [occupant("locataire"), vec![(social, "oui")]].concat(),
+        "tiers_particulier" | "tiers_pro" | "bailleur" | "service_secours" => {
+            third(Profile::parse(code).map_or("", Profile::code))
+        }
+        "bailleur_social" => [
+            third("bailleur"),
+            vec![
+                (
+                    "signalement_concerne_profil_detail_bailleur_bailleur",
+                    "organisme_societe",
+                ),
+                (social, "oui"),
+            ],
+        ]
+        .concat(),
+        _ => Vec::new(),
+    }
+}
+
 /// The profile-specific answers to forget when the profile changes: every
 /// answer except the address and the profile screen's.
 pub fn forget_profile_answers(a: &mut Answers) {
@@ -1703,6 +1742,17 @@ mod tests {
             .find(|q| q.slug == "zone_concernee_constatation_desordres")
             .unwrap();
         assert_eq!(third.show.for_client(&a, &local), Ok(false));
+    }
+
+    #[test]
+    fn deep_links_pre_answer_the_profile() {
+        let answers: Answers = deep_link_answers("bailleur_social")
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(profile(&answers), Some(Profile::Bailleur));
+        assert_eq!(is_social_housing(&answers), Some(true));
+        assert!(deep_link_answers("n_importe_quoi").is_empty());
     }
 
     #[test]

@@ -103,6 +103,8 @@ pub struct StepPage {
     pub draft_uuid: Option<String>,
     pub files: Vec<FileView>,
     pub is_address: bool,
+    /// A deep link's profile code, carried through the address screen.
+    pub deep_link: String,
 }
 
 /// A file already attached to the draft.
@@ -255,12 +257,21 @@ fn render_step(
             })
             .collect(),
         is_address: step == Step::Adresse,
+        deep_link: String::new(),
     }
 }
 
-pub async fn show_new_address(PublicLayout(layout): PublicLayout) -> StepPage {
+#[derive(serde::Deserialize)]
+pub struct DeepLink {
+    profil: Option<String>,
+}
+
+pub async fn show_new_address(
+    PublicLayout(layout): PublicLayout,
+    axum::extract::Query(link): axum::extract::Query<DeepLink>,
+) -> StepPage {
     let a = Answers::new();
-    render_step(
+    let mut page = render_step(
         layout,
         Step::Adresse,
         None,
@@ -268,7 +279,12 @@ pub async fn show_new_address(PublicLayout(layout): PublicLayout) -> StepPage {
         &a,
         &[],
         Vec::new(),
-    )
+    );
+    page.deep_link = link
+        .profil
+        .filter(|p| !form::deep_link_answers(p).is_empty())
+        .unwrap_or_default();
+    page
 }
 
 /// The submitted fields of a screen.
@@ -307,6 +323,11 @@ pub async fn create_draft(
     match outcome {
         address::Outcome::Open(territory_id) => {
             let uuid = uuid::Uuid::new_v4().to_string();
+            if let Some((_, code)) = submitted.iter().find(|(k, _)| k == "profil") {
+                for (slug, value) in form::deep_link_answers(code) {
+                    a.insert(slug.to_owned(), value.to_owned());
+                }
+            }
             let payload = DraftPayload {
                 answers: a,
                 files: Vec::new(),
@@ -317,11 +338,16 @@ pub async fn create_draft(
             Ok(Redirect::to(&step_url(&uuid, Step::Profil)).into_response())
         }
         address::Outcome::Closed(city) => Ok(ClosedTerritoryPage { layout, city }.into_response()),
-        address::Outcome::Invalid => Ok((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            render_step(layout, Step::Adresse, None, &questions, &a, &[], errors),
-        )
-            .into_response()),
+        address::Outcome::Invalid => {
+            let mut page = render_step(layout, Step::Adresse, None, &questions, &a, &[], errors);
+            page.deep_link = submitted
+                .iter()
+                .find(|(k, _)| k == "profil")
+                .map(|(_, code)| code.clone())
+                .filter(|code| !form::deep_link_answers(code).is_empty())
+                .unwrap_or_default();
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
     }
 }
 
