@@ -92,6 +92,7 @@ pub fn office_nav(role: Role, path: &str) -> Vec<NavItem> {
         items.push(("Partenaires", "/bo/partenaires"));
         items.push(("Étiquettes", "/bo/etiquettes"));
         items.push(("Règles d’affectation", "/bo/regles-affectation"));
+        items.push(("Interconnexions", "/bo/interconnexions"));
     }
     if role == Role::SuperAdmin {
         items.push(("Territoires", "/bo/territoires"));
