@@ -43,7 +43,7 @@ pub async fn update(
     timezone: &str,
     authorized_insee_codes: &[String],
 ) -> Result<(), sqlx::Error> {
-    let codes = (!authorized_insee_codes.is_empty()).then(|| Json(authorized_insee_codes));
+    let codes = (!authorized_insee_codes.is_empty()).then_some(Json(authorized_insee_codes));
     sqlx::query!(
         "UPDATE territories SET is_active = ?, timezone = ?, authorized_insee_codes = ? WHERE id = ?",
         is_active,

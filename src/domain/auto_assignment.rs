@@ -52,8 +52,12 @@ pub const PROFILES: [(&str, &str); 9] = [
     ("service_secours", "Service de secours"),
     ("bailleur", "Bailleur"),
 ];
-pub const SECTORS: [(&str, &str); 4] =
-    [("all", "Tous les parcs"), ("prive", "Parc privé"), ("public", "Parc public (social)"), ("non_renseigne", "Parc non renseigné")];
+pub const SECTORS: [(&str, &str); 4] = [
+    ("all", "Tous les parcs"),
+    ("prive", "Parc privé"),
+    ("public", "Parc public (social)"),
+    ("non_renseigne", "Parc non renseigné"),
+];
 pub const ALLOWANCES: [(&str, &str); 6] = [
     ("all", "Allocataire ou non"),
     ("oui", "Allocataire"),
@@ -67,7 +71,10 @@ fn profile_matches(rule: &str, profile: &str) -> bool {
     match rule {
         "all" => true,
         "occupant" => matches!(profile, "locataire" | "bailleur_occupant"),
-        "tiers" => matches!(profile, "tiers_particulier" | "tiers_pro" | "service_secours"),
+        "tiers" => matches!(
+            profile,
+            "tiers_particulier" | "tiers_pro" | "service_secours"
+        ),
         other => other == profile,
     }
 }
@@ -95,7 +102,11 @@ fn allowance_matches(rule: &str, allowance: Option<bool>, fund: Option<&str>) ->
 pub fn rule_applies(rule: &Rule, report: &ReportFacts) -> bool {
     profile_matches(&rule.declarant_profile, &report.declarant_profile)
         && sector_matches(&rule.housing_sector, report.is_public_housing)
-        && allowance_matches(&rule.allowance, report.housing_allowance, report.allowance_fund.as_deref())
+        && allowance_matches(
+            &rule.allowance,
+            report.housing_allowance,
+            report.allowance_fund.as_deref(),
+        )
         && (rule.insee_include.is_empty() || rule.insee_include.contains(&report.insee_code))
         && !rule.insee_exclude.contains(&report.insee_code)
 }
@@ -138,10 +149,26 @@ mod tests {
 
     fn candidates() -> Vec<Candidate> {
         vec![
-            Candidate { id: 1, partner_type: "commune_schs".into(), insee_codes: vec!["69381".into(), "69383".into()] },
-            Candidate { id: 2, partner_type: "commune_schs".into(), insee_codes: vec!["69123".into()] },
-            Candidate { id: 3, partner_type: "caf_msa".into(), insee_codes: vec![] },
-            Candidate { id: 4, partner_type: "ars".into(), insee_codes: vec![] },
+            Candidate {
+                id: 1,
+                partner_type: "commune_schs".into(),
+                insee_codes: vec!["69381".into(), "69383".into()],
+            },
+            Candidate {
+                id: 2,
+                partner_type: "commune_schs".into(),
+                insee_codes: vec!["69123".into()],
+            },
+            Candidate {
+                id: 3,
+                partner_type: "caf_msa".into(),
+                insee_codes: vec![],
+            },
+            Candidate {
+                id: 4,
+                partner_type: "ars".into(),
+                insee_codes: vec![],
+            },
         ]
     }
 
@@ -157,23 +184,54 @@ mod tests {
 
     #[test]
     fn a_rule_picks_the_partners_of_its_type_whose_perimeter_covers_the_commune() {
-        assert_eq!(pick(&[rule("commune_schs")], &report(), &candidates()), vec![1]);
-        assert_eq!(pick(&[rule("ars"), rule("commune_schs")], &report(), &candidates()), vec![1, 4]);
+        assert_eq!(
+            pick(&[rule("commune_schs")], &report(), &candidates()),
+            vec![1]
+        );
+        assert_eq!(
+            pick(
+                &[rule("ars"), rule("commune_schs")],
+                &report(),
+                &candidates()
+            ),
+            vec![1, 4]
+        );
     }
 
     #[test]
     fn conditions_on_the_report_narrow_the_rules() {
-        let caf_only = Rule { allowance: "caf".into(), ..rule("caf_msa") };
-        assert_eq!(pick(&[caf_only.clone()], &report(), &candidates()), vec![3]);
-        let msa_report = ReportFacts { allowance_fund: Some("msa".into()), ..report() };
+        let caf_only = Rule {
+            allowance: "caf".into(),
+            ..rule("caf_msa")
+        };
+        assert_eq!(
+            pick(std::slice::from_ref(&caf_only), &report(), &candidates()),
+            vec![3]
+        );
+        let msa_report = ReportFacts {
+            allowance_fund: Some("msa".into()),
+            ..report()
+        };
         assert!(pick(&[caf_only], &msa_report, &candidates()).is_empty());
-        let public_only = Rule { housing_sector: "public".into(), ..rule("ars") };
+        let public_only = Rule {
+            housing_sector: "public".into(),
+            ..rule("ars")
+        };
         assert!(pick(&[public_only], &report(), &candidates()).is_empty());
-        let thirds = Rule { declarant_profile: "tiers".into(), ..rule("ars") };
+        let thirds = Rule {
+            declarant_profile: "tiers".into(),
+            ..rule("ars")
+        };
         assert!(pick(&[thirds], &report(), &candidates()).is_empty());
-        let excluded = Rule { insee_exclude: vec!["69383".into()], ..rule("ars") };
+        let excluded = Rule {
+            insee_exclude: vec!["69383".into()],
+            ..rule("ars")
+        };
         assert!(pick(&[excluded], &report(), &candidates()).is_empty());
-        let without_4 = Rule { partner_exclude: vec![4], ..rule("ars") };
+        let without_4 = Rule {
+            partner_exclude: vec![4],
+            ..rule("ars")
+        };
         assert!(pick(&[without_4], &report(), &candidates()).is_empty());
     }
 }

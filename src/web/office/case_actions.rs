@@ -149,8 +149,7 @@ async fn notify_users(
     base_url: &str,
     recipients: &[wf::Recipient],
     except: u64,
-    report_id: u64,
-    uuid: &str,
+    (report_id, uuid): (u64, &str),
     kind: &str,
     title: &str,
 ) -> AppResult<()> {
@@ -196,8 +195,7 @@ async fn notify_assignment(
         base_url,
         &users,
         by,
-        report_id,
-        uuid,
+        (report_id, uuid),
         "nouvelle_affectation",
         "Un signalement a été affecté à votre partenaire",
     )
@@ -285,7 +283,8 @@ pub async fn validate_case(
     }
     if partners.is_empty() {
         // Nothing ticked: the territory's auto-assignment rules decide.
-        partners = super::auto_assignment::picked_partners(&state, key.territory_id, key.id).await?;
+        partners =
+            super::auto_assignment::picked_partners(&state, key.territory_id, key.id).await?;
     }
     let base = &state.config.base_url;
     let mut tx = state.db.begin().await?;
@@ -561,8 +560,7 @@ pub async fn close_case(
         &state.config.base_url,
         &followers,
         page.user.id,
-        key.id,
-        &uuid,
+        (key.id, &uuid),
         "cloture_signalement",
         "Un signalement que vous suivez a été clôturé",
     )
@@ -778,8 +776,7 @@ pub async fn refuse_assignment(
         &state.config.base_url,
         &admins,
         page.user.id,
-        key.id,
-        &uuid,
+        (key.id, &uuid),
         "affectation_refusee",
         "Un partenaire a refusé une affectation",
     )
@@ -862,8 +859,7 @@ pub async fn close_assignment(
         &state.config.base_url,
         &admins,
         page.user.id,
-        key.id,
-        &uuid,
+        (key.id, &uuid),
         kind,
         "Un partenaire a clôturé son intervention",
     )
@@ -909,8 +905,7 @@ pub async fn add_follow_up(
         &state.config.base_url,
         &followers,
         page.user.id,
-        key.id,
-        &uuid,
+        (key.id, &uuid),
         "nouveau_suivi",
         "Nouveau suivi sur un signalement",
     )
