@@ -1003,3 +1003,60 @@ async fn editing_a_report_recomputes_its_severity_records_the_diff_and_regeocode
     let response = post(good).await;
     assert_eq!(response.status(), 409);
 }
+
+#[tokio::test]
+async fn a_resident_message_notifies_the_partners_working_on_the_case() {
+    let app = TestApp::spawn().await;
+    app.seed_demo().await;
+    let (_, path) = crate::report_form::file_tenant_report(&app, "voisin@exemple.fr").await;
+    let report: u64 =
+        sqlx::query_scalar("SELECT id FROM reports WHERE occupant_email = 'voisin@exemple.fr'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let schs13 = partner_id(&app, "Service communal%Marseille").await;
+    sqlx::query("UPDATE reports SET status = 'active' WHERE id = ?")
+        .bind(report)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assign(&app, report, schs13, "en_cours").await;
+    sqlx::query("DELETE FROM outbox")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let visitor = crate::report_form::Visitor::new(&app).await;
+    let page = visitor
+        .post(
+            &path,
+            &[
+                ("initiale_prenom", "C"),
+                ("initiale_nom", "D"),
+                ("code_postal", "13100"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let page = visitor
+        .post_files(
+            &format!("{path}/messages"),
+            &[("message", "Le plafond s’est encore effondré ce matin.")],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let notified: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM notifications n JOIN users u ON u.id = n.user_id WHERE u.email = 'agent.schs13@histologe.localhost' AND n.kind = 'suivi_usager'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(notified, 1);
+    assert!(
+        app.pending_jobs()
+            .await
+            .iter()
+            .any(|j| j["template"] == "resident_message"
+                && j["to"] == "agent.schs13@histologe.localhost")
+    );
+}

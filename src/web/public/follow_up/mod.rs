@@ -422,6 +422,37 @@ async fn notify_territory(
         )
         .await?;
     }
+    // The partners working on the case (and its subscribers) hear of it
+    // too: in the application, and by e-mail for those who want it at once.
+    let followers = db::workflow::case_followers(conn, report.id).await?;
+    let admins = db::workflow::territory_admins(conn, report.territory_id).await?;
+    let mut notified = Vec::new();
+    for r in followers.iter().chain(admins.iter()) {
+        if !notified.contains(&r.user_id) {
+            notified.push(r.user_id);
+            db::workflow::notify(conn, r.user_id, report.id, "suivi_usager").await?;
+        }
+    }
+    for r in followers
+        .iter()
+        .filter(|r| r.notification_pref == "instant")
+    {
+        let key = format!("follow-up:{follow_up_id}:{kind}:{}", r.email);
+        queue::enqueue(
+            conn,
+            &Job::SendEmail(Email::ResidentMessage {
+                to: r.email.clone(),
+                reference: report.reference.clone(),
+                link: format!("{}/bo/signalements/{}", state.config.base_url, report.uuid),
+            }),
+            Some(&key),
+            JobContext {
+                report_id: Some(report.id),
+                ..JobContext::default()
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 
