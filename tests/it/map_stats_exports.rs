@@ -826,7 +826,7 @@ async fn a_large_export_streams_in_flat_memory() {
 /// asynchronously).
 async fn wait_for(browser: &Browser, css: &str) {
     use futures::FutureExt;
-    let deadline = Instant::now() + std::time::Duration::from_secs(15);
+    let deadline = Instant::now() + std::time::Duration::from_secs(45);
     loop {
         let found = std::panic::AssertUnwindSafe(browser.find(css))
             .catch_unwind()
@@ -897,6 +897,12 @@ async fn an_agent_opens_the_map_zooms_into_a_cluster_and_follows_a_popup_link() 
     browser
         .click("form[action='/connexion'] button[type='submit']")
         .await;
+    // The login's redirect must land before the next navigation.
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while !browser.current_url().await.ends_with("/bo") {
+        assert!(Instant::now() < deadline, "the login never landed");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
     browser.goto(&app.url("/bo/cartographie")).await;
     // Zoomed out on the territory: the three reports form one cluster.
     wait_for(&browser, ".marker-cluster").await;
@@ -905,6 +911,16 @@ async fn an_agent_opens_the_map_zooms_into_a_cluster_and_follows_a_popup_link() 
         .await;
     browser.click(".marker-cluster").await;
     wait_for(&browser, ".app-map-point").await;
+    // Let the last reload of the zoomed view finish (it redraws the markers).
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while browser
+        .text_of("#map-status")
+        .await
+        .starts_with("Chargement")
+    {
+        assert!(Instant::now() < deadline, "the zoomed view never loaded");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
     browser.click(".app-map-point").await;
     wait_for(&browser, ".leaflet-popup-content a.app-map-popup__link").await;
