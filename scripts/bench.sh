@@ -104,7 +104,9 @@ T13=$(sql "$DB" -e "SELECT id FROM territories WHERE code = '13'")
 UUIDS="$OUT/uuids.txt"
 "$BIN/bench_sql" uuids --count 2000 >"$UUIDS"
 sed 's|^|/bo/signalements/|' "$UUIDS" >"$OUT/case_paths.txt"
-sed 's|^\(.*\)$|/bo/signalements/\1/suivis|' "$UUIDS" >"$OUT/follow_up_paths.txt"
+# Follow-ups are written on active cases only (closed or refused ones answer 4xx).
+sql "$DB" -e "SELECT uuid FROM reports WHERE status = 'active' ORDER BY id DESC LIMIT 2000" >"$OUT/active_uuids.txt"
+sed 's|^\(.*\)$|/bo/signalements/\1/suivis|' "$OUT/active_uuids.txt" >"$OUT/follow_up_paths.txt"
 
 # List filter combinations: the same query strings for HTTP and the floor.
 declare -A LISTS=(
@@ -243,7 +245,7 @@ for c in $CONCURRENCY; do
   fi
   http follow_up "$c" /x BENCH_PATHS="$OUT/follow_up_paths.txt" BENCH_METHOD=POST \
     BENCH_BODY="_csrf=$(urlencode "$(grep -o 'histologe_csrf=[^;]*' <<<"$COOKIE" | cut -d= -f2-)")&body=Suivi+de+charge+%28benchmark%29"
-  floor follow_up "$c" --scenario follow-up --uuids "$UUIDS"
+  floor follow_up "$c" --scenario follow-up --uuids "$OUT/active_uuids.txt"
 done
 
 # Mixed back-office traffic: lists, searches, case pages, map, at 32 users.
