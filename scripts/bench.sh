@@ -193,6 +193,9 @@ prepare_drafts() {
       utilisation_service_ok_demande_logement=1 utilisation_service_ok_signalement_tiers=1 \
       utilisation_service_ok_donnees_sante=1 utilisation_service_ok_cgu=1
     echo
+    post "$s/complements" informations_complementaires_logement_montant_loyer=650 \
+      informations_complementaires_logement_annee_construction=1965
+    echo
   } >"$OUT/form_walk.txt"
   FORM_TOKEN="$t"
   FORM_COOKIE="$(awk '$6 ~ /^histologe_/ {printf "%s=%s; ", $6, $7}' "$jar")"
