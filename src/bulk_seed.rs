@@ -461,7 +461,6 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
             );
         }
     }
-    drop(written);
     let counters = generator
         .join()
         .map_err(|_| anyhow::anyhow!("the generator thread panicked"))?;
@@ -820,10 +819,9 @@ fn generate(
             last_follow_up_at: last_at,
             last_follow_up_author_kind: last_kind,
         });
-        if batch.reports.len() >= BATCH {
-            if sender.blocking_send(std::mem::take(&mut batch)).is_err() {
-                break;
-            }
+        if batch.reports.len() >= BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err()
+        {
+            break;
         }
     }
     if !batch.reports.is_empty() {
