@@ -45,10 +45,11 @@ function request()
   local headers = nil
   if os.getenv("BENCH_SUBMIT") == "1" then
     local n = counter + 1
-    headers = {
-      ["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256,
-        math.floor(n / 256) % 256, n % 256),
-    }
+    -- wrk.format replaces wrk.headers by the table it is given: copy them.
+    headers = {}
+    for k, v in pairs(wrk.headers) do headers[k] = v end
+    headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256,
+      math.floor(n / 256) % 256, n % 256)
   end
   counter = counter + step
   return wrk.format(nil, path, headers, nil)
