@@ -25,6 +25,6 @@ pub mod queue;
 pub mod seed;
 pub mod storage;
 pub mod telemetry;
+pub mod uploads;
 pub mod web;
 pub mod worker;
-pub mod uploads;

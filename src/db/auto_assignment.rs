@@ -27,9 +27,21 @@ impl RuleRow {
             declarant_profile: self.declarant_profile.clone(),
             housing_sector: self.housing_sector.clone(),
             allowance: self.allowance.clone(),
-            insee_include: self.insee_include.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
-            insee_exclude: self.insee_exclude.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
-            partner_exclude: self.partner_exclude.as_ref().map(|j| j.0.clone()).unwrap_or_default(),
+            insee_include: self
+                .insee_include
+                .as_ref()
+                .map(|j| j.0.clone())
+                .unwrap_or_default(),
+            insee_exclude: self
+                .insee_exclude
+                .as_ref()
+                .map(|j| j.0.clone())
+                .unwrap_or_default(),
+            partner_exclude: self
+                .partner_exclude
+                .as_ref()
+                .map(|j| j.0.clone())
+                .unwrap_or_default(),
         }
     }
 }
@@ -86,13 +98,21 @@ pub async fn insert(conn: &mut MySqlConnection, r: &NewRule<'_>) -> Result<u64, 
 }
 
 pub async fn territory_of(pool: &Pool, id: u64) -> Result<Option<u32>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT territory_id FROM auto_assignment_rules WHERE id = ? AND status = 'active'", id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_scalar!(
+        "SELECT territory_id FROM auto_assignment_rules WHERE id = ? AND status = 'active'",
+        id
+    )
+    .fetch_optional(pool)
+    .await
 }
 
 pub async fn archive(conn: &mut MySqlConnection, id: u64) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE auto_assignment_rules SET status = 'archived' WHERE id = ?", id).execute(conn).await?;
+    sqlx::query!(
+        "UPDATE auto_assignment_rules SET status = 'archived' WHERE id = ?",
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -129,14 +149,22 @@ pub async fn candidates(pool: &Pool, territory_id: u32) -> Result<Vec<Candidate>
     for row in rows {
         match out.last_mut() {
             Some(last) if last.id == row.id => last.insee_codes.extend(row.insee_code),
-            _ => out.push(Candidate { id: row.id, partner_type: row.partner_type, insee_codes: row.insee_code.into_iter().collect() }),
+            _ => out.push(Candidate {
+                id: row.id,
+                partner_type: row.partner_type,
+                insee_codes: row.insee_code.into_iter().collect(),
+            }),
         }
     }
     Ok(out)
 }
 
 /// A report of a territory by its reference, for the simulator.
-pub async fn report_by_reference(pool: &Pool, territory_id: u32, reference: &str) -> Result<Option<(u64, String)>, sqlx::Error> {
+pub async fn report_by_reference(
+    pool: &Pool,
+    territory_id: u32,
+    reference: &str,
+) -> Result<Option<(u64, String)>, sqlx::Error> {
     let row = sqlx::query!(
         "SELECT id, uuid FROM reports WHERE territory_id = ? AND reference = ?",
         territory_id,

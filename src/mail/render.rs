@@ -273,15 +273,48 @@ pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
             DraftResumeHtml { link }.render()?,
             DraftResumeText { link }.render()?,
         ),
-        Email::CaseUpdateForResident { reference, title, message, link, .. } => (
+        Email::CaseUpdateForResident {
+            reference,
+            title,
+            message,
+            link,
+            ..
+        } => (
             format!("{title} – signalement {reference}"),
-            CaseUpdateResidentHtml { reference, title, message, link }.render()?,
-            CaseUpdateResidentText { reference, title, message, link }.render()?,
+            CaseUpdateResidentHtml {
+                reference,
+                title,
+                message,
+                link,
+            }
+            .render()?,
+            CaseUpdateResidentText {
+                reference,
+                title,
+                message,
+                link,
+            }
+            .render()?,
         ),
-        Email::CaseUpdateForStaff { reference, title, link, .. } => (
+        Email::CaseUpdateForStaff {
+            reference,
+            title,
+            link,
+            ..
+        } => (
             format!("{title} – {reference}"),
-            CaseUpdateStaffHtml { reference, title, link }.render()?,
-            CaseUpdateStaffText { reference, title, link }.render()?,
+            CaseUpdateStaffHtml {
+                reference,
+                title,
+                link,
+            }
+            .render()?,
+            CaseUpdateStaffText {
+                reference,
+                title,
+                link,
+            }
+            .render()?,
         ),
     };
     Ok(RenderedEmail {

@@ -296,12 +296,36 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
             SignedIn,
             office::case_actions::toggle_subscription,
         )
-        .get("/bo/regles-affectation", TerritoryAdmin, office::auto_assignment::list_rules)
-        .post("/bo/regles-affectation", TerritoryAdmin, office::auto_assignment::create_rule)
-        .post("/bo/regles-affectation/{id}/archiver", TerritoryAdmin, office::auto_assignment::archive_rule)
-        .get("/bo/documents/{uuid}", SignedIn, office::cases::download_document)
-        .get("/bo/signalements/{uuid}/modifier", SignedIn, office::case_edit::show_edit)
-        .post("/bo/signalements/{uuid}/modifier", SignedIn, office::case_edit::save_edit)
+        .get(
+            "/bo/regles-affectation",
+            TerritoryAdmin,
+            office::auto_assignment::list_rules,
+        )
+        .post(
+            "/bo/regles-affectation",
+            TerritoryAdmin,
+            office::auto_assignment::create_rule,
+        )
+        .post(
+            "/bo/regles-affectation/{id}/archiver",
+            TerritoryAdmin,
+            office::auto_assignment::archive_rule,
+        )
+        .get(
+            "/bo/documents/{uuid}",
+            SignedIn,
+            office::cases::download_document,
+        )
+        .get(
+            "/bo/signalements/{uuid}/modifier",
+            SignedIn,
+            office::case_edit::show_edit,
+        )
+        .post(
+            "/bo/signalements/{uuid}/modifier",
+            SignedIn,
+            office::case_edit::save_edit,
+        )
         .get(
             "/bo/notifications",
             SignedIn,

@@ -84,14 +84,21 @@ pub struct RuleForm {
 }
 
 fn label<'a>(list: &'a [(&'a str, &'a str)], code: &'a str) -> &'a str {
-    list.iter().find(|(c, _)| *c == code).map_or(code, |(_, l)| l)
+    list.iter()
+        .find(|(c, _)| *c == code)
+        .map_or(code, |(_, l)| l)
 }
 
 fn scope(user: &CurrentUser) -> Option<Vec<u32>> {
     (user.role != Role::SuperAdmin).then(|| user.actor.territory_ids())
 }
 
-async fn page_of(state: &AppState, page: OfficePage, form: RuleForm, errors: FormErrors) -> AppResult<RulesPage> {
+async fn page_of(
+    state: &AppState,
+    page: OfficePage,
+    form: RuleForm,
+    errors: FormErrors,
+) -> AppResult<RulesPage> {
     let scope = scope(&page.user);
     let rules = db::auto_assignment::list(&state.db, scope.as_deref())
         .await?
@@ -119,13 +126,20 @@ async fn page_of(state: &AppState, page: OfficePage, form: RuleForm, errors: For
         })
         .collect();
     let territories = match &scope {
-        None => db::territories::list(&state.db).await?.into_iter().filter(|t| t.is_active).collect::<Vec<_>>(),
+        None => db::territories::list(&state.db)
+            .await?
+            .into_iter()
+            .filter(|t| t.is_active)
+            .collect::<Vec<_>>(),
         Some(ids) => db::territories::list_by_ids(&state.db, ids).await?,
     }
     .into_iter()
     .map(|t| (t.id, format!("{} – {}", t.code, t.name)))
     .collect::<Vec<_>>();
-    let sim_territory = territories.first().map(|(id, _)| id.to_string()).unwrap_or_default();
+    let sim_territory = territories
+        .first()
+        .map(|(id, _)| id.to_string())
+        .unwrap_or_default();
     Ok(RulesPage {
         layout: page.layout,
         rules,
@@ -145,7 +159,12 @@ async fn page_of(state: &AppState, page: OfficePage, form: RuleForm, errors: For
 
 fn default_form(user: &CurrentUser) -> RuleForm {
     RuleForm {
-        territory_id: user.actor.territory_ids().first().map(ToString::to_string).unwrap_or_default(),
+        territory_id: user
+            .actor
+            .territory_ids()
+            .first()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         declarant_profile: "all".into(),
         housing_sector: "all".into(),
         allowance: "all".into(),
@@ -159,25 +178,43 @@ pub struct SimulatorQuery {
     territoire: Option<String>,
 }
 
-pub async fn list_rules(State(state): State<AppState>, page: OfficePage, Query(query): Query<SimulatorQuery>) -> AppResult<Response> {
+pub async fn list_rules(
+    State(state): State<AppState>,
+    page: OfficePage,
+    Query(query): Query<SimulatorQuery>,
+) -> AppResult<Response> {
     let form = default_form(&page.user);
     let user = page.user.clone();
     let mut view = page_of(&state, page, form, FormErrors::default()).await?;
-    let Some(reference) = query.reference.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()) else {
+    let Some(reference) = query
+        .reference
+        .map(|r| r.trim().to_owned())
+        .filter(|r| !r.is_empty())
+    else {
         return Ok(view.into_response());
     };
     view.sim_reference = reference.clone();
-    let territory_id = query.territoire.as_deref().and_then(|t| t.parse::<u32>().ok()).unwrap_or(0);
+    let territory_id = query
+        .territoire
+        .as_deref()
+        .and_then(|t| t.parse::<u32>().ok())
+        .unwrap_or(0);
     view.sim_territory = territory_id.to_string();
     if !permissions::can_manage_partner(&user.actor, territory_id) {
         view.simulation_error = Some("Choisissez un territoire de votre périmètre.".into());
         return Ok((StatusCode::BAD_REQUEST, view).into_response());
     }
-    let Some((report_id, uuid)) = db::auto_assignment::report_by_reference(&state.db, territory_id, &reference).await? else {
+    let Some((report_id, uuid)) =
+        db::auto_assignment::report_by_reference(&state.db, territory_id, &reference).await?
+    else {
         view.simulation_error = Some(format!("Aucun signalement {reference} sur ce territoire."));
         return Ok((StatusCode::NOT_FOUND, view).into_response());
     };
-    let rules: Vec<_> = db::auto_assignment::list(&state.db, Some(&[territory_id])).await?.iter().map(|r| r.rule()).collect();
+    let rules: Vec<_> = db::auto_assignment::list(&state.db, Some(&[territory_id]))
+        .await?
+        .iter()
+        .map(|r| r.rule())
+        .collect();
     let facts = db::auto_assignment::report_facts(&state.db, report_id).await?;
     let candidates = db::auto_assignment::candidates(&state.db, territory_id).await?;
     let picked = pick(&rules, &facts, &candidates);
@@ -187,7 +224,12 @@ pub async fn list_rules(State(state): State<AppState>, page: OfficePage, Query(q
         uuid,
         partners: picked
             .iter()
-            .filter_map(|id| names.iter().find(|(p, _, _)| p == id).map(|(_, name, _)| name.clone()))
+            .filter_map(|id| {
+                names
+                    .iter()
+                    .find(|(p, _, _)| p == id)
+                    .map(|(_, name, _)| name.clone())
+            })
             .collect(),
     });
     Ok(view.into_response())
@@ -200,7 +242,10 @@ fn codes(raw: &str, field: &'static str, errors: &mut FormErrors) -> Vec<String>
         .filter(|c| !c.is_empty())
         .collect();
     if let Some(bad) = codes.iter().find(|c| !is_insee_code(c)) {
-        errors.add(field, format!("« {bad} » n’est pas un code INSEE (5 caractères)."));
+        errors.add(
+            field,
+            format!("« {bad} » n’est pas un code INSEE (5 caractères)."),
+        );
     }
     codes.sort();
     codes.dedup();
@@ -216,10 +261,16 @@ pub async fn create_rule(
     let mut errors = FormErrors::default();
     let territory_id = form.territory_id.parse::<u32>().unwrap_or(0);
     if !permissions::can_manage_partner(&page.user.actor, territory_id) {
-        errors.add("territory_id", "Choisissez un territoire de votre périmètre.");
+        errors.add(
+            "territory_id",
+            "Choisissez un territoire de votre périmètre.",
+        );
     }
     if !is_partner_type(&form.partner_type) {
-        errors.add("partner_type", "Choisissez le type de partenaire à affecter.");
+        errors.add(
+            "partner_type",
+            "Choisissez le type de partenaire à affecter.",
+        );
     }
     if !PROFILES.iter().any(|(c, _)| *c == form.declarant_profile) {
         errors.add("declarant_profile", "Choisissez une des options proposées.");
@@ -263,7 +314,10 @@ pub async fn create_rule(
         "create",
         "auto_assignment_rule",
         Some(id.to_string()),
-        Some(domain::audit::created(&[("partner_type", form.partner_type.clone()), ("territory_id", territory_id.to_string())])),
+        Some(domain::audit::created(&[
+            ("partner_type", form.partner_type.clone()),
+            ("territory_id", territory_id.to_string()),
+        ])),
     )
     .await?;
     Ok(Redirect::to("/bo/regles-affectation").into_response())
@@ -275,20 +329,39 @@ pub async fn archive_rule(
     page: OfficePage,
     Path(id): Path<u64>,
 ) -> AppResult<Redirect> {
-    let territory = db::auto_assignment::territory_of(&state.db, id).await?.ok_or(AppError::NotFound)?;
+    let territory = db::auto_assignment::territory_of(&state.db, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !permissions::can_manage_partner(&page.user.actor, territory) {
         return Err(AppError::Forbidden);
     }
     let mut tx = state.db.begin().await?;
     db::auto_assignment::archive(&mut tx, id).await?;
     tx.commit().await?;
-    record(&state, Some(&page.user), &origin, "delete", "auto_assignment_rule", Some(id.to_string()), None).await?;
+    record(
+        &state,
+        Some(&page.user),
+        &origin,
+        "delete",
+        "auto_assignment_rule",
+        Some(id.to_string()),
+        None,
+    )
+    .await?;
     Ok(Redirect::to("/bo/regles-affectation"))
 }
 
 /// The partners the active rules pick for a report (used by validation).
-pub async fn picked_partners(state: &AppState, territory_id: u32, report_id: u64) -> AppResult<Vec<u64>> {
-    let rules: Vec<_> = db::auto_assignment::list(&state.db, Some(&[territory_id])).await?.iter().map(|r| r.rule()).collect();
+pub async fn picked_partners(
+    state: &AppState,
+    territory_id: u32,
+    report_id: u64,
+) -> AppResult<Vec<u64>> {
+    let rules: Vec<_> = db::auto_assignment::list(&state.db, Some(&[territory_id]))
+        .await?
+        .iter()
+        .map(|r| r.rule())
+        .collect();
     if rules.is_empty() {
         return Ok(Vec::new());
     }
