@@ -42,8 +42,14 @@ mysql_running() {
   mariadb-admin --socket="$SOCKET" -u"$ME" ping >/dev/null 2>&1
 }
 
+# A project server started from another checkout already listens there.
+mysql_running_tcp() {
+  mariadb-admin -h127.0.0.1 -P"$MYSQL_PORT" -uhistologe -phistologe ping >/dev/null 2>&1
+}
+
 start_mariadb() {
   if mysql_running; then log "MariaDB already running on 127.0.0.1:$MYSQL_PORT"; return; fi
+  if mysql_running_tcp; then log "MariaDB already running on 127.0.0.1:$MYSQL_PORT (another checkout)"; return; fi
   mkdir -p "$MYSQL_DIR"
   if [ ! -d "$MYSQL_DIR/data/mysql" ]; then
     log "initialising MariaDB data directory"
