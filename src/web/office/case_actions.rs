@@ -51,6 +51,28 @@ impl ActionForm {
     fn flag(&self, key: &str) -> bool {
         self.0.iter().any(|(k, v)| k == key && !v.is_empty())
     }
+    /// The reason (one of `reasons`) and the explanation (10 to 5,000
+    /// characters) that go with a refusal or a closure; each missing or
+    /// wrong one adds its (field, message) error.
+    fn reason_and_message(
+        &self,
+        reasons: &[(&str, &str)],
+        reason_error: (&'static str, &str),
+        message_error: (&'static str, &str),
+        errors: &mut FormErrors,
+    ) -> (String, String) {
+        let reason = self.get("reason");
+        let message = self.get("message");
+        if !rules::is_code(reasons, &reason) {
+            errors.add(reason_error.0, reason_error.1);
+        }
+        let length = message.chars().count();
+        if !(MIN_MESSAGE_CHARS..=5000).contains(&length) {
+            errors.add(message_error.0, message_error.1);
+        }
+        (reason, message)
+    }
+
     fn version(&self) -> u32 {
         self.get("version").parse().unwrap_or(0)
     }
@@ -350,17 +372,15 @@ pub async fn refuse_case(
     )
     .await?;
     let mut errors = FormErrors::default();
-    let reason = form.get("reason");
-    let message = form.get("message");
-    if !rules::is_code(&REFUSAL_REASONS, &reason) {
-        errors.add("reason", "Choisissez le motif du refus.");
-    }
-    if message.chars().count() < MIN_MESSAGE_CHARS || message.chars().count() > 5000 {
-        errors.add(
+    let (reason, message) = form.reason_and_message(
+        &REFUSAL_REASONS,
+        ("reason", "Choisissez le motif du refus."),
+        (
             "message",
             "Expliquez le refus à l’usager (10 à 5 000 caractères).",
-        );
-    }
+        ),
+        &mut errors,
+    );
     if !errors.is_empty() {
         return invalid(&state, page, &uuid, errors).await;
     }
@@ -513,15 +533,13 @@ pub async fn close_case(
     )
     .await?;
     let mut errors = FormErrors::default();
-    let reason = form.get("reason");
-    let message = form.get("message");
+    let (reason, message) = form.reason_and_message(
+        &CLOSURE_REASONS,
+        ("reason", "Choisissez le motif de clôture."),
+        ("message", "Décrivez la clôture (10 à 5 000 caractères)."),
+        &mut errors,
+    );
     let public = form.flag("public");
-    if !rules::is_code(&CLOSURE_REASONS, &reason) {
-        errors.add("reason", "Choisissez le motif de clôture.");
-    }
-    if message.chars().count() < MIN_MESSAGE_CHARS || message.chars().count() > 5000 {
-        errors.add("message", "Décrivez la clôture (10 à 5 000 caractères).");
-    }
     if !errors.is_empty() {
         return invalid(&state, page, &uuid, errors).await;
     }
@@ -717,17 +735,15 @@ pub async fn refuse_assignment(
     let partner = own_partner(&state, &page, &uuid).await?;
     let form = ActionForm::parse(&body);
     let mut errors = FormErrors::default();
-    let reason = form.get("reason");
-    let message = form.get("message");
-    if !rules::is_code(&ASSIGNMENT_REFUSAL_REASONS, &reason) {
-        errors.add("assignment_reason", "Choisissez le motif du refus.");
-    }
-    if message.chars().count() < MIN_MESSAGE_CHARS || message.chars().count() > 5000 {
-        errors.add(
+    let (reason, message) = form.reason_and_message(
+        &ASSIGNMENT_REFUSAL_REASONS,
+        ("assignment_reason", "Choisissez le motif du refus."),
+        (
             "assignment_message",
             "Expliquez le refus (10 à 5 000 caractères).",
-        );
-    }
+        ),
+        &mut errors,
+    );
     if !errors.is_empty() {
         return invalid(&state, page, &uuid, errors).await;
     }
@@ -795,17 +811,15 @@ pub async fn close_assignment(
     let partner = own_partner(&state, &page, &uuid).await?;
     let form = ActionForm::parse(&body);
     let mut errors = FormErrors::default();
-    let reason = form.get("reason");
-    let message = form.get("message");
-    if !rules::is_code(&CLOSURE_REASONS, &reason) {
-        errors.add("close_reason", "Choisissez le motif de clôture.");
-    }
-    if message.chars().count() < MIN_MESSAGE_CHARS || message.chars().count() > 5000 {
-        errors.add(
+    let (reason, message) = form.reason_and_message(
+        &CLOSURE_REASONS,
+        ("close_reason", "Choisissez le motif de clôture."),
+        (
             "close_message",
             "Décrivez la clôture (10 à 5 000 caractères).",
-        );
-    }
+        ),
+        &mut errors,
+    );
     if !errors.is_empty() {
         return invalid(&state, page, &uuid, errors).await;
     }
