@@ -29,6 +29,35 @@ pub async fn list(pool: &Pool, territory_ids: Option<&[u32]>) -> Result<Vec<TagR
     .await
 }
 
+/// A tag offered by the selection forms.
+#[derive(Debug, Clone)]
+pub struct TagOption {
+    pub id: u64,
+    pub territory_code: String,
+    pub label: String,
+}
+
+/// The live tags of these territories (all when `None`), without the
+/// per-tag counts of [`list`]: the selection forms need names only.
+pub async fn options(
+    pool: &Pool,
+    territory_ids: Option<&[u32]>,
+) -> Result<Vec<TagOption>, sqlx::Error> {
+    let all = territory_ids.is_none();
+    let ids = territory_ids.map(super::id_list).unwrap_or_default();
+    sqlx::query_as!(
+        TagOption,
+        "SELECT g.id, t.code AS territory_code, g.label
+         FROM tags g JOIN territories t ON t.id = g.territory_id
+         WHERE g.is_archived = FALSE AND (? OR FIND_IN_SET(g.territory_id, ?))
+         ORDER BY t.code, g.label",
+        all,
+        ids
+    )
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn find_territory(pool: &Pool, id: u64) -> Result<Option<u32>, sqlx::Error> {
     sqlx::query_scalar!(
         "SELECT territory_id FROM tags WHERE id = ? AND is_archived = FALSE",

@@ -63,6 +63,9 @@ pub struct Pagination {
     pub page: u32,
     pub per_page: u32,
     pub total: i64,
+    /// `total` is a lower bound (a count stopped at a horizon): the last
+    /// page is unknown, "page suivante" stays offered.
+    pub capped: bool,
 }
 
 impl Pagination {
@@ -71,6 +74,32 @@ impl Pagination {
             page: page.unwrap_or(1).max(1),
             per_page,
             total,
+            capped: false,
+        }
+    }
+
+    /// A page of a list whose count stopped at `total` when `capped`.
+    pub fn at_least(page: Option<u32>, per_page: u32, total: i64, capped: bool) -> Self {
+        Self {
+            capped,
+            ..Self::new(page, per_page, total)
+        }
+    }
+
+    /// The count as read by a person: "1 234", or "plus de 10 000".
+    pub fn total_label(&self) -> String {
+        let digits = self.total.max(0).to_string();
+        let mut grouped = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push('\u{202f}');
+            }
+            grouped.push(c);
+        }
+        if self.capped {
+            format!("plus de {grouped}")
+        } else {
+            grouped
         }
     }
 
@@ -88,7 +117,7 @@ impl Pagination {
     }
 
     pub fn has_next(&self) -> bool {
-        self.page < self.pages()
+        self.capped || self.page < self.pages()
     }
 
     pub fn previous(&self) -> u32 {

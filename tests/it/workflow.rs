@@ -755,6 +755,73 @@ async fn the_list_paginates_by_25_and_saved_filters_come_back() {
 }
 
 #[tokio::test]
+async fn a_long_list_counts_up_to_a_horizon_and_keeps_offering_the_next_page() {
+    let app = app_with_accounts().await;
+    for n in 1..=12 {
+        let reference = format!("2026-{n}");
+        insert_case(
+            &app,
+            NewCase {
+                reference: Box::leak(reference.into_boxed_str()),
+                ..NewCase::default()
+            },
+        )
+        .await;
+    }
+    let filter = histologe::domain::case_filter::CaseFilter::parse(&[]).expect("default filter");
+    let scope = histologe::domain::permissions::ReportScope::All;
+    let (rows, total) = histologe::db::cases::list_counted_to(&app.db, &scope, &filter, 0, 5)
+        .await
+        .expect("list");
+    assert_eq!(rows.len(), 12, "the page itself is complete");
+    assert_eq!((total.count, total.capped), (5, true));
+    let (_, total) = histologe::db::cases::list_counted_to(&app.db, &scope, &filter, 0, 12)
+        .await
+        .expect("list");
+    assert_eq!((total.count, total.capped), (12, false));
+    let pagination = histologe::web::forms::Pagination::at_least(Some(1), 2, 5, true);
+    assert_eq!(pagination.total_label(), "plus de 5");
+    assert!(
+        pagination.has_next(),
+        "a capped count never hides the next page"
+    );
+    let exact = histologe::web::forms::Pagination::at_least(Some(1), 25, 12_345, false);
+    assert_eq!(exact.total_label(), "12\u{202f}345");
+}
+
+#[tokio::test]
+async fn partner_menus_list_one_territory_at_a_time() {
+    let app = app_with_accounts().await;
+    app.login_as("admin@histologe.localhost").await;
+    let (_, national) = app.get_html("/bo/signalements").await;
+    assert!(national.contains("Choisissez d’abord un territoire pour lister ses partenaires."));
+    assert!(
+        !national.contains("Service communal d’hygiène et de santé de Lyon"),
+        "no national menu of partners"
+    );
+    let t69: u32 = sqlx::query_scalar("SELECT id FROM territories WHERE code = '69A'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let (_, lyon) = app
+        .get_html(&format!("/bo/signalements?territoire={t69}"))
+        .await;
+    let menu = &lyon[lyon.find("id=\"partenaire\"").expect("partner menu")..];
+    let menu = &menu[..menu.find("</select>").unwrap()];
+    assert!(menu.contains("69A – "), "{menu}");
+    assert!(!menu.contains("13 – "), "{menu}");
+    // A territory admin never gets another territory's partners, whatever the URL says.
+    let rt = as_user(&app);
+    rt.login_as(RT13).await;
+    let (_, other) = rt
+        .get_html(&format!("/bo/signalements?territoire={t69}"))
+        .await;
+    let menu = &other[other.find("id=\"partenaire\"").expect("partner menu")..];
+    let menu = &menu[..menu.find("</select>").unwrap()];
+    assert!(!menu.contains("69A – "), "{menu}");
+}
+
+#[tokio::test]
 async fn the_dashboard_counts_the_queues_and_notifications_are_marked_seen_when_opened() {
     let app = app_with_accounts().await;
     let (_, _) = insert_case(

@@ -17,7 +17,7 @@ use crate::{
     db::{self, case_view},
     domain::{
         case_filter::{ASSIGNMENT_FILTERS, CaseFilter, SORTS},
-        permissions::{self, ReportFacts, ReportScope},
+        permissions::{self, ReportFacts},
         roles::Role,
         workflow::{
             self, ASSIGNMENT_REFUSAL_REASONS, CLOSURE_REASONS, CaseAction, CaseFacts,
@@ -28,6 +28,7 @@ use crate::{
     web::{
         forms::{FormErrors, Pagination},
         layout::{Layout, OfficePage},
+        office::filter_options::{FilterOptions, filter_options},
     },
 };
 
@@ -72,9 +73,7 @@ pub struct CasesPage {
     pub statuses: [(&'static str, &'static str); 5],
     pub sorts: [(&'static str, &'static str); 5],
     pub assignment_filters: [(&'static str, &'static str); 6],
-    pub territories: Vec<(u32, String)>,
-    pub partners: Vec<(u64, String, u32)>,
-    pub tags: Vec<db::tags::TagRow>,
+    pub options: FilterOptions,
     pub saved: Vec<db::saved_filters::SavedFilterRow>,
     pub postal_codes: String,
     pub date_from: String,
@@ -109,7 +108,7 @@ pub async fn list_cases(
     let (rows, total) = if error.is_none() {
         db::cases::list(&state.db, &scope, &filter, page.user.id).await?
     } else {
-        (Vec::new(), 0)
+        (Vec::new(), db::cases::ListTotal::default())
     };
     let ids: Vec<u64> = rows.iter().map(|r| r.id).collect();
     let assignments = db::cases::assignments_of(&state.db, &ids).await?;
@@ -142,23 +141,7 @@ pub async fn list_cases(
             severity: format_score(r.severity),
         })
         .collect();
-    let territory_ids = match &scope {
-        ReportScope::All => None,
-        _ => Some(page.user.actor.territory_ids()),
-    };
-    let territories = match &territory_ids {
-        None => db::territories::list(&state.db)
-            .await?
-            .into_iter()
-            .filter(|t| t.is_active)
-            .collect::<Vec<_>>(),
-        Some(ids) => db::territories::list_by_ids(&state.db, ids).await?,
-    }
-    .into_iter()
-    .map(|t| (t.id, format!("{} – {}", t.code, t.name)))
-    .collect();
-    let partners = db::partners::options(&state.db, territory_ids.as_deref()).await?;
-    let tags = db::tags::list(&state.db, territory_ids.as_deref()).await?;
+    let options = filter_options(&state, &page, &scope, &filter).await?;
     let saved = db::saved_filters::list(&state.db, page.user.id).await?;
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -172,15 +155,18 @@ pub async fn list_cases(
         date_from: iso(filter.date_from),
         date_to: iso(filter.date_to),
         query_base: filter.query_string(),
-        pagination: Pagination::new(Some(filter.page), db::cases::PER_PAGE, total),
+        pagination: Pagination::at_least(
+            Some(filter.page),
+            db::cases::PER_PAGE,
+            total.count,
+            total.capped,
+        ),
         filter,
         error,
         statuses: REPORT_STATUSES,
         sorts: SORTS,
         assignment_filters: ASSIGNMENT_FILTERS,
-        territories,
-        partners,
-        tags,
+        options,
         saved,
     };
     Ok((status, view).into_response())

@@ -18,7 +18,10 @@ use axum::{
 };
 use serde::Serialize;
 
-use super::stats::{filter_options, iso, parse_filter};
+use super::{
+    filter_options::{FilterOptions, filter_options},
+    stats::{iso, parse_filter},
+};
 use crate::{
     app::AppState,
     db,
@@ -44,9 +47,7 @@ pub struct MapPage {
     pub error: Option<String>,
     pub form_action: &'static str,
     pub statuses: [(&'static str, &'static str); 5],
-    pub territories: Vec<(u32, String)>,
-    pub partners: Vec<(u64, String, u32)>,
-    pub tags: Vec<db::tags::TagRow>,
+    pub options: FilterOptions,
     pub postal_codes: String,
     pub date_from: String,
     pub date_to: String,
@@ -107,8 +108,8 @@ pub async fn show_map(
         .split('&')
         .any(|pair| pair == "vue=tableau");
     let scope = permissions::report_scope(&page.user.actor);
-    let options = filter_options(&state, &page, &scope).await?;
-    let (mut cases, mut total) = (Vec::new(), 0);
+    let options = filter_options(&state, &page, &scope, &filter).await?;
+    let (mut cases, mut total) = (Vec::new(), db::cases::ListTotal::default());
     if table && error.is_none() {
         let (rows, count) = db::cases::list(&state.db, &scope, &filter, page.user.id).await?;
         total = count;
@@ -142,14 +143,17 @@ pub async fn show_map(
         date_to: iso(filter.date_to),
         query: filter.query_string(),
         table_query: format!("{}&vue=tableau", filter.query_string()),
-        pagination: Pagination::new(Some(filter.page), db::cases::PER_PAGE, total),
+        pagination: Pagination::at_least(
+            Some(filter.page),
+            db::cases::PER_PAGE,
+            total.count,
+            total.capped,
+        ),
         filter,
         error,
         form_action: "/bo/cartographie",
         statuses: REPORT_STATUSES,
-        territories: options.territories,
-        partners: options.partners,
-        tags: options.tags,
+        options,
         tile_url: state.config.map_tile_url.clone(),
         bounds,
         table,

@@ -9,6 +9,7 @@ pub mod case_edit;
 pub mod cases;
 pub mod dashboard;
 pub mod exports;
+pub mod filter_options;
 pub mod interconnections;
 pub mod map;
 pub mod partners;

@@ -18,50 +18,19 @@ use crate::{
     },
     domain::{
         case_filter::CaseFilter,
-        permissions::{self, ReportScope},
+        permissions,
         stats::{bar_width, days_display, median_of_histogram, percent, severity_band_label},
         workflow::{self, CLOSURE_REASONS, REFUSAL_REASONS, REPORT_STATUSES},
     },
     error::AppResult,
     web::{
         layout::{Layout, OfficePage},
-        office::cases::profile_label,
+        office::{
+            cases::profile_label,
+            filter_options::{FilterOptions, filter_options},
+        },
     },
 };
-
-/// The filter options a selection form offers, within the user's scope.
-pub struct FilterOptions {
-    pub territories: Vec<(u32, String)>,
-    pub partners: Vec<(u64, String, u32)>,
-    pub tags: Vec<db::tags::TagRow>,
-}
-
-pub(crate) async fn filter_options(
-    state: &AppState,
-    page: &OfficePage,
-    scope: &ReportScope,
-) -> AppResult<FilterOptions> {
-    let territory_ids = match scope {
-        ReportScope::All => None,
-        _ => Some(page.user.actor.territory_ids()),
-    };
-    let territories = match &territory_ids {
-        None => db::territories::list(&state.db)
-            .await?
-            .into_iter()
-            .filter(|t| t.is_active)
-            .collect::<Vec<_>>(),
-        Some(ids) => db::territories::list_by_ids(&state.db, ids).await?,
-    }
-    .into_iter()
-    .map(|t| (t.id, format!("{} – {}", t.code, t.name)))
-    .collect();
-    Ok(FilterOptions {
-        territories,
-        partners: db::partners::options(&state.db, territory_ids.as_deref()).await?,
-        tags: db::tags::list(&state.db, territory_ids.as_deref()).await?,
-    })
-}
 
 /// Parses the query string as the list does; on error, the default filter
 /// and the French message.
@@ -159,9 +128,7 @@ pub struct StatsPage {
     pub error: Option<String>,
     pub form_action: &'static str,
     pub statuses: [(&'static str, &'static str); 5],
-    pub territories: Vec<(u32, String)>,
-    pub partners: Vec<(u64, String, u32)>,
-    pub tags: Vec<db::tags::TagRow>,
+    pub options: FilterOptions,
     pub postal_codes: String,
     pub date_from: String,
     pub date_to: String,
@@ -213,7 +180,7 @@ pub async fn show_stats(
 ) -> AppResult<Response> {
     let (filter, error) = parse_filter(query.as_deref());
     let scope = permissions::report_scope(&page.user.actor);
-    let options = filter_options(&state, &page, &scope).await?;
+    let options = filter_options(&state, &page, &scope, &filter).await?;
     let sel = Selection {
         scope: &scope,
         filter: &filter,
@@ -308,9 +275,7 @@ pub async fn show_stats(
         error,
         form_action: "/bo/statistiques",
         statuses: REPORT_STATUSES,
-        territories: options.territories,
-        partners: options.partners,
-        tags: options.tags,
+        options,
         total,
         median_validation: days_display(medians[0]),
         median_first_acceptance: days_display(medians[1]),
