@@ -156,29 +156,15 @@ async fn run_once(pool: &db::Pool, job: &Job, rng: &mut StdRng) -> anyhow::Resul
                 .view
                 .as_ref()
                 .ok_or_else(|| anyhow::anyhow!("map scenario without bbox and zoom"))?;
-            let scope = ReportScope::All;
-            let total = db::map::count_in_box(pool, &scope, &job.filter, job.user_id, bbox).await?;
-            if *zoom >= map::POINTS_ZOOM || total <= map::FEW_POINTS {
-                db::map::points(
-                    pool,
-                    &scope,
-                    &job.filter,
-                    job.user_id,
-                    bbox,
-                    map::MAX_POINTS,
-                )
-                .await?;
-            } else {
-                db::map::clusters(
-                    pool,
-                    &scope,
-                    &job.filter,
-                    job.user_id,
-                    bbox,
-                    map::cell_size(*zoom),
-                )
-                .await?;
-            }
+            histologe::web::office::map::view_data(
+                pool,
+                &ReportScope::All,
+                &job.filter,
+                job.user_id,
+                bbox,
+                *zoom,
+            )
+            .await?;
         }
         Scenario::Ping => {
             db::health::ping(pool).await?;

@@ -207,11 +207,46 @@ pub async fn map_data(
         Err(message) => return Ok(bad_request(message)),
     };
     let scope = permissions::report_scope(&page.user.actor);
-    let user_id = page.user.id;
-    let total = db::map::count_in_box(&state.db, &scope, &filter, user_id, &bbox).await?;
-    let data = if zoom >= POINTS_ZOOM || total <= FEW_POINTS {
-        let points =
-            db::map::points(&state.db, &scope, &filter, user_id, &bbox, MAX_POINTS).await?;
+    let data = view_data(&state.db, &scope, &filter, page.user.id, &bbox, zoom).await?;
+    Ok(Json(data).into_response())
+}
+
+/// What the map shows of the selection in this view: grid clusters when
+/// zoomed out over many reports, else the reports themselves (also the SQL
+/// floor of the benchmark, src/bin/bench_sql.rs).
+pub async fn view_data(
+    pool: &db::Pool,
+    scope: &ReportScope,
+    filter: &CaseFilter,
+    user_id: u64,
+    bbox: &map::BBox,
+    zoom: u8,
+) -> Result<MapData, sqlx::Error> {
+    // Zoomed out, the clusters come first: their counts add up to the total,
+    // so the box is read once (a second time only when it holds few enough
+    // reports to send them one by one).
+    let clusters = if zoom < POINTS_ZOOM {
+        db::map::clusters(pool, scope, filter, user_id, bbox, map::cell_size(zoom)).await?
+    } else {
+        Vec::new()
+    };
+    let clustered: i64 = clusters.iter().map(|c| c.count).sum();
+    let data = if zoom < POINTS_ZOOM && clustered > FEW_POINTS {
+        MapData {
+            mode: "clusters",
+            zoom,
+            total: clustered,
+            truncated: false,
+            points: Vec::new(),
+            clusters,
+        }
+    } else {
+        let total = if zoom < POINTS_ZOOM {
+            clustered
+        } else {
+            db::map::count_in_box(pool, scope, filter, user_id, bbox).await?
+        };
+        let points = db::map::points(pool, scope, filter, user_id, bbox, MAX_POINTS).await?;
         MapData {
             mode: "points",
             zoom,
@@ -220,26 +255,8 @@ pub async fn map_data(
             points,
             clusters: Vec::new(),
         }
-    } else {
-        let clusters = db::map::clusters(
-            &state.db,
-            &scope,
-            &filter,
-            user_id,
-            &bbox,
-            map::cell_size(zoom),
-        )
-        .await?;
-        MapData {
-            mode: "clusters",
-            zoom,
-            total,
-            truncated: false,
-            points: Vec::new(),
-            clusters,
-        }
     };
-    Ok(Json(data).into_response())
+    Ok(data)
 }
 
 /// The routes of the map, statistics and exports area.
