@@ -224,22 +224,33 @@ pub async fn load_visible(
         .await?
         .ok_or(AppError::NotFound)?;
     let assignments = case_view::assignments(&state.db, key.id).await?;
-    let facts = CaseFacts {
-        territory_id: key.territory_id,
-        status: key.status.clone(),
-        assignments: assignments
-            .iter()
-            .map(|a| (a.partner_id, a.status.clone()))
-            .collect(),
-    };
+    let facts = visible_facts(user, key.territory_id, &key.status, &assignments)?;
+    Ok((key, facts))
+}
+
+/// What the workflow needs of a case, once the policy lets the user see it
+/// (403 otherwise).
+fn visible_facts(
+    user: &CurrentUser,
+    territory_id: u32,
+    status: &str,
+    assignments: &[case_view::AssignmentRow],
+) -> AppResult<CaseFacts> {
     let report = ReportFacts {
-        territory_id: key.territory_id,
+        territory_id,
         assigned_partner_ids: assignments.iter().map(|a| a.partner_id).collect(),
     };
     if !permissions::can_view_report(&user.actor, &report) {
         return Err(AppError::Forbidden);
     }
-    Ok((key, facts))
+    Ok(CaseFacts {
+        territory_id,
+        status: status.to_owned(),
+        assignments: assignments
+            .iter()
+            .map(|a| (a.partner_id, a.status.clone()))
+            .collect(),
+    })
 }
 
 pub struct AssignmentView {
@@ -323,12 +334,14 @@ pub async fn case_page(
     uuid: &str,
     errors: FormErrors,
 ) -> AppResult<CasePage> {
-    let (key, facts) = load_visible(state, &page.user, uuid).await?;
+    // The whole report and its assignments are read once, for the policy
+    // and for the page (not through load_visible, which reads a key).
     let r = case_view::find_by_uuid(&state.db, uuid)
         .await?
         .ok_or(AppError::NotFound)?;
+    let assignments = case_view::assignments(&state.db, r.id).await?;
+    let facts = visible_facts(&page.user, r.territory_id, &r.status, &assignments)?;
     let (
-        assignments,
         defects,
         qualifications,
         follow_ups,
@@ -339,24 +352,23 @@ pub async fn case_page(
         history,
         subscribed,
     ) = tokio::try_join!(
-        case_view::assignments(&state.db, key.id),
-        case_view::defects(&state.db, key.id),
-        case_view::qualifications(&state.db, key.id),
-        case_view::follow_ups(&state.db, key.id),
-        case_view::visits(&state.db, key.id),
-        case_view::documents(&state.db, key.id),
-        case_view::tags(&state.db, key.id, key.territory_id),
-        case_view::same_address(&state.db, key.id, &r.postal_code, &r.address_line),
-        case_view::history(&state.db, key.id),
-        case_view::is_subscribed(&state.db, key.id, page.user.id),
+        case_view::defects(&state.db, r.id),
+        case_view::qualifications(&state.db, r.id),
+        case_view::follow_ups(&state.db, r.id),
+        case_view::visits(&state.db, r.id),
+        case_view::documents(&state.db, r.id),
+        case_view::tags(&state.db, r.id, r.territory_id),
+        case_view::same_address(&state.db, r.id, &r.postal_code, &r.address_line),
+        case_view::history(&state.db, r.id),
+        case_view::is_subscribed(&state.db, r.id, page.user.id),
     )?;
-    db::notifications::mark_case_seen(&state.db, page.user.id, key.id).await?;
+    db::notifications::mark_case_seen(&state.db, page.user.id, r.id).await?;
     let actor = &page.user.actor;
     let can = |action| workflow::can(actor, &facts, action);
     let assignable = if can(CaseAction::Assign) {
         case_view::assignable_partners(
             &state.db,
-            key.territory_id,
+            r.territory_id,
             r.insee_code.as_deref().unwrap_or(""),
         )
         .await?
@@ -368,7 +380,7 @@ pub async fn case_page(
     };
     let staff = page.user.role >= Role::Agent;
     let suggested = if can(CaseAction::Validate) {
-        super::auto_assignment::picked_partners(state, key.territory_id, key.id).await?
+        super::auto_assignment::picked_partners(state, r.territory_id, r.id).await?
     } else {
         Vec::new()
     };
