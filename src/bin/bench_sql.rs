@@ -104,28 +104,15 @@ async fn run_once(pool: &db::Pool, job: &Job, rng: &mut StdRng) -> anyhow::Resul
         }
         Scenario::Case => {
             let uuid = &job.uuids[rng.random_range(0..job.uuids.len())];
-            let key = case_view::find_key(pool, uuid)
-                .await?
-                .ok_or_else(|| anyhow::anyhow!("unknown uuid {uuid}"))?;
-            case_view::assignments(pool, key.id).await?;
             let r = case_view::find_by_uuid(pool, uuid)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("unknown uuid {uuid}"))?;
-            tokio::try_join!(
-                case_view::assignments(pool, key.id),
-                case_view::defects(pool, key.id),
-                case_view::qualifications(pool, key.id),
-                case_view::follow_ups(pool, key.id),
-                case_view::visits(pool, key.id),
-                case_view::documents(pool, key.id),
-                case_view::tags(pool, key.id, key.territory_id),
-                case_view::same_address(pool, key.id, &r.postal_code, &r.address_line),
-                case_view::history(pool, key.id),
-                case_view::is_subscribed(pool, key.id, job.user_id),
-            )?;
+            case_view::assignments(pool, r.id).await?;
+            case_view::details(pool, &r, job.user_id).await?;
+            db::notifications::mark_case_seen(pool, job.user_id, r.id).await?;
             case_view::assignable_partners(
                 pool,
-                key.territory_id,
+                r.territory_id,
                 r.insee_code.as_deref().unwrap_or(""),
             )
             .await?;

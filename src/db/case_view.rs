@@ -380,3 +380,57 @@ pub async fn document_file(pool: &Pool, uuid: &str) -> Result<Option<DocumentFil
     .fetch_optional(pool)
     .await
 }
+
+/// Everything the case page shows besides the report and its assignments.
+pub struct CaseDetails {
+    pub defects: Vec<DefectRow>,
+    pub qualifications: Vec<QualificationRow>,
+    pub follow_ups: Vec<FollowUpRow>,
+    pub visits: Vec<VisitRow>,
+    pub documents: Vec<DocumentRow>,
+    pub tags: Vec<(u64, String, bool)>,
+    pub same_address: Vec<SameAddressRow>,
+    pub history: Vec<HistoryRow>,
+    pub subscribed: bool,
+}
+
+/// The case page's reads, run concurrently on the pool (the handler and
+/// the benchmark's SQL floor both call this).
+pub async fn details(
+    pool: &Pool,
+    r: &CaseReport,
+    user_id: u64,
+) -> Result<CaseDetails, sqlx::Error> {
+    let (
+        defects,
+        qualifications,
+        follow_ups,
+        visits,
+        documents,
+        tags,
+        same_address,
+        history,
+        subscribed,
+    ) = tokio::try_join!(
+        defects(pool, r.id),
+        qualifications(pool, r.id),
+        follow_ups(pool, r.id),
+        visits(pool, r.id),
+        documents(pool, r.id),
+        tags(pool, r.id, r.territory_id),
+        same_address(pool, r.id, &r.postal_code, &r.address_line),
+        history(pool, r.id),
+        is_subscribed(pool, r.id, user_id),
+    )?;
+    Ok(CaseDetails {
+        defects,
+        qualifications,
+        follow_ups,
+        visits,
+        documents,
+        tags,
+        same_address,
+        history,
+        subscribed,
+    })
+}

@@ -341,7 +341,7 @@ pub async fn case_page(
         .ok_or(AppError::NotFound)?;
     let assignments = case_view::assignments(&state.db, r.id).await?;
     let facts = visible_facts(&page.user, r.territory_id, &r.status, &assignments)?;
-    let (
+    let case_view::CaseDetails {
         defects,
         qualifications,
         follow_ups,
@@ -351,17 +351,7 @@ pub async fn case_page(
         same_address,
         history,
         subscribed,
-    ) = tokio::try_join!(
-        case_view::defects(&state.db, r.id),
-        case_view::qualifications(&state.db, r.id),
-        case_view::follow_ups(&state.db, r.id),
-        case_view::visits(&state.db, r.id),
-        case_view::documents(&state.db, r.id),
-        case_view::tags(&state.db, r.id, r.territory_id),
-        case_view::same_address(&state.db, r.id, &r.postal_code, &r.address_line),
-        case_view::history(&state.db, r.id),
-        case_view::is_subscribed(&state.db, r.id, page.user.id),
-    )?;
+    } = case_view::details(&state.db, &r, page.user.id).await?;
     db::notifications::mark_case_seen(&state.db, page.user.id, r.id).await?;
     let actor = &page.user.actor;
     let can = |action| workflow::can(actor, &facts, action);
