@@ -25,6 +25,7 @@ use tower_sessions_redis_store::RedisStore;
 use crate::{
     config::Config,
     db,
+    domain::report::defects::Category,
     error::AppError,
     kv, storage,
     web::{self, layout::ErrorPage},
@@ -37,6 +38,10 @@ pub struct AppState {
     pub db: db::Pool,
     pub redis: kv::RedisPool,
     pub storage: storage::Storage,
+    /// The form's defect taxonomy, read once: it is reference data that
+    /// only a migration (a deploy, a restart) changes, and every form
+    /// screen and submission needs it.
+    taxonomy: Arc<tokio::sync::OnceCell<Arc<Vec<Category>>>>,
 }
 
 impl AppState {
@@ -48,7 +53,16 @@ impl AppState {
             redis: kv::connect(&config)?,
             storage: storage::build(&config.storage)?,
             config: Arc::new(config),
+            taxonomy: Arc::default(),
         })
+    }
+
+    /// The defect taxonomy of the public form (loaded at first use).
+    pub async fn taxonomy(&self) -> Result<Arc<Vec<Category>>, sqlx::Error> {
+        self.taxonomy
+            .get_or_try_init(|| async { db::defects::load_taxonomy(&self.db).await.map(Arc::new) })
+            .await
+            .cloned()
     }
 }
 

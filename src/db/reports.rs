@@ -61,11 +61,9 @@ pub async fn next_reference_number(
         territory_id,
         year
     )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query_scalar!("SELECT LAST_INSERT_ID() AS `n!: u64`")
-        .fetch_one(conn)
-        .await
+    .execute(conn)
+    .await
+    .map(|done| done.last_insert_id())
 }
 
 /// What a new report needs besides the form's columns.

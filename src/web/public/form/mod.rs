@@ -165,7 +165,7 @@ fn confirmation_url(uuid: &str) -> String {
 async fn questions_of(state: &AppState, step: Step, a: &Answers) -> AppResult<Vec<Question>> {
     Ok(match step {
         Step::DesordresBatiment | Step::DesordresLogement => {
-            let taxonomy = db::defects::load_taxonomy(&state.db).await?;
+            let taxonomy = state.taxonomy().await?;
             let zone = if step == Step::DesordresBatiment {
                 "batiment"
             } else {
@@ -534,7 +534,7 @@ pub async fn save_step(
     let mut a = merge(&payload.answers, &questions, &submitted);
     let mut errors = form::validate(&questions, &mut a, today());
     if matches!(step, Step::DesordresBatiment | Step::DesordresLogement) {
-        let taxonomy = db::defects::load_taxonomy(&state.db).await?;
+        let taxonomy = state.taxonomy().await?;
         let zone = if step == Step::DesordresBatiment {
             "batiment"
         } else {

@@ -106,7 +106,7 @@ pub async fn show_summary(
     errors: Vec<(String, String, String)>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let taxonomy = db::defects::load_taxonomy(&state.db).await?;
+    let taxonomy = state.taxonomy().await?;
     let a = &draft.payload.0.answers;
     let no_defect = defects::selected_precisions(&taxonomy, a).is_empty();
     let page = SummaryPage {
@@ -171,7 +171,7 @@ pub async fn submit(
     if !crate::kv::within_rate(&state.redis, &key, SUBMIT_LIMIT, 3600).await? {
         return Err(AppError::TooManyRequests);
     }
-    let taxonomy = db::defects::load_taxonomy(&state.db).await?;
+    let taxonomy = state.taxonomy().await?;
     // Everything is read and checked before the transaction, so that it
     // holds one connection and the reference counter only briefly.
     let draft = super::load_draft(state, uuid).await?;
@@ -348,17 +348,28 @@ pub async fn submit(
     .await?;
 
     db::drafts::mark_submitted(&mut tx, draft.id, report_id).await?;
+    let context = JobContext {
+        report_id: Some(report_id),
+        ..JobContext::default()
+    };
+    queue::enqueue(
+        &mut tx,
+        &Job::GeocodeReport { report_id },
+        Some(&format!("report:{report_id}:geocode")),
+        context,
+    )
+    .await?;
+    let admins = db::reports::territory_admin_emails(&mut tx, territory_id).await?;
+
+    // From here to the commit, the territory's counter row is locked and
+    // concurrent submissions in the territory wait: only what needs the
+    // reference comes after it.
     let year = time::OffsetDateTime::now_utc().year();
     let number =
         db::reports::next_reference_number(&mut tx, territory_id, u16::try_from(year).unwrap_or(0))
             .await?;
     let reference = format!("{year}-{number}");
     db::reports::set_reference(&mut tx, report_id, &reference).await?;
-
-    let context = JobContext {
-        report_id: Some(report_id),
-        ..JobContext::default()
-    };
     let base = &state.config.base_url;
     let link = format!("{base}/suivre-mon-signalement/{code}");
     for (to, first_name) in submission.confirmation_recipients() {
@@ -376,14 +387,7 @@ pub async fn submit(
         )
         .await?;
     }
-    queue::enqueue(
-        &mut tx,
-        &Job::GeocodeReport { report_id },
-        Some(&format!("report:{report_id}:geocode")),
-        context,
-    )
-    .await?;
-    for to in db::reports::territory_admin_emails(&mut tx, territory_id).await? {
+    for to in admins {
         let key = format!("report:{report_id}:new:{to}");
         queue::enqueue(
             &mut tx,
