@@ -9,7 +9,10 @@
 
 use sqlx::{MySql, QueryBuilder, Row};
 
-use super::{Pool, cases::push_where};
+use super::{
+    Pool,
+    cases::{ExplainRow, explain_rows, push_where},
+};
 use crate::domain::{case_filter::CaseFilter, map::BBox, permissions::ReportScope};
 
 /// One report on the map.
@@ -38,15 +41,76 @@ pub struct MapCluster {
     pub east: f64,
 }
 
-fn push_box(qb: &mut QueryBuilder<'_, MySql>, bbox: &BBox) {
-    qb.push(" AND r.latitude BETWEEN ")
-        .push_bind(bbox.south)
-        .push(" AND ")
-        .push_bind(bbox.north)
-        .push(" AND r.longitude BETWEEN ")
-        .push_bind(bbox.west)
-        .push(" AND ")
-        .push_bind(bbox.east);
+/// The reports a map view asks about: the list's selection inside a box.
+struct View<'v> {
+    scope: &'v ReportScope,
+    filter: &'v CaseFilter,
+    user_id: u64,
+    bbox: &'v BBox,
+}
+
+impl<'v> View<'v> {
+    fn new(scope: &'v ReportScope, filter: &'v CaseFilter, user_id: u64, bbox: &'v BBox) -> Self {
+        Self {
+            scope,
+            filter,
+            user_id,
+            bbox,
+        }
+    }
+
+    /// `{prefix}SELECT {columns} FROM reports r WHERE <the selection> AND
+    /// <inside the box>`; `prefix` is empty, or `EXPLAIN `.
+    fn query<'a>(&self, prefix: &str, columns: &str) -> QueryBuilder<'a, MySql> {
+        let mut qb: QueryBuilder<MySql> =
+            QueryBuilder::new(format!("{prefix}SELECT {columns} FROM reports r"));
+        push_where(&mut qb, self.scope, self.filter, self.user_id);
+        qb.push(" AND r.latitude BETWEEN ")
+            .push_bind(self.bbox.south)
+            .push(" AND ")
+            .push_bind(self.bbox.north)
+            .push(" AND r.longitude BETWEEN ")
+            .push_bind(self.bbox.west)
+            .push(" AND ")
+            .push_bind(self.bbox.east);
+        qb
+    }
+
+    /// The query of [`count_in_box`].
+    fn count_query<'a>(&self, prefix: &str) -> QueryBuilder<'a, MySql> {
+        self.query(prefix, "COUNT(*)")
+    }
+
+    /// The query of [`points`].
+    fn points_query<'a>(&self, prefix: &str, limit: i64) -> QueryBuilder<'a, MySql> {
+        let mut qb = self.query(
+            prefix,
+            "r.uuid, r.reference, r.status, CAST(r.latitude AS DOUBLE) AS lat,
+             CAST(r.longitude AS DOUBLE) AS lon,
+             CONCAT(r.address_line, ', ', r.postal_code, ' ', r.city) AS address,
+             CAST(r.severity_score AS DOUBLE) AS severity",
+        );
+        qb.push(" ORDER BY r.severity_score DESC, r.id DESC LIMIT ")
+            .push_bind(limit);
+        qb
+    }
+
+    /// The query of [`clusters`].
+    fn clusters_query<'a>(&self, prefix: &str, cell: f64) -> QueryBuilder<'a, MySql> {
+        let mut qb = self.query(
+            prefix,
+            "COUNT(*) AS n,
+             CAST(AVG(r.latitude) AS DOUBLE) AS lat, CAST(AVG(r.longitude) AS DOUBLE) AS lon,
+             CAST(MIN(r.latitude) AS DOUBLE) AS south, CAST(MIN(r.longitude) AS DOUBLE) AS west,
+             CAST(MAX(r.latitude) AS DOUBLE) AS north, CAST(MAX(r.longitude) AS DOUBLE) AS east",
+        );
+        qb.push(" GROUP BY FLOOR(r.latitude / ")
+            .push_bind(cell)
+            .push("), FLOOR(r.longitude / ")
+            .push_bind(cell)
+            .push(")");
+        qb
+    }
 }
 
 /// Number of reports of the selection inside the box.
@@ -57,10 +121,12 @@ pub async fn count_in_box(
     user_id: u64,
     bbox: &BBox,
 ) -> Result<i64, sqlx::Error> {
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new("SELECT COUNT(*) FROM reports r");
-    push_where(&mut qb, scope, filter, user_id);
-    push_box(&mut qb, bbox);
-    qb.build().fetch_one(pool).await?.try_get(0)
+    let view = View::new(scope, filter, user_id, bbox);
+    view.count_query("")
+        .build()
+        .fetch_one(pool)
+        .await?
+        .try_get(0)
 }
 
 /// The reports inside the box, most severe first, at most `limit`.
@@ -72,18 +138,8 @@ pub async fn points(
     bbox: &BBox,
     limit: i64,
 ) -> Result<Vec<MapPoint>, sqlx::Error> {
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-        "SELECT r.uuid, r.reference, r.status, CAST(r.latitude AS DOUBLE) AS lat,
-                CAST(r.longitude AS DOUBLE) AS lon,
-                CONCAT(r.address_line, ', ', r.postal_code, ' ', r.city) AS address,
-                CAST(r.severity_score AS DOUBLE) AS severity
-         FROM reports r",
-    );
-    push_where(&mut qb, scope, filter, user_id);
-    push_box(&mut qb, bbox);
-    qb.push(" ORDER BY r.severity_score DESC, r.id DESC LIMIT ")
-        .push_bind(limit);
-    let rows = qb.build().fetch_all(pool).await?;
+    let view = View::new(scope, filter, user_id, bbox);
+    let rows = view.points_query("", limit).build().fetch_all(pool).await?;
     rows.into_iter()
         .map(|row| {
             Ok(MapPoint {
@@ -108,21 +164,12 @@ pub async fn clusters(
     bbox: &BBox,
     cell: f64,
 ) -> Result<Vec<MapCluster>, sqlx::Error> {
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-        "SELECT COUNT(*) AS n,
-                CAST(AVG(r.latitude) AS DOUBLE) AS lat, CAST(AVG(r.longitude) AS DOUBLE) AS lon,
-                CAST(MIN(r.latitude) AS DOUBLE) AS south, CAST(MIN(r.longitude) AS DOUBLE) AS west,
-                CAST(MAX(r.latitude) AS DOUBLE) AS north, CAST(MAX(r.longitude) AS DOUBLE) AS east
-         FROM reports r",
-    );
-    push_where(&mut qb, scope, filter, user_id);
-    push_box(&mut qb, bbox);
-    qb.push(" GROUP BY FLOOR(r.latitude / ")
-        .push_bind(cell)
-        .push("), FLOOR(r.longitude / ")
-        .push_bind(cell)
-        .push(")");
-    let rows = qb.build().fetch_all(pool).await?;
+    let view = View::new(scope, filter, user_id, bbox);
+    let rows = view
+        .clusters_query("", cell)
+        .build()
+        .fetch_all(pool)
+        .await?;
     rows.into_iter()
         .map(|row| {
             Ok(MapCluster {
@@ -136,6 +183,35 @@ pub async fn clusters(
             })
         })
         .collect()
+}
+
+/// `EXPLAIN` of each map query.
+#[derive(Debug, Clone)]
+pub struct MapPlans {
+    pub count: Vec<ExplainRow>,
+    pub points: Vec<ExplainRow>,
+    pub clusters: Vec<ExplainRow>,
+}
+
+/// `EXPLAIN` of the three map queries (count, points with this `limit`,
+/// clusters on this `cell`), built by the same code as the queries
+/// (tests/it/explain.rs asserts that they use indexes).
+pub async fn explain_map(
+    pool: &Pool,
+    scope: &ReportScope,
+    filter: &CaseFilter,
+    user_id: u64,
+    bbox: &BBox,
+    limit: i64,
+    cell: f64,
+) -> Result<MapPlans, sqlx::Error> {
+    let view = View::new(scope, filter, user_id, bbox);
+    let explain = |qb| explain_rows(pool, [qb]);
+    Ok(MapPlans {
+        count: explain(view.count_query("EXPLAIN ")).await?,
+        points: explain(view.points_query("EXPLAIN ", limit)).await?,
+        clusters: explain(view.clusters_query("EXPLAIN ", cell)).await?,
+    })
 }
 
 /// The bounding boxes (`{"n","e","s","w"}` JSON) of these territories, or

@@ -7,11 +7,15 @@
 //! [`crate::domain::stats::median_of_histogram`] turns into medians.
 //!
 //! Public page: static queries over every territory, without any personal
-//! data (counts only).
+//! data (counts only), in `src/db/sql/*.sql` (`sqlx::query_file!`, so that
+//! [`explain_public`] runs the same text).
 
 use sqlx::{MySql, QueryBuilder, Row};
 
-use super::{Pool, cases::push_where};
+use super::{
+    Pool,
+    cases::{ExplainRow, explain_rows, push_where},
+};
 use crate::domain::{case_filter::CaseFilter, permissions::ReportScope};
 
 /// Who is asking and for what: the list's selection.
@@ -24,102 +28,150 @@ pub struct Selection<'a> {
 /// `(key, count)` rows of a grouped count.
 pub type Counts = Vec<(String, i64)>;
 
-/// Counts the selected reports grouped by `key` (a static SQL expression),
+/// A grouped count of the selected reports: `key` (a static SQL expression),
 /// with optional static joins and conditions.
-async fn grouped(
-    pool: &Pool,
-    sel: &Selection<'_>,
-    key: &str,
-    joins: &str,
-    condition: &str,
-    order: &str,
-) -> Result<Counts, sqlx::Error> {
+#[derive(Clone, Copy)]
+struct Grouping {
+    key: &'static str,
+    joins: &'static str,
+    condition: &'static str,
+    order: &'static str,
+}
+
+impl Grouping {
+    /// Most frequent key first.
+    const fn by_count(key: &'static str) -> Self {
+        Self {
+            key,
+            joins: "",
+            condition: "",
+            order: "n DESC, k",
+        }
+    }
+
+    /// In key order.
+    const fn by_key(key: &'static str) -> Self {
+        Self {
+            order: "k",
+            ..Self::by_count(key)
+        }
+    }
+
+    const fn joining(self, joins: &'static str) -> Self {
+        Self { joins, ..self }
+    }
+
+    const fn only(self, condition: &'static str) -> Self {
+        Self { condition, ..self }
+    }
+}
+
+const BY_STATUS: Grouping = Grouping::by_count("r.status");
+
+const BY_MONTH: Grouping = Grouping::by_key("DATE_FORMAT(r.created_at, '%Y-%m')");
+
+const BY_SEVERITY_BAND: Grouping = Grouping::by_key(
+    "CASE WHEN COALESCE(r.severity_score_raw, r.severity_score) IS NULL THEN 'inconnue'
+          WHEN COALESCE(r.severity_score_raw, r.severity_score) <= 10 THEN 'a'
+          WHEN COALESCE(r.severity_score_raw, r.severity_score) <= 30 THEN 'b'
+          WHEN COALESCE(r.severity_score_raw, r.severity_score) <= 50 THEN 'c'
+          ELSE 'd' END",
+);
+
+const BY_DECLARANT_PROFILE: Grouping = Grouping::by_count("r.declarant_profile");
+
+const BY_DEFECT_CATEGORY: Grouping = Grouping::by_count("oc.label").joining(
+    "JOIN report_defects rd ON rd.report_id = r.id
+     JOIN defect_precisions dp ON dp.id = rd.precision_id
+     JOIN defect_criteria dc ON dc.id = dp.criterion_id
+     JOIN defect_office_categories oc ON oc.id = dc.office_category_id",
+);
+
+const BY_REFUSAL_REASON: Grouping =
+    Grouping::by_count("r.refusal_reason").only("AND r.status = 'refused'");
+
+const BY_CLOSURE_REASON: Grouping =
+    Grouping::by_count("r.closure_reason").only("AND r.status = 'closed'");
+
+/// Every grouped count, for [`explain_selection`].
+const GROUPINGS: [&Grouping; 7] = [
+    &BY_STATUS,
+    &BY_MONTH,
+    &BY_SEVERITY_BAND,
+    &BY_DECLARANT_PROFILE,
+    &BY_DEFECT_CATEGORY,
+    &BY_REFUSAL_REASON,
+    &BY_CLOSURE_REASON,
+];
+
+/// The query of a grouped count, after `prefix` (empty, or `EXPLAIN `).
+fn grouped_query<'a>(prefix: &str, sel: &Selection<'_>, g: &Grouping) -> QueryBuilder<'a, MySql> {
+    let Grouping {
+        key,
+        joins,
+        condition,
+        order,
+    } = g;
     let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!(
-        "SELECT CAST(COALESCE({key}, '') AS CHAR) AS k, COUNT(DISTINCT r.id) AS n FROM reports r {joins}"
+        "{prefix}SELECT CAST(COALESCE({key}, '') AS CHAR) AS k, COUNT(DISTINCT r.id) AS n FROM reports r {joins}"
     ));
     push_where(&mut qb, sel.scope, sel.filter, sel.user_id);
     qb.push(format!(" {condition} GROUP BY k ORDER BY {order}"));
-    let rows = qb.build().fetch_all(pool).await?;
+    qb
+}
+
+async fn grouped(pool: &Pool, sel: &Selection<'_>, g: &Grouping) -> Result<Counts, sqlx::Error> {
+    let rows = grouped_query("", sel, g).build().fetch_all(pool).await?;
     rows.into_iter()
         .map(|row| Ok((row.try_get("k")?, row.try_get("n")?)))
         .collect()
 }
 
-pub async fn total(pool: &Pool, sel: &Selection<'_>) -> Result<i64, sqlx::Error> {
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new("SELECT COUNT(*) FROM reports r");
+fn total_query<'a>(prefix: &str, sel: &Selection<'_>) -> QueryBuilder<'a, MySql> {
+    let mut qb: QueryBuilder<MySql> =
+        QueryBuilder::new(format!("{prefix}SELECT COUNT(*) FROM reports r"));
     push_where(&mut qb, sel.scope, sel.filter, sel.user_id);
-    qb.build().fetch_one(pool).await?.try_get(0)
+    qb
+}
+
+pub async fn total(pool: &Pool, sel: &Selection<'_>) -> Result<i64, sqlx::Error> {
+    total_query("", sel)
+        .build()
+        .fetch_one(pool)
+        .await?
+        .try_get(0)
 }
 
 pub async fn by_status(pool: &Pool, sel: &Selection<'_>) -> Result<Counts, sqlx::Error> {
-    grouped(pool, sel, "r.status", "", "", "n DESC, k").await
+    grouped(pool, sel, &BY_STATUS).await
 }
 
 /// By month of deposit (`YYYY-MM`), oldest first.
 pub async fn by_month(pool: &Pool, sel: &Selection<'_>) -> Result<Counts, sqlx::Error> {
-    grouped(pool, sel, "DATE_FORMAT(r.created_at, '%Y-%m')", "", "", "k").await
+    grouped(pool, sel, &BY_MONTH).await
 }
 
 /// By severity band (codes of [`crate::domain::stats::SEVERITY_BANDS`]).
 pub async fn by_severity_band(pool: &Pool, sel: &Selection<'_>) -> Result<Counts, sqlx::Error> {
-    grouped(
-        pool,
-        sel,
-        "CASE WHEN COALESCE(r.severity_score_raw, r.severity_score) IS NULL THEN 'inconnue'
-              WHEN COALESCE(r.severity_score_raw, r.severity_score) <= 10 THEN 'a'
-              WHEN COALESCE(r.severity_score_raw, r.severity_score) <= 30 THEN 'b'
-              WHEN COALESCE(r.severity_score_raw, r.severity_score) <= 50 THEN 'c'
-              ELSE 'd' END",
-        "",
-        "",
-        "k",
-    )
-    .await
+    grouped(pool, sel, &BY_SEVERITY_BAND).await
 }
 
 pub async fn by_declarant_profile(pool: &Pool, sel: &Selection<'_>) -> Result<Counts, sqlx::Error> {
-    grouped(pool, sel, "r.declarant_profile", "", "", "n DESC, k").await
+    grouped(pool, sel, &BY_DECLARANT_PROFILE).await
 }
 
 /// Reports per back-office defect category (a report counts once per
 /// category it has a defect in).
 pub async fn by_defect_category(pool: &Pool, sel: &Selection<'_>) -> Result<Counts, sqlx::Error> {
-    grouped(
-        pool,
-        sel,
-        "oc.label",
-        "JOIN report_defects rd ON rd.report_id = r.id
-         JOIN defect_precisions dp ON dp.id = rd.precision_id
-         JOIN defect_criteria dc ON dc.id = dp.criterion_id
-         JOIN defect_office_categories oc ON oc.id = dc.office_category_id",
-        "",
-        "n DESC, k",
-    )
-    .await
+    grouped(pool, sel, &BY_DEFECT_CATEGORY).await
 }
 
 pub async fn refusal_reasons(pool: &Pool, sel: &Selection<'_>) -> Result<Counts, sqlx::Error> {
-    grouped(
-        pool,
-        sel,
-        "r.refusal_reason",
-        "",
-        "AND r.status = 'refused'",
-        "n DESC, k",
-    )
-    .await
+    grouped(pool, sel, &BY_REFUSAL_REASON).await
 }
 
 pub async fn closure_reasons(pool: &Pool, sel: &Selection<'_>) -> Result<Counts, sqlx::Error> {
-    grouped(
-        pool,
-        sel,
-        "r.closure_reason",
-        "",
-        "AND r.status = 'closed'",
-        "n DESC, k",
-    )
-    .await
+    grouped(pool, sel, &BY_CLOSURE_REASON).await
 }
 
 /// The assignments of the selected reports, per partner.
@@ -133,18 +185,15 @@ pub struct PartnerAnswers {
     pub closed: i64,
 }
 
-pub async fn partner_answers(
-    pool: &Pool,
-    sel: &Selection<'_>,
-) -> Result<Vec<PartnerAnswers>, sqlx::Error> {
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-        "SELECT p.name, COUNT(*) AS total,
+fn partner_answers_query<'a>(prefix: &str, sel: &Selection<'_>) -> QueryBuilder<'a, MySql> {
+    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!(
+        "{prefix}SELECT p.name, COUNT(*) AS total,
                 CAST(SUM(a.status = 'nouveau') AS SIGNED) AS pending,
                 CAST(SUM(a.status = 'en_cours') AS SIGNED) AS accepted,
                 CAST(SUM(a.status = 'refuse') AS SIGNED) AS refused,
                 CAST(SUM(a.status = 'ferme') AS SIGNED) AS closed
-         FROM reports r JOIN assignments a ON a.report_id = r.id JOIN partners p ON p.id = a.partner_id",
-    );
+         FROM reports r JOIN assignments a ON a.report_id = r.id JOIN partners p ON p.id = a.partner_id"
+    ));
     push_where(&mut qb, sel.scope, sel.filter, sel.user_id);
     if !sel.filter.partner_ids.is_empty() {
         qb.push(" AND a.partner_id IN (");
@@ -155,7 +204,17 @@ pub async fn partner_answers(
         qb.push(")");
     }
     qb.push(" GROUP BY p.id, p.name ORDER BY total DESC, p.name");
-    let rows = qb.build().fetch_all(pool).await?;
+    qb
+}
+
+pub async fn partner_answers(
+    pool: &Pool,
+    sel: &Selection<'_>,
+) -> Result<Vec<PartnerAnswers>, sqlx::Error> {
+    let rows = partner_answers_query("", sel)
+        .build()
+        .fetch_all(pool)
+        .await?;
     rows.into_iter()
         .map(|row| {
             Ok(PartnerAnswers {
@@ -178,12 +237,7 @@ pub enum Delay {
     Closure,
 }
 
-/// `(whole days, number of reports)` for this delay.
-pub async fn delay_histogram(
-    pool: &Pool,
-    sel: &Selection<'_>,
-    delay: Delay,
-) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+fn delay_query<'a>(prefix: &str, sel: &Selection<'_>, delay: Delay) -> QueryBuilder<'a, MySql> {
     let end = match delay {
         Delay::Validation => "r.validated_at",
         Delay::FirstAcceptedAssignment => {
@@ -192,18 +246,55 @@ pub async fn delay_histogram(
         }
         Delay::Closure => "r.closed_at",
     };
+    // Grouped directly, without a derived table: wrapped in one, the role
+    // scope's `EXISTS` on assignments was checked report by report over a
+    // scan of `reports` instead of starting from the partner's assignments.
     let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!(
-        "SELECT d, COUNT(*) AS n FROM (SELECT TIMESTAMPDIFF(DAY, r.created_at, {end}) AS d FROM reports r"
+        "{prefix}SELECT TIMESTAMPDIFF(DAY, r.created_at, {end}) AS d, COUNT(*) AS n FROM reports r"
     ));
     push_where(&mut qb, sel.scope, sel.filter, sel.user_id);
     if delay == Delay::Closure {
         qb.push(" AND r.status = 'closed'");
     }
-    qb.push(") t WHERE d IS NOT NULL GROUP BY d");
-    let rows = qb.build().fetch_all(pool).await?;
+    qb.push(" GROUP BY d HAVING d IS NOT NULL");
+    qb
+}
+
+/// `(whole days, number of reports)` for this delay.
+pub async fn delay_histogram(
+    pool: &Pool,
+    sel: &Selection<'_>,
+    delay: Delay,
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
+    let rows = delay_query("", sel, delay).build().fetch_all(pool).await?;
     rows.into_iter()
         .map(|row| Ok((row.try_get("d")?, row.try_get("n")?)))
         .collect()
+}
+
+/// `EXPLAIN` of every back-office statistics query for this selection
+/// (total, the grouped counts, partner answers, the three delays), built by
+/// the same code as the queries (tests/it/explain.rs asserts that they use
+/// indexes).
+pub async fn explain_selection(
+    pool: &Pool,
+    sel: &Selection<'_>,
+) -> Result<Vec<ExplainRow>, sqlx::Error> {
+    let mut queries = vec![
+        total_query("EXPLAIN ", sel),
+        partner_answers_query("EXPLAIN ", sel),
+    ];
+    queries.extend(GROUPINGS.iter().map(|g| grouped_query("EXPLAIN ", sel, g)));
+    queries.extend(
+        [
+            Delay::Validation,
+            Delay::FirstAcceptedAssignment,
+            Delay::Closure,
+        ]
+        .into_iter()
+        .map(|delay| delay_query("EXPLAIN ", sel, delay)),
+    );
+    explain_rows(pool, queries).await
 }
 
 // ------------------------------------------------------------ public page
@@ -218,15 +309,9 @@ pub struct PublicTotals {
 }
 
 pub async fn public_totals(pool: &Pool) -> Result<PublicTotals, sqlx::Error> {
-    let row = sqlx::query!(
-        r#"SELECT COUNT(*) AS "received!: i64",
-                  CAST(COALESCE(SUM(validated_at IS NOT NULL), 0) AS SIGNED) AS "validated!: i64",
-                  CAST(COALESCE(SUM(status = 'closed'), 0) AS SIGNED) AS "closed!: i64",
-                  CAST(COALESCE(SUM(status = 'refused'), 0) AS SIGNED) AS "refused!: i64"
-           FROM reports WHERE status <> 'archived'"#
-    )
-    .fetch_one(pool)
-    .await?;
+    let row = sqlx::query_file!("src/db/sql/public_totals.sql")
+        .fetch_one(pool)
+        .await?;
     Ok(PublicTotals {
         received: row.received,
         validated: row.validated,
@@ -245,16 +330,9 @@ pub struct TerritoryCount {
 }
 
 pub async fn public_by_territory(pool: &Pool) -> Result<Vec<TerritoryCount>, sqlx::Error> {
-    sqlx::query_as!(
-        TerritoryCount,
-        r#"SELECT t.code, t.name, COUNT(*) AS "received!: i64",
-                  CAST(COALESCE(SUM(r.status = 'closed'), 0) AS SIGNED) AS "closed!: i64"
-           FROM reports r JOIN territories t ON t.id = r.territory_id
-           WHERE r.status <> 'archived'
-           GROUP BY t.id, t.code, t.name ORDER BY t.code"#
-    )
-    .fetch_all(pool)
-    .await
+    sqlx::query_file_as!(TerritoryCount, "src/db/sql/public_by_territory.sql")
+        .fetch_all(pool)
+        .await
 }
 
 /// Received and resolved reports of one month (`YYYY-MM`).
@@ -267,15 +345,9 @@ pub struct MonthCount {
 
 /// The last 24 months with reports, oldest first.
 pub async fn public_by_month(pool: &Pool) -> Result<Vec<MonthCount>, sqlx::Error> {
-    let mut months = sqlx::query_as!(
-        MonthCount,
-        r#"SELECT DATE_FORMAT(created_at, '%Y-%m') AS "month!: String", COUNT(*) AS "received!: i64",
-                  CAST(COALESCE(SUM(status = 'closed'), 0) AS SIGNED) AS "closed!: i64"
-           FROM reports WHERE status <> 'archived'
-           GROUP BY DATE_FORMAT(created_at, '%Y-%m') ORDER BY 1 DESC LIMIT 24"#
-    )
-    .fetch_all(pool)
-    .await?;
+    let mut months = sqlx::query_file_as!(MonthCount, "src/db/sql/public_by_month.sql")
+        .fetch_all(pool)
+        .await?;
     months.reverse();
     Ok(months)
 }
@@ -288,17 +360,25 @@ pub struct CategoryCount {
 }
 
 pub async fn public_by_defect_category(pool: &Pool) -> Result<Vec<CategoryCount>, sqlx::Error> {
-    sqlx::query_as!(
-        CategoryCount,
-        r#"SELECT oc.label, COUNT(DISTINCT r.id) AS "count!: i64"
-           FROM reports r
-           JOIN report_defects rd ON rd.report_id = r.id
-           JOIN defect_precisions dp ON dp.id = rd.precision_id
-           JOIN defect_criteria dc ON dc.id = dp.criterion_id
-           JOIN defect_office_categories oc ON oc.id = dc.office_category_id
-           WHERE r.status <> 'archived'
-           GROUP BY oc.id, oc.label ORDER BY 2 DESC, oc.label"#
+    sqlx::query_file_as!(CategoryCount, "src/db/sql/public_by_defect_category.sql")
+        .fetch_all(pool)
+        .await
+}
+
+/// `EXPLAIN` of the four public queries. Their SQL lives in `src/db/sql/`
+/// so that `sqlx::query_file!` checks it at compile time and this function
+/// reads the very same text (tests/it/explain.rs asserts that they use
+/// indexes).
+pub async fn explain_public(pool: &Pool) -> Result<Vec<ExplainRow>, sqlx::Error> {
+    explain_rows(
+        pool,
+        [
+            include_str!("sql/public_totals.sql"),
+            include_str!("sql/public_by_territory.sql"),
+            include_str!("sql/public_by_month.sql"),
+            include_str!("sql/public_by_defect_category.sql"),
+        ]
+        .map(|sql| QueryBuilder::new(format!("EXPLAIN {sql}"))),
     )
-    .fetch_all(pool)
     .await
 }

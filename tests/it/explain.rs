@@ -1,13 +1,20 @@
-//! EXPLAIN of the back-office list (page and count queries) with the common
-//! filter combinations and every role scope: no full scan of `reports`.
-//! The plans are read on a few thousand generated reports (the bulk loader
-//! of the benchmark) so that the optimizer has statistics to weigh; the
-//! timings themselves belong to scripts/bench.sh, never to the tests.
+//! EXPLAIN of the back-office list (page and count queries), of the map and
+//! of every statistics query, with the common filter combinations and every
+//! role scope: no full scan of `reports` (nor of the other per-report
+//! tables). The plans are read on a few thousand generated reports (the
+//! bulk loader of the benchmark, which also runs ANALYZE) so that the
+//! optimizer has statistics to weigh; the timings themselves belong to
+//! scripts/bench.sh, never to the tests.
 
 use histologe::{
     bulk_seed::{self, BenchDataOptions},
     db,
-    domain::{case_filter::CaseFilter, permissions::ReportScope},
+    db::{cases::ExplainRow, stats::Selection},
+    domain::{
+        case_filter::CaseFilter,
+        map::{FEW_POINTS, MAX_POINTS, POINTS_ZOOM, cell_size, parse_view},
+        permissions::ReportScope,
+    },
 };
 use sqlx::Row;
 
@@ -20,8 +27,9 @@ async fn id_of(app: &TestApp, sql: &str) -> u64 {
         .expect("id")
 }
 
-#[tokio::test]
-async fn the_case_list_uses_an_index_on_reports_for_every_common_filter_and_scope() {
+/// A test database with 4,000 generated reports (statistics analysed),
+/// the id of the Bouches-du-Rhône and of the partner with most assignments.
+async fn bulk_loaded() -> (TestApp, u64, u64) {
     let app = TestApp::spawn().await;
     bulk_seed::run(
         &app.db,
@@ -39,6 +47,54 @@ async fn the_case_list_uses_an_index_on_reports_for_every_common_filter_and_scop
         "SELECT partner_id FROM assignments GROUP BY partner_id ORDER BY COUNT(*) DESC LIMIT 1",
     )
     .await;
+    (app, t13, partner)
+}
+
+fn filter(query: &str) -> CaseFilter {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("query");
+    CaseFilter::parse(&pairs).expect("filter")
+}
+
+/// The three role scopes: super administrator, territory administrator of
+/// the Bouches-du-Rhône, agent of `partner`.
+fn scopes(t13: u64, partner: u64) -> [ReportScope; 3] {
+    [
+        ReportScope::All,
+        ReportScope::Territories(vec![t13 as u32]),
+        ReportScope::Partners(vec![partner]),
+    ]
+}
+
+/// Tables small enough to be read whole: territories, partners, the defect
+/// taxonomy, and the temporary tables of derived tables and subqueries.
+/// Every other table (`reports`, `assignments`, `follow_ups`,
+/// `report_defects`, `report_qualifications`...) grows with the reports.
+const SMALL_TABLES: [&str; 5] = ["t", "p", "dp", "dc", "oc"];
+
+/// The rows of `plan` that read a per-report table whole (`type = ALL`).
+/// A full *index* scan (`type = index`) is accepted: a national
+/// aggregation has to read every report, and it reads them from a
+/// covering index, a fraction of the table.
+fn full_scans(plan: &[ExplainRow]) -> Vec<&ExplainRow> {
+    plan.iter()
+        .filter(|row| row.access_type.as_deref() == Some("ALL"))
+        .filter(|row| match row.table.as_deref() {
+            Some(table) => !SMALL_TABLES.contains(&table) && !table.starts_with('<'),
+            None => false,
+        })
+        .collect()
+}
+
+/// Rows of `plan` reading `reports` (alias `r`, or unaliased).
+fn reads_of_reports(plan: &[ExplainRow]) -> usize {
+    plan.iter()
+        .filter(|row| matches!(row.table.as_deref(), Some("r" | "reports")))
+        .count()
+}
+
+#[tokio::test]
+async fn the_case_list_uses_an_index_on_reports_for_every_common_filter_and_scope() {
+    let (app, t13, partner) = bulk_loaded().await;
     let filters = [
         String::new(),
         format!("territoire={t13}"),
@@ -52,16 +108,11 @@ async fn the_case_list_uses_an_index_on_reports_for_every_common_filter_and_scop
         "q=13001".to_owned(),
         "code_postal=13001".to_owned(),
     ];
-    let scopes = [
-        ReportScope::All,
-        ReportScope::Territories(vec![t13 as u32]),
-        ReportScope::Partners(vec![partner]),
-    ];
+    let scopes = scopes(t13, partner);
     let mut failures = Vec::new();
     let mut checked = 0;
     for query in &filters {
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).expect("query");
-        let filter = CaseFilter::parse(&pairs).expect("filter");
+        let filter = filter(query);
         for scope in &scopes {
             let plan = db::cases::explain_list(&app.db, scope, &filter, 1)
                 .await
@@ -86,4 +137,111 @@ async fn the_case_list_uses_an_index_on_reports_for_every_common_filter_and_scop
         "full scans of reports:\n{}",
         failures.join("\n")
     );
+}
+
+/// Records `plan` in `failures` when it reads a per-report table whole or
+/// reads `reports` fewer than `queries` times (one per query explained).
+fn check(label: &str, plan: &[ExplainRow], queries: usize, failures: &mut Vec<String>) {
+    let scans = full_scans(plan);
+    if !scans.is_empty() || reads_of_reports(plan) < queries {
+        failures.push(format!("{label}: {scans:#?}\nin {plan:#?}"));
+    }
+}
+
+#[tokio::test]
+async fn the_map_queries_use_an_index_for_a_departement_and_for_the_country_in_every_scope() {
+    let (app, t13, partner) = bulk_loaded().await;
+    let boxes = db::map::territory_boxes(&app.db, Some(&[t13 as u32]))
+        .await
+        .expect("territory box");
+    let corner = |key: &str| boxes[0][key].as_f64().expect("bbox corner");
+    let departement = format!(
+        "{},{},{},{}",
+        corner("w"),
+        corner("s"),
+        corner("e"),
+        corner("n")
+    );
+    // (bbox, zoom, filter): the Bouches-du-Rhône with its territory chosen,
+    // metropolitan France without any, and a few streets of Marseille at
+    // street level without any.
+    let views = [
+        (departement.as_str(), 9, format!("territoire={t13}")),
+        ("-5,41,10,51", 5, String::new()),
+        ("5.36,43.28,5.40,43.31", 15, String::new()),
+    ];
+    let mut failures = Vec::new();
+    for (bbox, zoom, query) in &views {
+        let (bbox, zoom) = parse_view(Some(bbox), Some(&zoom.to_string())).expect("view");
+        let filter = filter(query);
+        for scope in &scopes(t13, partner) {
+            let label = format!("{bbox:?} {query:?} / {scope:?}");
+            let plans = db::map::explain_map(
+                &app.db,
+                scope,
+                &filter,
+                1,
+                &bbox,
+                MAX_POINTS,
+                cell_size(zoom),
+            )
+            .await
+            .expect("explain");
+            check(&format!("count {label}"), &plans.count, 1, &mut failures);
+            // The page's choice (web::office::map::view_data): points at
+            // street level or when the box holds few reports, clusters
+            // otherwise. Points over a box of many reports are never asked
+            // for; on so few rows the optimizer would sort the whole table
+            // for them, while at scale it walks idx_reports_severity and
+            // stops at the limit.
+            let total = db::map::count_in_box(&app.db, scope, &filter, 1, &bbox)
+                .await
+                .expect("count");
+            if zoom >= POINTS_ZOOM || total <= FEW_POINTS {
+                check(&format!("points {label}"), &plans.points, 1, &mut failures);
+            } else {
+                check(
+                    &format!("clusters {label}"),
+                    &plans.clusters,
+                    1,
+                    &mut failures,
+                );
+            }
+        }
+    }
+    assert!(failures.is_empty(), "full scans:\n{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn every_statistics_query_uses_an_index_for_national_territory_and_partner_selections() {
+    let (app, t13, partner) = bulk_loaded().await;
+    let [all, territory, partner_scope] = scopes(t13, partner);
+    // The selections the statistics page builds: its role scope (super
+    // administrator, territory administrator, agent) and the list's filter
+    // from the query string (a super administrator choosing a territory or
+    // a partner).
+    let selections = [
+        (&all, String::new()),
+        (&territory, String::new()),
+        (&all, format!("territoire={t13}")),
+        (&partner_scope, String::new()),
+        (&all, format!("partenaire={partner}")),
+    ];
+    let mut failures = Vec::new();
+    for (scope, query) in &selections {
+        let filter = filter(query);
+        let sel = Selection {
+            scope,
+            filter: &filter,
+            user_id: 1,
+        };
+        let plan = db::stats::explain_selection(&app.db, &sel)
+            .await
+            .expect("explain");
+        // total, partner answers, 7 grouped counts, 3 delays.
+        check(&format!("{query:?} / {scope:?}"), &plan, 12, &mut failures);
+    }
+    let plan = db::stats::explain_public(&app.db).await.expect("explain");
+    check("public page", &plan, 4, &mut failures);
+    assert!(failures.is_empty(), "full scans:\n{}", failures.join("\n"));
 }
