@@ -1,4 +1,5 @@
-//! The Redis connection pool (sessions, rate limits, throttling).
+//! The Redis connection pool (sessions, rate limits, throttling, short-lived
+//! caches).
 //!
 //! We use the `fred` client that the session store is built on, rather than a
 //! second Redis client: one connection pool, one reconnection policy.
@@ -98,4 +99,37 @@ pub async fn within_rate(
         let _: () = client.expire(key, window_secs, None).await?;
     }
     Ok(count <= limit)
+}
+
+/// A value cached as JSON under `key`, or what `compute` returns (then
+/// stored for `seconds`). The cache only ever saves work: when Redis is
+/// down or holds something unreadable, the value is computed and the page
+/// still answers.
+pub async fn cached_json<T, E, F>(
+    pool: &RedisPool,
+    key: &str,
+    seconds: i64,
+    compute: F,
+) -> Result<T, E>
+where
+    T: serde::Serialize + serde::de::DeserializeOwned,
+    F: std::future::Future<Output = Result<T, E>>,
+{
+    let cached: Result<Option<String>, _> = pool.next().get(key).await;
+    if let Ok(Some(json)) = cached
+        && let Ok(value) = serde_json::from_str::<T>(&json)
+    {
+        return Ok(value);
+    }
+    let value = compute.await?;
+    if let Ok(json) = serde_json::to_string(&value) {
+        let stored: Result<(), _> = pool
+            .next()
+            .set(key, json, Some(Expiration::EX(seconds)), None, false)
+            .await;
+        if let Err(error) = stored {
+            tracing::warn!(error = %error, key, "value not cached");
+        }
+    }
+    Ok(value)
 }

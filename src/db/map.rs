@@ -13,10 +13,14 @@ use super::{
     Pool,
     cases::{ExplainRow, explain_rows, push_where},
 };
-use crate::domain::{case_filter::CaseFilter, map::BBox, permissions::ReportScope};
+use crate::domain::{
+    case_filter::CaseFilter,
+    map::{BBox, Grouping},
+    permissions::ReportScope,
+};
 
 /// One report on the map.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MapPoint {
     pub uuid: String,
     pub reference: String,
@@ -28,7 +32,7 @@ pub struct MapPoint {
 }
 
 /// Reports grouped in one grid cell.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct MapCluster {
     pub count: i64,
     /// Centroid of the cell's reports.
@@ -96,7 +100,7 @@ impl<'v> View<'v> {
     }
 
     /// The query of [`clusters`].
-    fn clusters_query<'a>(&self, prefix: &str, cell: f64) -> QueryBuilder<'a, MySql> {
+    fn clusters_query<'a>(&self, prefix: &str, grouping: Grouping) -> QueryBuilder<'a, MySql> {
         let mut qb = self.query(
             prefix,
             "COUNT(*) AS n,
@@ -104,11 +108,20 @@ impl<'v> View<'v> {
              CAST(MIN(r.latitude) AS DOUBLE) AS south, CAST(MIN(r.longitude) AS DOUBLE) AS west,
              CAST(MAX(r.latitude) AS DOUBLE) AS north, CAST(MAX(r.longitude) AS DOUBLE) AS east",
         );
-        qb.push(" GROUP BY FLOOR(r.latitude / ")
-            .push_bind(cell)
-            .push("), FLOOR(r.longitude / ")
-            .push_bind(cell)
-            .push(")");
+        match grouping {
+            // Read in the order of the (territory_id, status, latitude,
+            // longitude) index: no temporary table.
+            Grouping::Territory => {
+                qb.push(" GROUP BY r.territory_id");
+            }
+            Grouping::Grid(cell) => {
+                qb.push(" GROUP BY FLOOR(r.latitude / ")
+                    .push_bind(cell)
+                    .push("), FLOOR(r.longitude / ")
+                    .push_bind(cell)
+                    .push(")");
+            }
+        }
         qb
     }
 }
@@ -155,18 +168,18 @@ pub async fn points(
         .collect()
 }
 
-/// The reports inside the box grouped on a grid of `cell` degrees.
+/// The reports inside the box, grouped by territory or on a grid.
 pub async fn clusters(
     pool: &Pool,
     scope: &ReportScope,
     filter: &CaseFilter,
     user_id: u64,
     bbox: &BBox,
-    cell: f64,
+    grouping: Grouping,
 ) -> Result<Vec<MapCluster>, sqlx::Error> {
     let view = View::new(scope, filter, user_id, bbox);
     let rows = view
-        .clusters_query("", cell)
+        .clusters_query("", grouping)
         .build()
         .fetch_all(pool)
         .await?;
@@ -194,7 +207,7 @@ pub struct MapPlans {
 }
 
 /// `EXPLAIN` of the three map queries (count, points with this `limit`,
-/// clusters on this `cell`), built by the same code as the queries
+/// clusters with this `grouping`), built by the same code as the queries
 /// (tests/it/explain.rs asserts that they use indexes).
 pub async fn explain_map(
     pool: &Pool,
@@ -203,14 +216,14 @@ pub async fn explain_map(
     user_id: u64,
     bbox: &BBox,
     limit: i64,
-    cell: f64,
+    grouping: Grouping,
 ) -> Result<MapPlans, sqlx::Error> {
     let view = View::new(scope, filter, user_id, bbox);
     let explain = |qb| explain_rows(pool, [qb]);
     Ok(MapPlans {
         count: explain(view.count_query("EXPLAIN ")).await?,
         points: explain(view.points_query("EXPLAIN ", limit)).await?,
-        clusters: explain(view.clusters_query("EXPLAIN ", cell)).await?,
+        clusters: explain(view.clusters_query("EXPLAIN ", grouping)).await?,
     })
 }
 

@@ -94,6 +94,29 @@ fn tile_degrees(zoom: u8) -> f64 {
     360.0 / f64::from(1u32 << zoom)
 }
 
+/// Up to this zoom (a region or more on screen), reports are grouped by
+/// territory: one group per département is what a national view shows, and
+/// grouping by an indexed column costs half a grid over a million reports.
+pub const TERRITORY_ZOOM: u8 = 7;
+
+/// How a zoomed-out view groups its reports.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Grouping {
+    /// One group per territory.
+    Territory,
+    /// A grid of square cells this many degrees wide.
+    Grid(f64),
+}
+
+/// The grouping of a zoomed-out view at this zoom.
+pub fn grouping(zoom: u8) -> Grouping {
+    if zoom <= TERRITORY_ZOOM {
+        Grouping::Territory
+    } else {
+        Grouping::Grid(cell_size(zoom))
+    }
+}
+
 /// Side, in degrees, of the grid cells clusters are computed on: about 64
 /// pixels at this zoom.
 pub fn cell_size(zoom: u8) -> f64 {
@@ -194,6 +217,8 @@ mod tests {
 
     #[test]
     fn cells_halve_at_each_zoom() {
+        assert_eq!(grouping(6), Grouping::Territory);
+        assert_eq!(grouping(TERRITORY_ZOOM + 1), Grouping::Grid(cell_size(8)));
         assert_eq!(cell_size(0), 90.0);
         assert_eq!(cell_size(1), 45.0);
         assert!((cell_size(13) - 90.0 / 8192.0).abs() < 1e-12);

@@ -163,10 +163,10 @@ pub async fn show_map(
 }
 
 /// The answer of the data endpoint.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, serde::Deserialize)]
 pub struct MapData {
     /// `points` or `clusters`.
-    pub mode: &'static str,
+    pub mode: String,
     pub zoom: u8,
     /// Reports of the selection inside the box.
     pub total: i64,
@@ -207,8 +207,57 @@ pub async fn map_data(
         Err(message) => return Ok(bad_request(message)),
     };
     let scope = permissions::report_scope(&page.user.actor);
-    let data = view_data(&state.db, &scope, &filter, page.user.id, &bbox, zoom).await?;
+    let data = if zoom < POINTS_ZOOM {
+        // Zoomed-out answers are cached for a minute per scope, selection
+        // and view: a département or the country aggregates tens of
+        // thousands to a million reports, and many people open the same
+        // view. Street-level answers (the reports themselves) stay live.
+        let key = cache_key(
+            &state.config.redis_prefix,
+            &scope,
+            &filter,
+            page.user.id,
+            &bbox,
+            zoom,
+        );
+        crate::kv::cached_json(
+            &state.redis,
+            &key,
+            CLUSTERS_CACHE_SECONDS,
+            view_data(&state.db, &scope, &filter, page.user.id, &bbox, zoom),
+        )
+        .await?
+    } else {
+        view_data(&state.db, &scope, &filter, page.user.id, &bbox, zoom).await?
+    };
     Ok(Json(data).into_response())
+}
+
+/// How long a zoomed-out answer is reused, in seconds.
+const CLUSTERS_CACHE_SECONDS: i64 = 60;
+
+/// The cache key of a zoomed-out answer: everything the answer depends on
+/// (the user's id only when the selection is "mes dossiers"), hashed.
+fn cache_key(
+    prefix: &str,
+    scope: &ReportScope,
+    filter: &CaseFilter,
+    user_id: u64,
+    bbox: &map::BBox,
+    zoom: u8,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let owner = if filter.mine { user_id } else { 0 };
+    let view = format!(
+        "{scope:?}|{}|{owner}|{:.4},{:.4},{:.4},{:.4}|{zoom}",
+        filter.query_string(),
+        bbox.west,
+        bbox.south,
+        bbox.east,
+        bbox.north
+    );
+    let hex = crate::auth::tokens::to_hex(&Sha256::digest(view.as_bytes()));
+    format!("{prefix}map:v1:{hex}")
 }
 
 /// What the map shows of the selection in this view: grid clusters when
@@ -226,14 +275,14 @@ pub async fn view_data(
     // so the box is read once (a second time only when it holds few enough
     // reports to send them one by one).
     let clusters = if zoom < POINTS_ZOOM {
-        db::map::clusters(pool, scope, filter, user_id, bbox, map::cell_size(zoom)).await?
+        db::map::clusters(pool, scope, filter, user_id, bbox, map::grouping(zoom)).await?
     } else {
         Vec::new()
     };
     let clustered: i64 = clusters.iter().map(|c| c.count).sum();
     let data = if zoom < POINTS_ZOOM && clustered > FEW_POINTS {
         MapData {
-            mode: "clusters",
+            mode: "clusters".into(),
             zoom,
             total: clustered,
             truncated: false,
@@ -248,7 +297,7 @@ pub async fn view_data(
         };
         let points = db::map::points(pool, scope, filter, user_id, bbox, MAX_POINTS).await?;
         MapData {
-            mode: "points",
+            mode: "points".into(),
             zoom,
             total,
             truncated: total > points.len() as i64,

@@ -15,7 +15,6 @@ use crate::{
     },
     domain::stats::{bar_width, percent},
     error::AppResult,
-    kv::fred::prelude::*,
     web::layout::{Layout, PublicLayout},
 };
 
@@ -59,24 +58,7 @@ pub fn cache_key(prefix: &str) -> String {
 /// The figures, from the cache when fresh.
 pub async fn public_stats(state: &AppState) -> AppResult<PublicStats> {
     let key = cache_key(&state.config.redis_prefix);
-    let cached: Result<Option<String>, _> = state.redis.next().get(&key).await;
-    if let Ok(Some(json)) = cached
-        && let Ok(stats) = serde_json::from_str::<PublicStats>(&json)
-    {
-        return Ok(stats);
-    }
-    let stats = compute(state).await?;
-    if let Ok(json) = serde_json::to_string(&stats) {
-        let stored: Result<(), _> = state
-            .redis
-            .next()
-            .set(&key, json, Some(Expiration::EX(CACHE_SECONDS)), None, false)
-            .await;
-        if let Err(error) = stored {
-            tracing::warn!(error = %error, "public statistics not cached");
-        }
-    }
-    Ok(stats)
+    crate::kv::cached_json(&state.redis, &key, CACHE_SECONDS, compute(state)).await
 }
 
 /// A row of a table with its bar.
