@@ -97,7 +97,7 @@ redis-cli -h 127.0.0.1 -p "${HISTOLOGE_REDIS_PORT:-6380}" --scan --pattern 'benc
 JAR="$OUT/cookies.txt"
 rm -f "$JAR"
 urlencode() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
-token_of() { grep -o 'name="_csrf" value="[^"]*"' "$1" | head -1 | sed 's/.*value="//; s/"$//'; }
+token_of() { grep -m1 -o 'name="_csrf" value="[^"]*"' "$1" | sed 's/.*value="//; s/"$//'; }
 curl -s -c "$JAR" -b "$JAR" "$BASE/connexion" >"$OUT/login.html"
 TOKEN="$(token_of "$OUT/login.html")"
 STATUS=$(curl -s -o /dev/null -w '%{http_code}' -c "$JAR" -b "$JAR" \
@@ -287,7 +287,9 @@ prepare_drafts
 SUBMIT_COOKIE="$FORM_COOKIE"
 for c in $CONCURRENCY; do
   start=$(( ( $(echo "$CONCURRENCY" | tr ' ' '\n' | grep -n "^$c$" | cut -d: -f1) - 1) * 3000 + 1 ))
-  tail -n +"$start" "$OUT/submit_paths.txt" | head -n 3000 >"$OUT/submit_$c.txt"
+  # (sed, not tail | head: head closing the pipe early kills tail with
+  # SIGPIPE, and pipefail the script)
+  sed -n "${start},$((start + 2999))p" "$OUT/submit_paths.txt" >"$OUT/submit_$c.txt"
   t=$(threads_for "$c")
   env BENCH_PATHS="$OUT/submit_$c.txt" BENCH_COOKIE="$SUBMIT_COOKIE" BENCH_THREADS="$t" BENCH_SUBMIT=1 \
     BENCH_METHOD=POST BENCH_BODY="_csrf=$(urlencode "$FORM_TOKEN")&site_web=" BENCH_NAME=form_submission BENCH_CONC="$c" \

@@ -126,10 +126,10 @@ const NAME_STARTS: &[&str] = &[
     "Lau", "Mar", "Mer", "Pas", "Pon", "Que", "Ray", "Sau", "Ser", "Tes", "Tour", "Ver",
 ];
 const NAME_ENDS: &[&str] = &[
-    "nard", "rand", "mont", "lin", "chet", "gnon", "zet", "vier", "rault", "quet", "det",
-    "geot", "neau", "ron", "tier", "vet", "bert", "card", "gier", "lot", "maire", "nier", "rat",
-    "reau", "rin", "teau", "thier", "tin", "vaux", "zière", "bois", "court", "fort", "lard",
-    "lière", "mas", "nay", "rieux", "sard", "ville",
+    "nard", "rand", "mont", "lin", "chet", "gnon", "zet", "vier", "rault", "quet", "det", "geot",
+    "neau", "ron", "tier", "vet", "bert", "card", "gier", "lot", "maire", "nier", "rat", "reau",
+    "rin", "teau", "thier", "tin", "vaux", "zière", "bois", "court", "fort", "lard", "lière",
+    "mas", "nay", "rieux", "sard", "ville",
 ];
 
 /// Surnames as a national file holds them: a long tail, where even the

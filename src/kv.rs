@@ -105,6 +105,11 @@ pub async fn within_rate(
 /// stored for `seconds`). The cache only ever saves work: when Redis is
 /// down or holds something unreadable, the value is computed and the page
 /// still answers.
+///
+/// Within the process, one request computes a missing value while the
+/// others asking for the same key wait for it: when a national map expired,
+/// thirty-two people recomputing it at once saturated the database and
+/// timed out, where one computation serves them all.
 pub async fn cached_json<T, E, F>(
     pool: &RedisPool,
     key: &str,
@@ -115,21 +120,68 @@ where
     T: serde::Serialize + serde::de::DeserializeOwned,
     F: std::future::Future<Output = Result<T, E>>,
 {
-    let cached: Result<Option<String>, _> = pool.next().get(key).await;
-    if let Ok(Some(json)) = cached
-        && let Ok(value) = serde_json::from_str::<T>(&json)
-    {
+    if let Some(value) = read_json(pool, key).await {
         return Ok(value);
     }
-    let value = compute.await?;
-    if let Ok(json) = serde_json::to_string(&value) {
-        let stored: Result<(), _> = pool
-            .next()
-            .set(key, json, Some(Expiration::EX(seconds)), None, false)
-            .await;
-        if let Err(error) = stored {
-            tracing::warn!(error = %error, key, "value not cached");
+    let gate = in_flight(key);
+    let result = {
+        let _turn = gate.lock().await;
+        match read_json(pool, key).await {
+            Some(value) => Ok(value),
+            None => {
+                let value = compute.await;
+                if let Ok(value) = &value {
+                    write_json(pool, key, value, seconds).await;
+                }
+                value
+            }
         }
+    };
+    release(key, gate);
+    result
+}
+
+type Gates = std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>;
+
+static IN_FLIGHT: std::sync::LazyLock<std::sync::Mutex<Gates>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The gate of `key` (created by the first request that misses it).
+fn in_flight(key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    let mut gates = IN_FLIGHT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    gates.entry(key.to_owned()).or_default().clone()
+}
+
+/// Forgets the gate of `key` when nobody else holds or waits on it.
+fn release(key: &str, gate: std::sync::Arc<tokio::sync::Mutex<()>>) {
+    let mut gates = IN_FLIGHT
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Two owners left: the map and this request.
+    if std::sync::Arc::strong_count(&gate) <= 2 {
+        gates.remove(key);
     }
-    Ok(value)
+}
+
+async fn read_json<T: serde::de::DeserializeOwned>(pool: &RedisPool, key: &str) -> Option<T> {
+    let cached: Result<Option<String>, _> = pool.next().get(key).await;
+    cached
+        .ok()
+        .flatten()
+        .and_then(|json| serde_json::from_str(&json).ok())
+}
+
+async fn write_json<T: serde::Serialize>(pool: &RedisPool, key: &str, value: &T, seconds: i64) {
+    let Ok(json) = serde_json::to_string(value) else {
+        return;
+    };
+    let stored: Result<(), _> = pool
+        .next()
+        .set(key, json, Some(Expiration::EX(seconds)), None, false)
+        .await;
+    if let Err(error) = stored {
+        tracing::warn!(error = %error, key, "value not cached");
+    }
 }

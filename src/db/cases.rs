@@ -286,10 +286,30 @@ pub async fn list_counted_to(
     user_id: u64,
     horizon: u32,
 ) -> Result<(Vec<CaseRow>, ListTotal), sqlx::Error> {
-    let rows = page_query("", scope, filter, user_id)
+    // A full-text search finds and sorts every match to return the first
+    // page anyway: the same statement counts them (SQL_CALC_FOUND_ROWS),
+    // where a separate count would evaluate the search a second time.
+    let full_text = matches!(search_term(&filter.q), Some(SearchTerm::Words(_)));
+    let mut conn = pool.acquire().await?;
+    let modifier = if full_text {
+        "SQL_CALC_FOUND_ROWS "
+    } else {
+        ""
+    };
+    let rows = page_query_with("", modifier, scope, filter, user_id)
         .build()
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
+    let found = if full_text {
+        Some(
+            sqlx::query_scalar!("SELECT FOUND_ROWS() AS `n!: i64`")
+                .fetch_one(&mut *conn)
+                .await?,
+        )
+    } else {
+        None
+    };
+    drop(conn);
     let cases = rows
         .into_iter()
         .map(|row| {
@@ -312,6 +332,15 @@ pub async fn list_counted_to(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    if let Some(count) = found {
+        return Ok((
+            cases,
+            ListTotal {
+                count,
+                capped: false,
+            },
+        ));
+    }
     let limit = i64::from(offset(filter)) + i64::from(horizon);
     let count: i64 = count_query("", scope, filter, user_id, horizon)
         .build()
@@ -326,19 +355,30 @@ pub async fn list_counted_to(
 }
 
 /// The page query of the list, after `prefix` (empty, or `EXPLAIN `).
-/// `reports` is the only table of the FROM clause (the territory code is a
-/// scalar subquery): joined with the 101-row `territories`, the optimizer
-/// read territories first and sorted every visible report for the first
-/// page; alone, it walks `idx_reports_created` (or a territory index)
-/// backwards and stops after one page (BENCHMARKS.md).
 fn page_query<'a>(
     prefix: &str,
     scope: &ReportScope,
     filter: &CaseFilter,
     user_id: u64,
 ) -> QueryBuilder<'a, MySql> {
+    page_query_with(prefix, "", scope, filter, user_id)
+}
+
+/// The page query with a `SELECT` modifier (`SQL_CALC_FOUND_ROWS `).
+/// `reports` is the only table of the FROM clause (the territory code is a
+/// scalar subquery): joined with the 101-row `territories`, the optimizer
+/// read territories first and sorted every visible report for the first
+/// page; alone, it walks `idx_reports_created_status` (or a territory
+/// index) backwards and stops after one page (BENCHMARKS.md).
+fn page_query_with<'a>(
+    prefix: &str,
+    modifier: &str,
+    scope: &ReportScope,
+    filter: &CaseFilter,
+    user_id: u64,
+) -> QueryBuilder<'a, MySql> {
     let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!(
-        "{prefix}SELECT r.id, r.uuid, r.reference,
+        "{prefix}SELECT {modifier}r.id, r.uuid, r.reference,
                 (SELECT t.code FROM territories t WHERE t.id = r.territory_id) AS territory_code,
                 r.status, r.created_at, r.last_follow_up_at,
                 CONCAT_WS(' ', r.occupant_first_name, r.occupant_last_name) AS occupant_name,
