@@ -205,3 +205,21 @@ pub async fn enqueue(
     let payload = serde_json::to_value(job).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     crate::db::outbox::insert(conn, job.kind(), &payload, idempotency_key, context).await
 }
+
+/// Records several jobs (without idempotency keys) in the caller's
+/// transaction, in one statement.
+pub async fn enqueue_many(
+    conn: &mut MySqlConnection,
+    jobs: &[Job],
+    context: JobContext,
+) -> Result<(), sqlx::Error> {
+    let rows = jobs
+        .iter()
+        .map(|job| {
+            serde_json::to_value(job)
+                .map(|payload| (job.kind(), payload))
+                .map_err(|e| sqlx::Error::Encode(Box::new(e)))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    crate::db::outbox::insert_many(conn, &rows, context).await
+}

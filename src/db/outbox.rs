@@ -30,6 +30,33 @@ pub async fn insert(
     Ok(())
 }
 
+/// Records several jobs of one context in one statement (a follow-up
+/// notifying thirty people is one round trip, not thirty).
+pub async fn insert_many(
+    conn: &mut MySqlConnection,
+    jobs: &[(&str, serde_json::Value)],
+    context: JobContext,
+) -> Result<(), sqlx::Error> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let mut qb: sqlx::QueryBuilder<sqlx::MySql> = sqlx::QueryBuilder::new(
+        "INSERT INTO outbox (kind, payload, idempotency_key, report_id, partner_id, run_after) ",
+    );
+    qb.push_values(jobs, |mut row, (kind, payload)| {
+        row.push_bind(*kind)
+            .push_bind(Json(payload))
+            .push_bind(None::<String>)
+            .push_bind(context.report_id)
+            .push_bind(context.partner_id)
+            .push("UTC_TIMESTAMP() + INTERVAL ")
+            .push_bind_unseparated(context.delay_secs)
+            .push_unseparated(" SECOND");
+    });
+    qb.build().execute(conn).await?;
+    Ok(())
+}
+
 /// A queued job as stored.
 pub struct OutboxRow {
     pub id: u64,

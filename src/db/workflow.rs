@@ -226,6 +226,16 @@ pub async fn add_follow_up(
     body: &str,
     is_public: bool,
 ) -> Result<u64, sqlx::Error> {
+    // The report row first: the follow-up's foreign key check takes a shared
+    // lock on it, and two transactions each holding that shared lock and
+    // then asking for the exclusive one deadlocked (seen under load).
+    sqlx::query!(
+        "UPDATE reports SET last_follow_up_at = UTC_TIMESTAMP(), last_follow_up_author_kind = ? WHERE id = ?",
+        author_kind,
+        report_id
+    )
+    .execute(&mut *conn)
+    .await?;
     let result = sqlx::query!(
         "INSERT INTO follow_ups (report_id, author_user_id, author_partner_id, author_kind, category, body, is_public)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -236,13 +246,6 @@ pub async fn add_follow_up(
         category,
         body,
         is_public
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!(
-        "UPDATE reports SET last_follow_up_at = UTC_TIMESTAMP(), last_follow_up_author_kind = ? WHERE id = ?",
-        author_kind,
-        report_id
     )
     .execute(conn)
     .await?;
@@ -433,6 +436,28 @@ pub async fn notify(
     )
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// In-app notifications of one kind on a case for several users, in one
+/// statement.
+pub async fn notify_many(
+    conn: &mut MySqlConnection,
+    user_ids: &[u64],
+    report_id: u64,
+    kind: &str,
+) -> Result<(), sqlx::Error> {
+    if user_ids.is_empty() {
+        return Ok(());
+    }
+    let mut qb: sqlx::QueryBuilder<sqlx::MySql> =
+        sqlx::QueryBuilder::new("INSERT INTO notifications (user_id, report_id, kind) ");
+    qb.push_values(user_ids, |mut row, user_id| {
+        row.push_bind(*user_id)
+            .push_bind(report_id)
+            .push_bind(kind.to_owned());
+    });
+    qb.build().execute(conn).await?;
     Ok(())
 }
 

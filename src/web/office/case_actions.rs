@@ -114,6 +114,19 @@ async fn allowed_at(
     action: CaseAction,
     version: Option<u32>,
 ) -> AppResult<db::case_view::CaseKey> {
+    let (key, _) = allowed_case(state, page, uuid, action, version).await?;
+    Ok(key)
+}
+
+/// The case and what the workflow knows of it, when the user may take
+/// `action` on it (at this `version`, when given).
+async fn allowed_case(
+    state: &AppState,
+    page: &OfficePage,
+    uuid: &str,
+    action: CaseAction,
+    version: Option<u32>,
+) -> AppResult<(db::case_view::CaseKey, rules::CaseFacts)> {
     let (key, facts) = load_visible(state, &page.user, uuid).await?;
     if version.is_some_and(|v| v != key.version) {
         return Err(AppError::Conflict(CONFLICT.into()));
@@ -121,7 +134,7 @@ async fn allowed_at(
     if !rules::can(&page.user.actor, &facts, action) {
         return Err(AppError::Forbidden);
     }
-    Ok(key)
+    Ok((key, facts))
 }
 
 /// E-mails the resident (occupant and declarant) about their case.
@@ -175,28 +188,35 @@ async fn notify_users(
     kind: &str,
     title: &str,
 ) -> AppResult<()> {
+    let recipients: Vec<&wf::Recipient> =
+        recipients.iter().filter(|r| r.user_id != except).collect();
+    if recipients.is_empty() {
+        return Ok(());
+    }
     let reference = wf::resident_contacts(conn, report_id).await?.reference;
-    for r in recipients.iter().filter(|r| r.user_id != except) {
-        wf::notify(conn, r.user_id, report_id, kind).await?;
-        if r.notification_pref == "instant" {
-            let email = Email::CaseUpdateForStaff {
+    let ids: Vec<u64> = recipients.iter().map(|r| r.user_id).collect();
+    wf::notify_many(conn, &ids, report_id, kind).await?;
+    let emails: Vec<Job> = recipients
+        .iter()
+        .filter(|r| r.notification_pref == "instant")
+        .map(|r| {
+            Job::SendEmail(Email::CaseUpdateForStaff {
                 to: r.email.clone(),
                 reference: reference.clone(),
                 title: title.to_owned(),
                 link: format!("{base_url}/bo/signalements/{uuid}"),
-            };
-            queue::enqueue(
-                conn,
-                &Job::SendEmail(email),
-                None,
-                JobContext {
-                    report_id: Some(report_id),
-                    ..JobContext::default()
-                },
-            )
-            .await?;
-        }
-    }
+            })
+        })
+        .collect();
+    queue::enqueue_many(
+        conn,
+        &emails,
+        JobContext {
+            report_id: Some(report_id),
+            ..JobContext::default()
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -644,8 +664,7 @@ pub async fn reopen_case(
 }
 
 /// The actor's partner on this case (the one with an assignment).
-async fn own_partner(state: &AppState, page: &OfficePage, uuid: &str) -> AppResult<u64> {
-    let (_, facts) = load_visible(state, &page.user, uuid).await?;
+fn own_partner(page: &OfficePage, facts: &rules::CaseFacts) -> AppResult<u64> {
     facts
         .own_assignment(&page.user.actor)
         .map(|(p, _)| p)
@@ -657,8 +676,9 @@ pub async fn accept_assignment(
     page: OfficePage,
     Path(uuid): Path<String>,
 ) -> AppResult<Response> {
-    let key = allowed(&state, &page, &uuid, CaseAction::AnswerAssignment).await?;
-    let partner = own_partner(&state, &page, &uuid).await?;
+    let (key, facts) =
+        allowed_case(&state, &page, &uuid, CaseAction::AnswerAssignment, None).await?;
+    let partner = own_partner(&page, &facts)?;
     let mut tx = state.db.begin().await?;
     if !wf::answer_assignment(
         &mut tx,
@@ -731,8 +751,9 @@ pub async fn refuse_assignment(
     Path(uuid): Path<String>,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
-    let key = allowed(&state, &page, &uuid, CaseAction::AnswerAssignment).await?;
-    let partner = own_partner(&state, &page, &uuid).await?;
+    let (key, facts) =
+        allowed_case(&state, &page, &uuid, CaseAction::AnswerAssignment, None).await?;
+    let partner = own_partner(&page, &facts)?;
     let form = ActionForm::parse(&body);
     let mut errors = FormErrors::default();
     let (reason, message) = form.reason_and_message(
@@ -807,8 +828,9 @@ pub async fn close_assignment(
     Path(uuid): Path<String>,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
-    let key = allowed(&state, &page, &uuid, CaseAction::CloseAssignment).await?;
-    let partner = own_partner(&state, &page, &uuid).await?;
+    let (key, facts) =
+        allowed_case(&state, &page, &uuid, CaseAction::CloseAssignment, None).await?;
+    let partner = own_partner(&page, &facts)?;
     let form = ActionForm::parse(&body);
     let mut errors = FormErrors::default();
     let (reason, message) = form.reason_and_message(
@@ -888,7 +910,7 @@ pub async fn add_follow_up(
     Path(uuid): Path<String>,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
-    let key = allowed(&state, &page, &uuid, CaseAction::WriteFollowUp).await?;
+    let (key, facts) = allowed_case(&state, &page, &uuid, CaseAction::WriteFollowUp, None).await?;
     let form = ActionForm::parse(&body);
     let text = form.get("body");
     let public = form.flag("public");
@@ -899,7 +921,6 @@ pub async fn add_follow_up(
     if !errors.is_empty() {
         return invalid(&state, page, &uuid, errors).await;
     }
-    let (_, facts) = load_visible(&state, &page.user, &uuid).await?;
     let partner = facts.own_assignment(&page.user.actor).map(|(p, _)| p);
     let mut tx = state.db.begin().await?;
     wf::add_follow_up(
