@@ -76,7 +76,7 @@ impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
 
 /// Loads the active user with this id, or nothing.
 pub async fn load_user(pool: &db::Pool, user_id: u64) -> AppResult<Option<CurrentUser>> {
-    let Some(user) = db::users::find(pool, user_id).await? else {
+    let Some((user, memberships)) = db::users::find_with_memberships(pool, user_id).await? else {
         return Ok(None);
     };
     let Some(role) = Role::parse(&user.role) else {
@@ -85,8 +85,7 @@ pub async fn load_user(pool: &db::Pool, user_id: u64) -> AppResult<Option<Curren
     if user.status != "active" {
         return Ok(None);
     }
-    let memberships: Vec<PartnerMembership> = db::users::memberships(pool, user_id)
-        .await?
+    let memberships: Vec<PartnerMembership> = memberships
         .into_iter()
         .map(|m| PartnerMembership {
             partner_id: m.partner_id,

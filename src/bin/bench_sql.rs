@@ -104,12 +104,14 @@ async fn run_once(pool: &db::Pool, job: &Job, rng: &mut StdRng) -> anyhow::Resul
         }
         Scenario::Case => {
             let uuid = &job.uuids[rng.random_range(0..job.uuids.len())];
-            let r = case_view::find_by_uuid(pool, uuid)
+            let r = case_view::find_by_uuid(pool, uuid, job.user_id)
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("unknown uuid {uuid}"))?;
             case_view::assignments(pool, r.id).await?;
-            case_view::details(pool, &r, job.user_id).await?;
-            db::notifications::mark_case_seen(pool, job.user_id, r.id).await?;
+            case_view::details(pool, &r).await?;
+            if r.unread {
+                db::notifications::mark_case_seen(pool, job.user_id, r.id).await?;
+            }
             case_view::assignable_partners(
                 pool,
                 r.territory_id,

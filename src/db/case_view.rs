@@ -61,9 +61,20 @@ pub struct CaseReport {
     pub created_at: PrimitiveDateTime,
     pub validated_at: Option<PrimitiveDateTime>,
     pub closed_at: Option<PrimitiveDateTime>,
+    /// The viewer follows the case.
+    pub subscribed: bool,
+    /// The viewer has unread notifications about the case.
+    pub unread: bool,
 }
 
-pub async fn find_by_uuid(pool: &Pool, uuid: &str) -> Result<Option<CaseReport>, sqlx::Error> {
+/// The report as `viewer` sees it on the case page (with whether they
+/// follow it and have unread notifications about it: two questions asked
+/// in the same statement rather than two more round trips).
+pub async fn find_by_uuid(
+    pool: &Pool,
+    uuid: &str,
+    viewer: u64,
+) -> Result<Option<CaseReport>, sqlx::Error> {
     sqlx::query_as!(
         CaseReport,
         "SELECT r.id, r.uuid, r.territory_id, t.code AS territory_code, t.name AS territory_name, r.reference,
@@ -80,9 +91,15 @@ pub async fn find_by_uuid(pool: &Pool, uuid: &str) -> Result<Option<CaseReport>,
                 CAST(r.latitude AS DOUBLE) AS `latitude: f64`, CAST(r.longitude AS DOUBLE) AS `longitude: f64`,
                 r.address_needs_check AS `address_needs_check: bool`, r.dpe_label, r.dpe_date, r.dpe_number,
                 CAST(r.severity_score AS DOUBLE) AS `severity: f64`, r.refusal_reason, r.refusal_message,
-                r.closure_reason, r.created_at, r.validated_at, r.closed_at
+                r.closure_reason, r.created_at, r.validated_at, r.closed_at,
+                EXISTS(SELECT 1 FROM report_subscriptions s WHERE s.report_id = r.id AND s.user_id = ?)
+                    AS `subscribed!: bool`,
+                EXISTS(SELECT 1 FROM notifications n WHERE n.report_id = r.id AND n.user_id = ? AND n.seen_at IS NULL)
+                    AS `unread!: bool`
          FROM reports r JOIN territories t ON t.id = r.territory_id
          WHERE r.uuid = ?",
+        viewer,
+        viewer,
         uuid
     )
     .fetch_optional(pool)
@@ -391,27 +408,12 @@ pub struct CaseDetails {
     pub tags: Vec<(u64, String, bool)>,
     pub same_address: Vec<SameAddressRow>,
     pub history: Vec<HistoryRow>,
-    pub subscribed: bool,
 }
 
 /// The case page's reads, run concurrently on the pool (the handler and
 /// the benchmark's SQL floor both call this).
-pub async fn details(
-    pool: &Pool,
-    r: &CaseReport,
-    user_id: u64,
-) -> Result<CaseDetails, sqlx::Error> {
-    let (
-        defects,
-        qualifications,
-        follow_ups,
-        visits,
-        documents,
-        tags,
-        same_address,
-        history,
-        subscribed,
-    ) = tokio::try_join!(
+pub async fn details(pool: &Pool, r: &CaseReport) -> Result<CaseDetails, sqlx::Error> {
+    let (defects, qualifications, follow_ups, visits, documents, tags, same_address, history) = tokio::try_join!(
         defects(pool, r.id),
         qualifications(pool, r.id),
         follow_ups(pool, r.id),
@@ -420,7 +422,6 @@ pub async fn details(
         tags(pool, r.id, r.territory_id),
         same_address(pool, r.id, &r.postal_code, &r.address_line),
         history(pool, r.id),
-        is_subscribed(pool, r.id, user_id),
     )?;
     Ok(CaseDetails {
         defects,
@@ -431,6 +432,5 @@ pub async fn details(
         tags,
         same_address,
         history,
-        subscribed,
     })
 }

@@ -77,6 +77,60 @@ pub async fn memberships(pool: &Pool, user_id: u64) -> Result<Vec<MembershipRow>
     .await
 }
 
+/// A user and their memberships in one query: what every signed-in request
+/// loads (one round trip instead of two).
+pub async fn find_with_memberships(
+    pool: &Pool,
+    id: u64,
+) -> Result<Option<(UserRow, Vec<MembershipRow>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT u.id, u.uuid, u.email, u.first_name, u.last_name, u.phone, u.job_title, u.role, u.status,
+                u.notification_pref, u.last_login_at, u.created_at,
+                p.id AS `partner_id?`, p.name AS `partner_name?`, p.type AS `partner_type?`,
+                t.id AS `territory_id?`, t.code AS `territory_code?`, t.name AS `territory_name?`
+         FROM users u
+         LEFT JOIN user_partners up ON up.user_id = u.id
+         LEFT JOIN partners p ON p.id = up.partner_id
+         LEFT JOIN territories t ON t.id = up.territory_id
+         WHERE u.id = ?
+         ORDER BY t.code, p.name",
+        id
+    )
+    .fetch_all(pool)
+    .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user = UserRow {
+        id: first.id,
+        uuid: first.uuid.clone(),
+        email: first.email.clone(),
+        first_name: first.first_name.clone(),
+        last_name: first.last_name.clone(),
+        phone: first.phone.clone(),
+        job_title: first.job_title.clone(),
+        role: first.role.clone(),
+        status: first.status.clone(),
+        notification_pref: first.notification_pref.clone(),
+        last_login_at: first.last_login_at,
+        created_at: first.created_at,
+    };
+    let memberships = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(MembershipRow {
+                partner_id: r.partner_id?,
+                partner_name: r.partner_name?,
+                partner_type: r.partner_type?,
+                territory_id: r.territory_id?,
+                territory_code: r.territory_code?,
+                territory_name: r.territory_name?,
+            })
+        })
+        .collect();
+    Ok(Some((user, memberships)))
+}
+
 /// Memberships of many users at once (lists: one query, not one per row).
 pub async fn memberships_of(
     pool: &Pool,

@@ -336,7 +336,7 @@ pub async fn case_page(
 ) -> AppResult<CasePage> {
     // The whole report and its assignments are read once, for the policy
     // and for the page (not through load_visible, which reads a key).
-    let r = case_view::find_by_uuid(&state.db, uuid)
+    let r = case_view::find_by_uuid(&state.db, uuid, page.user.id)
         .await?
         .ok_or(AppError::NotFound)?;
     let assignments = case_view::assignments(&state.db, r.id).await?;
@@ -350,9 +350,11 @@ pub async fn case_page(
         tags,
         same_address,
         history,
-        subscribed,
-    } = case_view::details(&state.db, &r, page.user.id).await?;
-    db::notifications::mark_case_seen(&state.db, page.user.id, r.id).await?;
+    } = case_view::details(&state.db, &r).await?;
+    let subscribed = r.subscribed;
+    if r.unread {
+        db::notifications::mark_case_seen(&state.db, page.user.id, r.id).await?;
+    }
     let actor = &page.user.actor;
     let can = |action| workflow::can(actor, &facts, action);
     let assignable = if can(CaseAction::Assign) {
