@@ -368,7 +368,7 @@ fn page_query<'a>(
 /// `reports` is the only table of the FROM clause (the territory code is a
 /// scalar subquery): joined with the 101-row `territories`, the optimizer
 /// read territories first and sorted every visible report for the first
-/// page; alone, it walks `idx_reports_created_status` (or a territory
+/// page; alone, it walks `idx_reports_created` (or a territory
 /// index) backwards and stops after one page (BENCHMARKS.md).
 fn page_query_with<'a>(
     prefix: &str,
