@@ -301,8 +301,9 @@ log "form submissions that created a report: $SUBMITTED"
 # CSV export: time and peak RSS of the server while it streams.
 EXPORT_PATH="/bo/signalements/export.csv"
 if [ "$REPORTS" -gt 150000 ]; then
-  # about 100,000 rows out of the national set: the big départements
-  EXPORT_PATH="$EXPORT_PATH?statut=active&depot_du=2024-06-01"
+  # about 100,000 rows out of the national set (active cases filed since
+  # June 2026: 106,551 in the generated million)
+  EXPORT_PATH="$EXPORT_PATH?statut=active&depot_du=2026-06-01"
 fi
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$SERVER/status"; }
 BEFORE=$(rss_kb)
