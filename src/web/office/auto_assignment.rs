@@ -125,17 +125,7 @@ async fn page_of(
             }
         })
         .collect();
-    let territories = match &scope {
-        None => db::territories::list(&state.db)
-            .await?
-            .into_iter()
-            .filter(|t| t.is_active)
-            .collect::<Vec<_>>(),
-        Some(ids) => db::territories::list_by_ids(&state.db, ids).await?,
-    }
-    .into_iter()
-    .map(|t| (t.id, format!("{} – {}", t.code, t.name)))
-    .collect::<Vec<_>>();
+    let territories = super::filter_options::territory_options(state, scope.as_deref()).await?;
     let sim_territory = territories
         .first()
         .map(|(id, _)| id.to_string())

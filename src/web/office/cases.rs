@@ -341,16 +341,7 @@ pub async fn case_page(
         .ok_or(AppError::NotFound)?;
     let assignments = case_view::assignments(&state.db, r.id).await?;
     let facts = visible_facts(&page.user, r.territory_id, &r.status, &assignments)?;
-    let case_view::CaseDetails {
-        defects,
-        qualifications,
-        follow_ups,
-        visits,
-        documents,
-        tags,
-        same_address,
-        history,
-    } = case_view::details(&state.db, &r).await?;
+    let details = case_view::details(&state.db, &r).await?;
     let subscribed = r.subscribed;
     if r.unread {
         db::notifications::mark_case_seen(&state.db, page.user.id, r.id).await?;
@@ -404,8 +395,9 @@ pub async fn case_page(
                 since: format_date(&a.answered_at.unwrap_or(a.created_at)),
             })
             .collect(),
-        defects,
-        qualifications: qualifications
+        defects: details.defects,
+        qualifications: details
+            .qualifications
             .into_iter()
             .map(|q| {
                 let label = crate::domain::report::scoring::QualificationStatus::parse(&q.status)
@@ -413,7 +405,8 @@ pub async fn case_page(
                 (q.qualification, label)
             })
             .collect(),
-        follow_ups: follow_ups
+        follow_ups: details
+            .follow_ups
             .into_iter()
             .map(|f| FollowUpView {
                 author: match f.author_kind.as_str() {
@@ -434,7 +427,8 @@ pub async fn case_page(
                 at: format_datetime(&f.created_at),
             })
             .collect(),
-        visits: visits
+        visits: details
+            .visits
             .into_iter()
             .map(|v| {
                 let label = workflow::label_of(&workflow::VISIT_STATUSES, &v.status).to_owned();
@@ -448,10 +442,11 @@ pub async fn case_page(
                 )
             })
             .collect(),
-        documents,
-        tags,
-        same_address,
-        history: history
+        documents: details.documents,
+        tags: details.tags,
+        same_address: details.same_address,
+        history: details
+            .history
             .into_iter()
             .map(|h| HistoryView {
                 at: format_datetime(&h.created_at),

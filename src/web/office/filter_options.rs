@@ -26,6 +26,26 @@ pub struct FilterOptions {
     pub pick_territory_first: bool,
 }
 
+/// (id, "code – name") of these territories, or of every open territory
+/// when `ids` is `None` (a national user): the territory menus.
+pub(crate) async fn territory_options(
+    state: &AppState,
+    ids: Option<&[u32]>,
+) -> AppResult<Vec<(u32, String)>> {
+    let territories = match ids {
+        None => db::territories::list(&state.db)
+            .await?
+            .into_iter()
+            .filter(|t| t.is_active)
+            .collect::<Vec<_>>(),
+        Some(ids) => db::territories::list_by_ids(&state.db, ids).await?,
+    };
+    Ok(territories
+        .into_iter()
+        .map(|t| (t.id, format!("{} – {}", t.code, t.name)))
+        .collect())
+}
+
 pub(crate) async fn filter_options(
     state: &AppState,
     page: &OfficePage,
@@ -36,17 +56,7 @@ pub(crate) async fn filter_options(
         ReportScope::All => None,
         _ => Some(page.user.actor.territory_ids()),
     };
-    let territories = match &user_territories {
-        None => db::territories::list(&state.db)
-            .await?
-            .into_iter()
-            .filter(|t| t.is_active)
-            .collect::<Vec<_>>(),
-        Some(ids) => db::territories::list_by_ids(&state.db, ids).await?,
-    }
-    .into_iter()
-    .map(|t| (t.id, format!("{} – {}", t.code, t.name)))
-    .collect();
+    let territories = territory_options(state, user_territories.as_deref()).await?;
     // A territory outside the user's scope never widens what is offered.
     let offered = match (filter.territory_id, &user_territories) {
         (Some(id), None) => Some(vec![id]),

@@ -43,17 +43,7 @@ async fn page_of(
 ) -> AppResult<TagsPage> {
     let scope = (page.user.role != Role::SuperAdmin).then(|| page.user.actor.territory_ids());
     let tags = db::tags::list(&state.db, scope.as_deref()).await?;
-    let territories = match &scope {
-        None => db::territories::list(&state.db)
-            .await?
-            .into_iter()
-            .filter(|t| t.is_active)
-            .collect::<Vec<_>>(),
-        Some(ids) => db::territories::list_by_ids(&state.db, ids).await?,
-    }
-    .into_iter()
-    .map(|t| (t.id, format!("{} – {}", t.code, t.name)))
-    .collect();
+    let territories = super::filter_options::territory_options(state, scope.as_deref()).await?;
     Ok(TagsPage {
         layout: page.layout,
         tags,
