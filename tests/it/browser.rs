@@ -220,3 +220,81 @@ async fn log_in(browser: &Browser, app: &TestApp, email: &str) {
     let url = browser.wait_for_url("/bo").await;
     assert!(url.ends_with("/bo"), "{email} is signed in, not {url}");
 }
+
+/// A national list in a real browser, over more reports than the list
+/// counts: the count says "plus de 1 000", the next page is still offered,
+/// and the partner menu waits for a territory, then lists that territory's
+/// partners only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_super_admin_browses_a_long_national_list_then_one_territory() {
+    use histologe::bulk_seed::{self, BenchDataOptions};
+    let app = TestApp::spawn().await;
+    bulk_seed::run(
+        &app.db,
+        &BenchDataOptions {
+            reports: 1_200,
+            rng_seed: 11,
+            force: true,
+        },
+    )
+    .await
+    .expect("bulk load");
+    let browser = Browser::start(1280, 1100).await;
+    browser.goto(&app.url("/connexion")).await;
+    browser.type_into("#email", bulk_seed::BENCH_ADMIN).await;
+    browser
+        .type_into("#password", bulk_seed::BENCH_PASSWORD)
+        .await;
+    browser
+        .click("form[action='/connexion'] button[type='submit']")
+        .await;
+    browser.wait_for_url("/bo").await;
+    browser.goto(&app.url("/bo/signalements")).await;
+    let count = browser.text_of("p[role='status']").await;
+    assert!(count.contains("plus de 1"), "{count}");
+    assert!(
+        browser
+            .try_text_of("a.fr-pagination__link--next")
+            .await
+            .is_some(),
+        "the next page is offered"
+    );
+    browser.click("details summary").await;
+    let hint = browser.text_of("label[for='partenaire']").await;
+    assert!(hint.contains("Choisissez d’abord un territoire"), "{hint}");
+    browser
+        .screenshot(&screenshot_dir().join("list-national.png"))
+        .await;
+    let t13: u32 = sqlx::query_scalar("SELECT id FROM territories WHERE code = '13'")
+        .fetch_one(&app.db)
+        .await
+        .expect("territory 13");
+    browser
+        .click(&format!("#territoire option[value='{t13}']"))
+        .await;
+    browser
+        .click("form[role='search'] button[type='submit']")
+        .await;
+    // The territory's page, with its "Plus de filtres" opened again.
+    browser
+        .wait_for_text("p[role='status']", "signalements")
+        .await;
+    for _ in 0..200 {
+        if browser
+            .current_url()
+            .await
+            .contains(&format!("territoire={t13}"))
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    browser.click("details summary").await;
+    let menu = browser.wait_for_text("#partenaire", "13 – ").await;
+    assert!(menu.contains("13 – "), "{menu}");
+    assert!(!menu.contains("69A – "), "{menu}");
+    browser
+        .screenshot(&screenshot_dir().join("list-territory.png"))
+        .await;
+    browser.quit().await;
+}

@@ -139,6 +139,19 @@ impl Browser {
         }
     }
 
+    /// Waits (polling, 10 s at most) until the page's URL contains
+    /// `needle` (a query parameter after a GET form); returns the URL.
+    pub async fn wait_for_url_containing(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.current_url().await;
+            if url.contains(needle) || Instant::now() > deadline {
+                return url;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits (polling, 10 s at most) until the element's text contains
     /// `needle`; returns the text.
     pub async fn wait_for_text(&self, css: &str, needle: &str) -> String {
