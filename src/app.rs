@@ -42,6 +42,8 @@ pub struct AppState {
     /// only a migration (a deploy, a restart) changes, and every form
     /// screen and submission needs it.
     taxonomy: Arc<tokio::sync::OnceCell<Arc<Vec<Category>>>>,
+    /// The same taxonomy as the case page shows it, by precision id.
+    defect_catalog: Arc<tokio::sync::OnceCell<Arc<db::case_view::DefectCatalog>>>,
 }
 
 impl AppState {
@@ -54,6 +56,7 @@ impl AppState {
             storage: storage::build(&config.storage)?,
             config: Arc::new(config),
             taxonomy: Arc::default(),
+            defect_catalog: Arc::default(),
         })
     }
 
@@ -61,6 +64,16 @@ impl AppState {
     pub async fn taxonomy(&self) -> Result<Arc<Vec<Category>>, sqlx::Error> {
         self.taxonomy
             .get_or_try_init(|| async { db::defects::load_taxonomy(&self.db).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    /// Every defect precision with its labels (loaded at first use).
+    pub async fn defect_catalog(&self) -> Result<Arc<db::case_view::DefectCatalog>, sqlx::Error> {
+        self.defect_catalog
+            .get_or_try_init(|| async {
+                db::case_view::defect_catalog(&self.db).await.map(Arc::new)
+            })
             .await
             .cloned()
     }

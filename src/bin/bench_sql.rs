@@ -92,6 +92,8 @@ struct Job {
     view: Option<(map::BBox, u8)>,
     uuids: Vec<String>,
     user_id: u64,
+    /// The case page's defect catalog (the server reads it once too).
+    catalog: case_view::DefectCatalog,
 }
 
 async fn run_once(pool: &db::Pool, job: &Job, rng: &mut StdRng) -> anyhow::Result<()> {
@@ -108,7 +110,7 @@ async fn run_once(pool: &db::Pool, job: &Job, rng: &mut StdRng) -> anyhow::Resul
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("unknown uuid {uuid}"))?;
             case_view::assignments(pool, r.id).await?;
-            case_view::details(pool, &r).await?;
+            case_view::details(pool, &r, &job.catalog).await?;
             if r.unread {
                 db::notifications::mark_case_seen(pool, job.user_id, r.id).await?;
             }
@@ -222,6 +224,7 @@ async fn main() -> anyhow::Result<()> {
                 view,
                 uuids,
                 user_id,
+                catalog: case_view::defect_catalog(&pool).await?,
             });
             let warm_up = Instant::now() + Duration::from_secs(1);
             let end = warm_up + Duration::from_secs_f64(duration);

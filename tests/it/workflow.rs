@@ -755,6 +755,75 @@ async fn the_list_paginates_by_25_and_saved_filters_come_back() {
 }
 
 #[tokio::test]
+async fn the_case_page_lists_the_defects_building_first_in_the_taxonomys_order() {
+    let app = app_with_accounts().await;
+    let (report, uuid) = insert_case(&app, NewCase::default()).await;
+    // The last precision of the dwelling, then the first and a dangerous one
+    // of the building: the page shows the building's first, in taxonomy order.
+    let pick = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_as::<_, (u32, String)>(sql)
+                .fetch_one(&db)
+                .await
+                .expect(sql)
+        }
+    };
+    let dwelling = pick(
+        "SELECT p.id, p.label FROM defect_precisions p JOIN defect_criteria c ON c.id = p.criterion_id
+         JOIN defect_categories cat ON cat.id = c.category_id
+         WHERE c.zone = 'logement' ORDER BY cat.position DESC, c.position DESC, p.position DESC LIMIT 1",
+    )
+    .await;
+    let building = pick(
+        "SELECT p.id, p.label FROM defect_precisions p JOIN defect_criteria c ON c.id = p.criterion_id
+         JOIN defect_categories cat ON cat.id = c.category_id
+         WHERE c.zone = 'batiment' ORDER BY cat.position, c.position, p.position LIMIT 1",
+    )
+    .await;
+    let danger = pick(
+        "SELECT p.id, p.label FROM defect_precisions p JOIN defect_criteria c ON c.id = p.criterion_id
+         JOIN defect_categories cat ON cat.id = c.category_id
+         WHERE c.zone = 'batiment' AND p.is_danger ORDER BY cat.position DESC, c.position DESC, p.position DESC LIMIT 1",
+    )
+    .await;
+    for (id, free_text) in [
+        (dwelling.0, Some("dans la chambre")),
+        (danger.0, None),
+        (building.0, None),
+    ] {
+        sqlx::query(
+            "INSERT INTO report_defects (report_id, precision_id, free_text) VALUES (?, ?, ?)",
+        )
+        .bind(report)
+        .bind(id)
+        .bind(free_text)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+    app.login_as(RT69).await;
+    let (status, html) = app.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert_eq!(status, 200);
+    // (Up to the first character the template escapes.)
+    let at = |label: &str| {
+        let plain: String = label
+            .chars()
+            .take_while(|c| !matches!(c, '&' | '<' | '>' | '"' | '\''))
+            .collect();
+        html.find(&plain)
+            .unwrap_or_else(|| panic!("{label} missing"))
+    };
+    assert!(
+        at(&building.1) < at(&danger.1),
+        "building defects in taxonomy order"
+    );
+    assert!(at(&danger.1) < at(&dwelling.1), "building before dwelling");
+    assert!(html.contains("« dans la chambre »"));
+    assert!(html[at(&danger.1)..].contains("Danger"));
+}
+
+#[tokio::test]
 async fn a_long_list_counts_up_to_a_horizon_and_keeps_offering_the_next_page() {
     let app = app_with_accounts().await;
     for n in 1..=12 {

@@ -341,7 +341,8 @@ pub async fn case_page(
         .ok_or(AppError::NotFound)?;
     let assignments = case_view::assignments(&state.db, r.id).await?;
     let facts = visible_facts(&page.user, r.territory_id, &r.status, &assignments)?;
-    let details = case_view::details(&state.db, &r).await?;
+    let catalog = state.defect_catalog().await?;
+    let details = case_view::details(&state.db, &r, &catalog).await?;
     let subscribed = r.subscribed;
     if r.unread {
         db::notifications::mark_case_seen(&state.db, page.user.id, r.id).await?;
