@@ -755,6 +755,115 @@ async fn the_list_paginates_by_25_and_saved_filters_come_back() {
 }
 
 #[tokio::test]
+async fn an_agent_refuses_one_assignment_and_closes_another_and_the_territory_admin_is_told() {
+    let app = app_with_accounts().await;
+    let (refused, refused_uuid) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-31",
+            status: "active",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let (closed, closed_uuid) = insert_case(
+        &app,
+        NewCase {
+            reference: "2026-32",
+            status: "active",
+            ..NewCase::default()
+        },
+    )
+    .await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    assign(&app, refused, schs, "nouveau").await;
+    assign(&app, closed, schs, "en_cours").await;
+    app.login_as(AGENT_SCHS69).await;
+
+    // Refusing needs a reason and an explanation; nothing is written without.
+    let bad = app
+        .post_form(
+            &format!("/bo/signalements/{refused_uuid}/affectation/refuser"),
+            &[("reason", "hors_perimetre")],
+        )
+        .await;
+    assert_eq!(bad.status(), 422);
+    let refuse = app
+        .post_form(
+            &format!("/bo/signalements/{refused_uuid}/affectation/refuser"),
+            &[
+                ("reason", "hors_perimetre"),
+                ("message", "Adresse hors de notre commune."),
+            ],
+        )
+        .await;
+    assert_eq!(refuse.status(), 303);
+    let close = app
+        .post_form(
+            &format!("/bo/signalements/{closed_uuid}/affectation/cloturer"),
+            &[
+                ("reason", "travaux_faits_ou_en_cours"),
+                ("message", "Travaux réalisés, constatés sur place."),
+            ],
+        )
+        .await;
+    assert_eq!(close.status(), 303);
+
+    let state = |report: u64| {
+        let db = app.db.clone();
+        async move {
+            sqlx::query_as::<_, (String, Option<String>, Option<String>)>(
+                "SELECT status, refusal_reason, closure_reason FROM assignments WHERE report_id = ?",
+            )
+            .bind(report)
+            .fetch_one(&db)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(
+        state(refused).await,
+        ("refuse".to_owned(), Some("hors_perimetre".to_owned()), None)
+    );
+    let (status, _, reason) = state(closed).await;
+    assert_eq!(
+        (status.as_str(), reason.as_deref()),
+        ("ferme", Some("travaux_faits_ou_en_cours"))
+    );
+    // Each answer is a follow-up on its case and a notice to the territory admin.
+    let follow_ups: Vec<(u64, String)> = sqlx::query_as(
+        "SELECT report_id, category FROM follow_ups WHERE report_id IN (?, ?) ORDER BY report_id",
+    )
+    .bind(refused)
+    .bind(closed)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        follow_ups,
+        [
+            (refused, "affectation_refusee".to_owned()),
+            (closed, "affectation_cloturee".to_owned())
+        ]
+    );
+    let notices: Vec<(u64, String)> = sqlx::query_as(
+        "SELECT n.report_id, n.kind FROM notifications n JOIN users u ON u.id = n.user_id
+         WHERE u.email = ? ORDER BY n.report_id",
+    )
+    .bind(RT69)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        notices,
+        [
+            (refused, "affectation_refusee".to_owned()),
+            (closed, "cloture_partenaire".to_owned())
+        ]
+    );
+}
+
+#[tokio::test]
 async fn the_case_page_lists_the_defects_building_first_in_the_taxonomys_order() {
     let app = app_with_accounts().await;
     let (report, uuid) = insert_case(&app, NewCase::default()).await;
