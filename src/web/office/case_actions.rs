@@ -745,81 +745,65 @@ async fn assignment_id(
     Ok(db::case_view::assignment_id(conn, report_id, partner_id).await?)
 }
 
+/// How a partner ends its assignment: refusing a new one or closing an
+/// accepted one take the same steps with different words and states.
+struct AssignmentEnd {
+    action: CaseAction,
+    reasons: &'static [(&'static str, &'static str)],
+    reason_error: (&'static str, &'static str),
+    message_error: (&'static str, &'static str),
+    from: &'static str,
+    to: &'static str,
+    /// Follow-up category and audit action.
+    category: &'static str,
+    history: &'static str,
+    /// Notification kind, and the one used when no assignment is left open.
+    notice: &'static str,
+    notice_when_last: Option<&'static str>,
+    title: &'static str,
+}
+
+const REFUSAL: AssignmentEnd = AssignmentEnd {
+    action: CaseAction::AnswerAssignment,
+    reasons: &ASSIGNMENT_REFUSAL_REASONS,
+    reason_error: ("assignment_reason", "Choisissez le motif du refus."),
+    message_error: (
+        "assignment_message",
+        "Expliquez le refus (10 à 5 000 caractères).",
+    ),
+    from: ASSIGNMENT_NEW,
+    to: ASSIGNMENT_REFUSED,
+    category: "affectation_refusee",
+    history: "refuse_assignment",
+    notice: "affectation_refusee",
+    notice_when_last: None,
+    title: "Un partenaire a refusé une affectation",
+};
+
+const CLOSURE: AssignmentEnd = AssignmentEnd {
+    action: CaseAction::CloseAssignment,
+    reasons: &CLOSURE_REASONS,
+    reason_error: ("close_reason", "Choisissez le motif de clôture."),
+    message_error: (
+        "close_message",
+        "Décrivez la clôture (10 à 5 000 caractères).",
+    ),
+    from: ASSIGNMENT_ACCEPTED,
+    to: ASSIGNMENT_CLOSED,
+    category: "affectation_cloturee",
+    history: "close_assignment",
+    notice: "nouveau_suivi",
+    notice_when_last: Some("cloture_partenaire"),
+    title: "Un partenaire a clôturé son intervention",
+};
+
 pub async fn refuse_assignment(
     State(state): State<AppState>,
     page: OfficePage,
     Path(uuid): Path<String>,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
-    let (key, facts) =
-        allowed_case(&state, &page, &uuid, CaseAction::AnswerAssignment, None).await?;
-    let partner = own_partner(&page, &facts)?;
-    let form = ActionForm::parse(&body);
-    let mut errors = FormErrors::default();
-    let (reason, message) = form.reason_and_message(
-        &ASSIGNMENT_REFUSAL_REASONS,
-        ("assignment_reason", "Choisissez le motif du refus."),
-        (
-            "assignment_message",
-            "Expliquez le refus (10 à 5 000 caractères).",
-        ),
-        &mut errors,
-    );
-    if !errors.is_empty() {
-        return invalid(&state, page, &uuid, errors).await;
-    }
-    let mut tx = state.db.begin().await?;
-    if !wf::answer_assignment(
-        &mut tx,
-        key.id,
-        partner,
-        ASSIGNMENT_NEW,
-        ASSIGNMENT_REFUSED,
-        Some(&reason),
-        Some(&message),
-        page.user.id,
-    )
-    .await?
-    {
-        return Err(AppError::Conflict(CONFLICT.into()));
-    }
-    wf::add_follow_up(
-        &mut tx,
-        key.id,
-        Some(page.user.id),
-        Some(partner),
-        "partner",
-        "affectation_refusee",
-        &message,
-        false,
-    )
-    .await?;
-    wf::record_history(
-        &mut tx,
-        page.user.id,
-        &page.user.email,
-        "refuse_assignment",
-        key.id,
-        crate::domain::audit::diff(&[(
-            "assignment",
-            ASSIGNMENT_NEW.into(),
-            ASSIGNMENT_REFUSED.into(),
-        )]),
-    )
-    .await?;
-    let admins = wf::territory_admins(&mut tx, key.territory_id).await?;
-    notify_users(
-        &mut tx,
-        &state.config.base_url,
-        &admins,
-        page.user.id,
-        (key.id, &uuid),
-        "affectation_refusee",
-        "Un partenaire a refusé une affectation",
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(back(&uuid))
+    end_assignment(&state, page, &uuid, &body, &REFUSAL).await
 }
 
 pub async fn close_assignment(
@@ -828,30 +812,39 @@ pub async fn close_assignment(
     Path(uuid): Path<String>,
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
-    let (key, facts) =
-        allowed_case(&state, &page, &uuid, CaseAction::CloseAssignment, None).await?;
+    end_assignment(&state, page, &uuid, &body, &CLOSURE).await
+}
+
+/// Moves the user's partner's assignment from `end.from` to `end.to` with a
+/// reason and a message, writes the message as a follow-up, records the
+/// history and tells the territory admins, in one transaction.
+async fn end_assignment(
+    state: &AppState,
+    page: OfficePage,
+    uuid: &str,
+    body: &[u8],
+    end: &AssignmentEnd,
+) -> AppResult<Response> {
+    let (key, facts) = allowed_case(state, &page, uuid, end.action, None).await?;
     let partner = own_partner(&page, &facts)?;
-    let form = ActionForm::parse(&body);
+    let form = ActionForm::parse(body);
     let mut errors = FormErrors::default();
     let (reason, message) = form.reason_and_message(
-        &CLOSURE_REASONS,
-        ("close_reason", "Choisissez le motif de clôture."),
-        (
-            "close_message",
-            "Décrivez la clôture (10 à 5 000 caractères).",
-        ),
+        end.reasons,
+        end.reason_error,
+        end.message_error,
         &mut errors,
     );
     if !errors.is_empty() {
-        return invalid(&state, page, &uuid, errors).await;
+        return invalid(state, page, uuid, errors).await;
     }
     let mut tx = state.db.begin().await?;
     if !wf::answer_assignment(
         &mut tx,
         key.id,
         partner,
-        ASSIGNMENT_ACCEPTED,
-        ASSIGNMENT_CLOSED,
+        end.from,
+        end.to,
         Some(&reason),
         Some(&message),
         page.user.id,
@@ -866,7 +859,7 @@ pub async fn close_assignment(
         Some(page.user.id),
         Some(partner),
         "partner",
-        "affectation_cloturee",
+        end.category,
         &message,
         false,
     )
@@ -875,33 +868,28 @@ pub async fn close_assignment(
         &mut tx,
         page.user.id,
         &page.user.email,
-        "close_assignment",
+        end.history,
         key.id,
-        crate::domain::audit::diff(&[(
-            "assignment",
-            ASSIGNMENT_ACCEPTED.into(),
-            ASSIGNMENT_CLOSED.into(),
-        )]),
+        crate::domain::audit::diff(&[("assignment", end.from.into(), end.to.into())]),
     )
     .await?;
     let admins = wf::territory_admins(&mut tx, key.territory_id).await?;
-    let kind = if wf::all_assignments_closed(&mut tx, key.id).await? {
-        "cloture_partenaire"
-    } else {
-        "nouveau_suivi"
+    let kind = match end.notice_when_last {
+        Some(last) if wf::all_assignments_closed(&mut tx, key.id).await? => last,
+        _ => end.notice,
     };
     notify_users(
         &mut tx,
         &state.config.base_url,
         &admins,
         page.user.id,
-        (key.id, &uuid),
+        (key.id, uuid),
         kind,
-        "Un partenaire a clôturé son intervention",
+        end.title,
     )
     .await?;
     tx.commit().await?;
-    Ok(back(&uuid))
+    Ok(back(uuid))
 }
 
 pub async fn add_follow_up(
