@@ -309,7 +309,6 @@ pub async fn list_counted_to(
     } else {
         None
     };
-    drop(conn);
     let cases = rows
         .into_iter()
         .map(|row| {
@@ -344,7 +343,7 @@ pub async fn list_counted_to(
     let limit = i64::from(offset(filter)) + i64::from(horizon);
     let count: i64 = count_query("", scope, filter, user_id, horizon)
         .build()
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?
         .try_get(0)?;
     let total = ListTotal {

@@ -422,23 +422,6 @@ pub async fn case_followers(
     .await
 }
 
-pub async fn notify(
-    conn: &mut MySqlConnection,
-    user_id: u64,
-    report_id: u64,
-    kind: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT INTO notifications (user_id, report_id, kind) VALUES (?, ?, ?)",
-        user_id,
-        report_id,
-        kind
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// In-app notifications of one kind on a case for several users, in one
 /// statement.
 pub async fn notify_many(

@@ -426,13 +426,13 @@ async fn notify_territory(
     // too: in the application, and by e-mail for those who want it at once.
     let followers = db::workflow::case_followers(conn, report.id).await?;
     let admins = db::workflow::territory_admins(conn, report.territory_id).await?;
-    let mut notified = Vec::new();
+    let mut notified: Vec<u64> = Vec::new();
     for r in followers.iter().chain(admins.iter()) {
         if !notified.contains(&r.user_id) {
             notified.push(r.user_id);
-            db::workflow::notify(conn, r.user_id, report.id, "suivi_usager").await?;
         }
     }
+    db::workflow::notify_many(conn, &notified, report.id, "suivi_usager").await?;
     for r in followers
         .iter()
         .filter(|r| r.notification_pref == "instant")
