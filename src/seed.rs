@@ -444,10 +444,10 @@ pub async fn run(pool: &db::Pool, options: &SeedOptions) -> anyhow::Result<Strin
         };
         let report_id = db::seed::insert_report(&mut tx, &report).await?;
         for p in &picked {
-            db::seed::insert_defect(&mut tx, report_id, p.id).await?;
+            db::reports::insert_defect(&mut tx, report_id, p.id).await?;
         }
         for q in &scoring.qualifications {
-            db::seed::insert_qualification(
+            db::reports::insert_qualification(
                 &mut tx,
                 report_id,
                 q.qualification.code(),

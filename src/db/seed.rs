@@ -173,40 +173,6 @@ pub async fn insert_report(
     Ok(result.last_insert_id())
 }
 
-pub async fn insert_defect(
-    conn: &mut MySqlConnection,
-    report_id: u64,
-    precision_id: u32,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT IGNORE INTO report_defects (report_id, precision_id) VALUES (?, ?)",
-        report_id,
-        precision_id
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub async fn insert_qualification(
-    conn: &mut MySqlConnection,
-    report_id: u64,
-    qualification: &str,
-    status: &str,
-    precision_codes: &[String],
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "INSERT IGNORE INTO report_qualifications (report_id, qualification, status, precision_codes) VALUES (?, ?, ?, ?)",
-        report_id,
-        qualification,
-        status,
-        Json(precision_codes)
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 pub async fn insert_assignment(
     conn: &mut MySqlConnection,
     report_id: u64,
