@@ -7,10 +7,14 @@ cd "$ROOT"
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
-  echo "[test] installing chromium and chromium-driver (browser tests)" >&2
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "[test] installing ${missing[*]} (browser tests, local S3 check)" >&2
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 scripts/services.sh start
@@ -28,7 +32,13 @@ mariadb --socket="$ROOT/.local/mariadb/mysqld.sock" -u"$(id -un)" -N -e \
 # moto from PyPI, installed if absent, on a loopback port; stopped on exit.
 if ! command -v moto_server >/dev/null 2>&1; then
   echo "[test] installing moto (local S3 server) from PyPI" >&2
-  python3 -m pip install --quiet --user 'moto[server]' >&2
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-pip >/dev/null
+  fi
+  # Debian 12's Python refuses user installs without the flag (PEP 668).
+  python3 -m pip install --quiet --user 'moto[server]' >&2 ||
+    python3 -m pip install --quiet --user --break-system-packages 'moto[server]' >&2
   export PATH="$HOME/.local/bin:$PATH"
 fi
 S3_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
