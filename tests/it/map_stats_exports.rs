@@ -123,37 +123,6 @@ async fn assign(app: &TestApp, report: u64, partner: u64, status: &str, answered
     .unwrap();
 }
 
-/// Fresh app with the demo accounts and no cases.
-async fn app_with_accounts() -> TestApp {
-    let app = TestApp::spawn().await;
-    app.seed_demo().await;
-    for table in [
-        "report_qualifications",
-        "report_defects",
-        "follow_ups",
-        "assignments",
-        "report_tags",
-        "notifications",
-        "report_subscriptions",
-        "visits",
-        "documents",
-        "reports",
-    ] {
-        sqlx::query(&format!("DELETE FROM {table}"))
-            .execute(&app.db)
-            .await
-            .unwrap();
-    }
-    app
-}
-
-fn as_user(app: &TestApp) -> TestApp {
-    TestApp {
-        client: crate::common::new_client(),
-        ..app.clone_handle()
-    }
-}
-
 async fn json(app: &TestApp, path: &str) -> (u16, Value) {
     let response = app.get(path).await;
     let status = response.status().as_u16();
@@ -183,7 +152,7 @@ const LYON_VIEW: &str = "bbox=4.79,45.74,4.89,45.79&zoom=14";
 
 #[tokio::test]
 async fn an_agent_sees_only_the_points_and_rows_of_their_partner() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let schs = partner_id(&app, "Service communal%Lyon").await;
     let ars = partner_id(&app, "ARS%").await;
     let (mine, _) = insert_case(
@@ -215,7 +184,7 @@ async fn an_agent_sees_only_the_points_and_rows_of_their_partner() {
     assign(&app, mine, schs, "en_cours", Some("2026-03-12 10:00:00")).await;
     assign(&app, other, ars, "nouveau", None).await;
 
-    let agent = as_user(&app);
+    let agent = app.as_another_user();
     agent.login_as(AGENT_SCHS69).await;
     let (status, data) = json(&agent, &format!("/bo/cartographie/donnees?{LYON_VIEW}")).await;
     assert_eq!(status, 200, "{data}");
@@ -229,7 +198,7 @@ async fn an_agent_sees_only_the_points_and_rows_of_their_partner() {
     let (_, data) = json(&agent, "/bo/cartographie/donnees?bbox=-5,41,10,51&zoom=5").await;
     assert_eq!(data["total"], 1);
 
-    let admin = as_user(&app);
+    let admin = app.as_another_user();
     admin.login_as(RT69).await;
     let (_, data) = json(&admin, &format!("/bo/cartographie/donnees?{LYON_VIEW}")).await;
     assert_eq!(references(&data), ["2026-1", "2026-2", "2026-3"]);
@@ -268,7 +237,7 @@ fn clusters(data: &Value) -> Vec<(i64, f64, f64, f64, f64, f64, f64)> {
 
 #[tokio::test]
 async fn the_map_groups_reports_on_a_grid_when_zoomed_out_and_lists_them_when_zoomed_in() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     // Two groups of 300: central Lyon and Villefranche-sur-Saône.
     insert_many(&app, 300, "2025", 45.7600, 4.8000).await;
     insert_many(&app, 300, "2024", 45.9900, 4.7200).await;
@@ -338,7 +307,7 @@ async fn the_map_groups_reports_on_a_grid_when_zoomed_out_and_lists_them_when_zo
 
 #[tokio::test]
 async fn bad_views_filters_and_columns_get_a_french_400_never_a_500() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     app.login_as(RT69).await;
     for (query, expected) in [
         ("zoom=12", "bbox"),
@@ -403,7 +372,7 @@ fn stat(html: &str, name: &str) -> String {
 
 #[tokio::test]
 async fn the_statistics_count_known_cases() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let schs = partner_id(&app, "Service communal%Lyon").await;
     let ars = partner_id(&app, "ARS%").await;
     // Validated after 2, 4 and 10 days; accepted after 3 and 5 days; closed
@@ -541,7 +510,7 @@ async fn the_statistics_count_known_cases() {
     assert_eq!(stat(&html, "median-validation"), "10");
 
     // The agent's statistics cover only the SCHS's cases.
-    let agent = as_user(&app);
+    let agent = app.as_another_user();
     agent.login_as(AGENT_SCHS69).await;
     let (_, html) = agent.get_html("/bo/statistiques").await;
     assert_eq!(stat(&html, "total"), "3");
@@ -549,7 +518,7 @@ async fn the_statistics_count_known_cases() {
 
 #[tokio::test]
 async fn the_public_statistics_show_counts_only_and_are_cached() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     insert_case(
         &app,
         Case {
@@ -606,7 +575,7 @@ async fn the_public_statistics_show_counts_only_and_are_cached() {
 
 #[tokio::test]
 async fn the_csv_export_has_a_bom_semicolons_quoting_and_a_formula_guard() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     insert_case(
         &app,
         Case {
@@ -667,7 +636,7 @@ async fn the_csv_export_has_a_bom_semicolons_quoting_and_a_formula_guard() {
 
 #[tokio::test]
 async fn the_xlsx_export_is_a_workbook_holding_the_rows() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     insert_case(
         &app,
         Case {
@@ -734,7 +703,7 @@ fn peak_rss_kib() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_export_streams_in_flat_memory() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let started = Instant::now();
     insert_many(&app, 100_000, "2020", 45.70, 4.80).await;
     println!(
@@ -851,7 +820,7 @@ async fn wait_for(browser: &Browser, css: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_opens_the_map_zooms_into_a_cluster_and_follows_a_popup_link() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let uuids = [
         insert_case(
             &app,

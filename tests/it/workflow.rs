@@ -116,45 +116,9 @@ async fn version_of(app: &TestApp, report: u64) -> String {
     v.to_string()
 }
 
-/// Fresh app with the demo accounts and no demo cases.
-async fn app_with_accounts() -> TestApp {
-    let app = TestApp::spawn().await;
-    app.seed_demo().await;
-    for table in [
-        "report_qualifications",
-        "report_defects",
-        "follow_ups",
-        "assignments",
-        "report_tags",
-        "notifications",
-        "report_subscriptions",
-    ] {
-        sqlx::query(&format!("DELETE FROM {table}"))
-            .execute(&app.db)
-            .await
-            .unwrap();
-    }
-    sqlx::query("DELETE FROM reports")
-        .execute(&app.db)
-        .await
-        .unwrap();
-    sqlx::query("DELETE FROM outbox")
-        .execute(&app.db)
-        .await
-        .unwrap();
-    app
-}
-
-fn as_user(app: &TestApp) -> TestApp {
-    TestApp {
-        client: crate::common::new_client(),
-        ..app.clone_handle()
-    }
-}
-
 #[tokio::test]
 async fn a_territory_admin_validates_a_new_report_and_assigns_partners() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(&app, NewCase::default()).await;
     let schs = partner_id(&app, "Service communal%Lyon").await;
     let ars = partner_id(&app, "ARS Auvergne%").await;
@@ -209,7 +173,7 @@ async fn a_territory_admin_validates_a_new_report_and_assigns_partners() {
 
 #[tokio::test]
 async fn another_territorys_admin_and_another_partners_agent_cannot_see_or_act() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(
         &app,
         NewCase {
@@ -220,7 +184,7 @@ async fn another_territorys_admin_and_another_partners_agent_cannot_see_or_act()
     .await;
     let schs = partner_id(&app, "Service communal%Lyon").await;
     assign(&app, report, schs, "nouveau").await;
-    let rt13 = as_user(&app);
+    let rt13 = app.as_another_user();
     rt13.login_as(RT13).await;
     assert_eq!(
         rt13.get(&format!("/bo/signalements/{uuid}")).await.status(),
@@ -238,7 +202,7 @@ async fn another_territorys_admin_and_another_partners_agent_cannot_see_or_act()
         )
         .await;
     assert_eq!(response.status(), 403);
-    let ars = as_user(&app);
+    let ars = app.as_another_user();
     ars.login_as(AGENT_ARS69).await;
     assert_eq!(
         ars.get(&format!("/bo/signalements/{uuid}")).await.status(),
@@ -254,7 +218,7 @@ async fn another_territorys_admin_and_another_partners_agent_cannot_see_or_act()
 
 #[tokio::test]
 async fn an_agent_accepts_the_assignment_and_writes_public_and_private_follow_ups() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(
         &app,
         NewCase {
@@ -351,7 +315,7 @@ async fn an_agent_accepts_the_assignment_and_writes_public_and_private_follow_up
 
 #[tokio::test]
 async fn refusing_needs_a_reason_and_a_message_and_tells_the_resident() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(&app, NewCase::default()).await;
     app.login_as(RT69).await;
     let version = version_of(&app, report).await;
@@ -392,11 +356,11 @@ async fn refusing_needs_a_reason_and_a_message_and_tells_the_resident() {
 
 #[tokio::test]
 async fn two_people_acting_on_the_same_case_do_not_lose_each_others_change() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(&app, NewCase::default()).await;
     let schs = partner_id(&app, "Service communal%Lyon").await;
-    let first = as_user(&app);
-    let second = as_user(&app);
+    let first = app.as_another_user();
+    let second = app.as_another_user();
     first.login_as(RT69).await;
     second.login_as("admin@histologe.localhost").await;
     // Both opened the page at the same version.
@@ -435,7 +399,7 @@ async fn two_people_acting_on_the_same_case_do_not_lose_each_others_change() {
 
 #[tokio::test]
 async fn closing_for_all_partners_then_reopening() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(
         &app,
         NewCase {
@@ -479,7 +443,7 @@ async fn closing_for_all_partners_then_reopening() {
 
 #[tokio::test]
 async fn an_agent_plans_a_visit_and_records_its_outcome() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(
         &app,
         NewCase {
@@ -551,7 +515,7 @@ async fn an_agent_plans_a_visit_and_records_its_outcome() {
 
 #[tokio::test]
 async fn every_list_filter_selects_the_expected_cases() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let schs = partner_id(&app, "Service communal%Lyon").await;
     let caf = partner_id(&app, "CAF du Rhône").await;
     let (a, _) = insert_case(
@@ -708,7 +672,7 @@ async fn every_list_filter_selects_the_expected_cases() {
     assert_eq!(status, 400);
     assert!(html.contains("postérieure"));
     // An agent sees only the cases assigned to their partner.
-    let agent = as_user(&app);
+    let agent = app.as_another_user();
     agent.login_as(AGENT_SCHS69).await;
     let (_, html) = agent.get_html("/bo/signalements").await;
     assert!(
@@ -720,7 +684,7 @@ async fn every_list_filter_selects_the_expected_cases() {
 
 #[tokio::test]
 async fn the_list_paginates_by_25_and_saved_filters_come_back() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     for n in 1..=30 {
         let reference = format!("2026-{n}");
         let created = format!("2026-01-{:02} 08:00:00", n.min(28));
@@ -756,7 +720,7 @@ async fn the_list_paginates_by_25_and_saved_filters_come_back() {
 
 #[tokio::test]
 async fn an_agent_refuses_one_assignment_and_closes_another_and_the_territory_admin_is_told() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (refused, refused_uuid) = insert_case(
         &app,
         NewCase {
@@ -865,7 +829,7 @@ async fn an_agent_refuses_one_assignment_and_closes_another_and_the_territory_ad
 
 #[tokio::test]
 async fn the_case_page_lists_the_defects_building_first_in_the_taxonomys_order() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(&app, NewCase::default()).await;
     // The last precision of the dwelling, then the first and a dangerous one
     // of the building: the page shows the building's first, in taxonomy order.
@@ -934,7 +898,7 @@ async fn the_case_page_lists_the_defects_building_first_in_the_taxonomys_order()
 
 #[tokio::test]
 async fn a_long_list_counts_up_to_a_horizon_and_keeps_offering_the_next_page() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     for n in 1..=12 {
         let reference = format!("2026-{n}");
         insert_case(
@@ -969,7 +933,7 @@ async fn a_long_list_counts_up_to_a_horizon_and_keeps_offering_the_next_page() {
 
 #[tokio::test]
 async fn partner_menus_list_one_territory_at_a_time() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     app.login_as("admin@histologe.localhost").await;
     let (_, national) = app.get_html("/bo/signalements").await;
     assert!(national.contains("Choisissez d’abord un territoire pour lister ses partenaires."));
@@ -989,7 +953,7 @@ async fn partner_menus_list_one_territory_at_a_time() {
     assert!(menu.contains("69A – "), "{menu}");
     assert!(!menu.contains("13 – "), "{menu}");
     // A territory admin never gets another territory's partners, whatever the URL says.
-    let rt = as_user(&app);
+    let rt = app.as_another_user();
     rt.login_as(RT13).await;
     let (_, other) = rt
         .get_html(&format!("/bo/signalements?territoire={t69}"))
@@ -1001,7 +965,7 @@ async fn partner_menus_list_one_territory_at_a_time() {
 
 #[tokio::test]
 async fn the_dashboard_counts_the_queues_and_notifications_are_marked_seen_when_opened() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (_, _) = insert_case(
         &app,
         NewCase {
@@ -1033,7 +997,7 @@ async fn the_dashboard_counts_the_queues_and_notifications_are_marked_seen_when_
             .contains("<span>1</span>"),
         "{tile}"
     );
-    let agent = as_user(&app);
+    let agent = app.as_another_user();
     agent.login_as(AGENT_SCHS69).await;
     let user: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
         .bind(AGENT_SCHS69)
@@ -1050,7 +1014,7 @@ async fn the_dashboard_counts_the_queues_and_notifications_are_marked_seen_when_
 
 #[tokio::test]
 async fn auto_assignment_rules_pick_partners_in_the_simulator_and_at_validation() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(
         &app,
         NewCase {
@@ -1129,7 +1093,7 @@ async fn auto_assignment_rules_pick_partners_in_the_simulator_and_at_validation(
 
 #[tokio::test]
 async fn editing_a_report_recomputes_its_severity_records_the_diff_and_regeocodes_a_new_address() {
-    let app = app_with_accounts().await;
+    let app = TestApp::spawn_with_accounts().await;
     let (report, uuid) = insert_case(
         &app,
         NewCase {

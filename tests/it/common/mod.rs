@@ -178,6 +178,40 @@ impl TestApp {
             .expect("demo data loads");
     }
 
+    /// A fresh app with the demo accounts, territories and partners but no
+    /// case (nor any job queued by the seeding): each test inserts its own.
+    pub async fn spawn_with_accounts() -> TestApp {
+        let app = TestApp::spawn().await;
+        app.seed_demo().await;
+        for table in [
+            "report_qualifications",
+            "report_defects",
+            "follow_ups",
+            "assignments",
+            "report_tags",
+            "notifications",
+            "report_subscriptions",
+            "visits",
+            "documents",
+            "reports",
+            "outbox",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&app.db)
+                .await
+                .expect(table);
+        }
+        app
+    }
+
+    /// The same app seen by another person: a client with its own cookies.
+    pub fn as_another_user(&self) -> TestApp {
+        TestApp {
+            client: new_client(),
+            ..self.clone_handle()
+        }
+    }
+
     /// This client's CSRF token (read from the login page).
     pub async fn csrf(&self) -> String {
         let (_, html) = self.get_html("/connexion").await;
