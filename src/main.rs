@@ -33,7 +33,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
-    // Sentry must start before the runtime (see STACK.md G12).
+    // Sentry must start before the runtime (see docs/stack.md G12).
     let _sentry = telemetry::init_sentry(&config);
     telemetry::init_logs(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -5,7 +5,7 @@
 //! reports travels as a few hundred rows; [`median_of_histogram`] reads the
 //! median off such a histogram.
 
-/// The severity bands of SCORING.md §2.2, in order: (code, label).
+/// The severity bands of docs/scoring.md §2.2, in order: (code, label).
 pub const SEVERITY_BANDS: [(&str, &str); 5] = [
     ("a", "0 à 10"),
     ("b", "10 à 30"),
@@ -14,7 +14,7 @@ pub const SEVERITY_BANDS: [(&str, &str); 5] = [
     ("inconnue", "Non calculée"),
 ];
 
-/// The band of a score (SCORING.md §2.2: upper bounds included).
+/// The band of a score (docs/scoring.md §2.2: upper bounds included).
 pub fn severity_band(score: Option<f64>) -> &'static str {
     match score {
         None => "inconnue",

@@ -1,4 +1,4 @@
-//! BAN / Géoplateforme geocoding (CONTRACTS.md §1):
+//! BAN / Géoplateforme geocoding (docs/contracts.md §1):
 //! `GET {base}/search/?q=<address>&limit=1`, a GeoJSON FeatureCollection.
 
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! Brevo transactional e-mail API (CONTRACTS.md §3):
+//! Brevo transactional e-mail API (docs/contracts.md §3):
 //! `POST {api}/smtp/email` with an `api-key` header; 201 `{"messageId"}`.
 
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! ADEME DPE open data (CONTRACTS.md §2.2): the most recent DPE of a
+//! ADEME DPE open data (docs/contracts.md §2.2): the most recent DPE of a
 //! dwelling, by BAN id, in the `dpe03existant` dataset.
 
 use serde::Deserialize;

@@ -1,4 +1,4 @@
-//! Esabora, SCHS and SI-SH flavours (CONTRACTS.md §4): treatments
+//! Esabora, SCHS and SI-SH flavours (docs/contracts.md §4): treatments
 //! (`POST {url}/modbdd/?task=doTreatment`) and searches
 //! (`POST {url}/mult/?task=doSearch`), Bearer token, JSON bodies.
 

@@ -1,4 +1,4 @@
-//! Typed clients of the external services (CONTRACTS.md): BAN geocoding,
+//! Typed clients of the external services (docs/contracts.md): BAN geocoding,
 //! ADEME DPE, Brevo, Esabora SCHS / SI-SH, Zapier and signed webhooks.
 //!
 //! Every call goes through [`Http::send`]: one reqwest client with a connect

@@ -1,4 +1,4 @@
-//! Zapier catch hook for OILHI (CONTRACTS.md §5): the report pushed on
+//! Zapier catch hook for OILHI (docs/contracts.md §5): the report pushed on
 //! assignment, authenticated by the secret URL and a `token` field; Zapier
 //! answers `{"status": "success"}`.
 

@@ -23,7 +23,7 @@ pub struct Schedule {
     pub hour: u8,
 }
 
-/// Every periodic task (Histologe's crons, CONTRACTS.md §4.9 for Esabora).
+/// Every periodic task (Histologe's crons, docs/contracts.md §4.9 for Esabora).
 pub const SCHEDULES: &[Schedule] = &[
     Schedule {
         name: "draft_purge",

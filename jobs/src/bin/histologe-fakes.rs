@@ -1,5 +1,5 @@
 //! Development only: local stand-ins of BAN, ADEME DPE and Esabora (SCHS and
-//! SI-SH) on one loopback port, answering as CONTRACTS.md describes, so that
+//! SI-SH) on one loopback port, answering as docs/contracts.md describes, so that
 //! a local run shows geocoding, DPE and Esabora pushes end to end without
 //! touching a real service. The test suite has stricter fakes
 //! (tests/it/fakes); this one only follows the success paths.

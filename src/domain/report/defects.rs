@@ -1,4 +1,4 @@
-//! The defect screens (FORM.md §3): questions built from the taxonomy
+//! The defect screens (docs/form.md §3): questions built from the taxonomy
 //! (category → criterion → precision), and the translation of the answers
 //! into the precisions that scoring reads (§3.4).
 //!
@@ -292,7 +292,7 @@ pub fn check_rooms(categories: &[&Category], a: &Answers) -> Vec<(String, String
     errors
 }
 
-/// The precisions the answers select (FORM.md §3.4), composition-derived
+/// The precisions the answers select (docs/form.md §3.4), composition-derived
 /// ones included. Codes only; the caller loads their weights.
 pub fn selected_precisions(taxonomy: &[Category], a: &Answers) -> Vec<String> {
     let mut out = Vec::new();
@@ -389,7 +389,7 @@ fn precisions_of(criterion: &Criterion, a: &Answers, out: &mut Vec<String>) {
     }
 }
 
-/// Precisions that follow from the dwelling's description (FORM.md §3.4,
+/// Precisions that follow from the dwelling's description (docs/form.md §3.4,
 /// "composition-derived"); overcrowding is added by the scoring module.
 pub fn composition_precisions(a: &Answers) -> Vec<String> {
     let p = |s: &str| format!("{COMPOSITION_CATEGORY}_{s}");

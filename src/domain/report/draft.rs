@@ -1,5 +1,5 @@
 //! What a form draft holds (`drafts.payload`): the answers, flat by slug
-//! (FORM.md §4), and the files already uploaded, kept in storage until the
+//! (docs/form.md §4), and the files already uploaded, kept in storage until the
 //! report is filed.
 
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ pub struct DraftFile {
 }
 
 impl DraftFile {
-    /// The category or criterion slug a photo belongs to (FORM.md §3.2).
+    /// The category or criterion slug a photo belongs to (docs/form.md §3.2).
     pub fn defect_code(&self) -> Option<&str> {
         self.field
             .strip_suffix("_photos_upload")

@@ -1,12 +1,12 @@
 //! The public reporting form as data: its screens, their questions, when each
 //! question is shown and required, and the checks on each answer
-//! (FORM.md). Pure rules: the web layer renders these questions and calls
+//! (docs/form.md). Pure rules: the web layer renders these questions and calls
 //! [`validate_step`]; nothing here knows about HTTP or SQL.
 //!
-//! Answers are a flat map `slug → value` (FORM.md §0): radios hold their
+//! Answers are a flat map `slug → value` (docs/form.md §0): radios hold their
 //! code, checkboxes `1`, counters digits, dates `YYYY-MM-DD`. A question whose
 //! condition is false is never required and its answer is dropped
-//! (FORM.md §6 rule 1), so stale branches never reach the report.
+//! (docs/form.md §6 rule 1), so stale branches never reach the report.
 
 use std::collections::BTreeMap;
 
@@ -70,7 +70,7 @@ impl Profile {
 }
 
 /// The derived profile: the occupant detail or the third-party detail,
-/// according to the first answer (FORM.md §1.1).
+/// according to the first answer (docs/form.md §1.1).
 pub fn profile(a: &Answers) -> Option<Profile> {
     match get(a, "signalement_concerne_profil") {
         Some("logement_occupez") => {
@@ -93,7 +93,7 @@ pub fn is(a: &Answers, slug: &str, value: &str) -> bool {
     get(a, slug) == Some(value)
 }
 
-/// The social-housing answer, whichever question asked it (FORM.md §6
+/// The social-housing answer, whichever question asked it (docs/form.md §6
 /// rules 2 and 3): `Some(true)` social, `Some(false)` private, `None` unknown.
 pub fn is_social_housing(a: &Answers) -> Option<bool> {
     let answer = if profile(a) == Some(Profile::ServiceSecours) {
@@ -1582,7 +1582,7 @@ fn check(q: &Question, value: &str, a: &Answers, today: time::Date) -> Result<St
 }
 
 /// The answers a deep link (`/signalement/adresse?profil=...`) gives in
-/// advance (FORM.md §1.1); unknown codes give none.
+/// advance (docs/form.md §1.1); unknown codes give none.
 pub fn deep_link_answers(code: &str) -> Vec<(&'static str, &'static str)> {
     let occupant = |detail| {
         vec![

@@ -1,12 +1,12 @@
 //! Severity score ("criticité") and suspected qualifications of a report, as
-//! specified in SCORING.md (Histologe's current "v2" désordres model).
+//! specified in docs/scoring.md (Histologe's current "v2" désordres model).
 //!
 //! The caller (the database layer) loads the selected defect precisions of a
 //! report from `defect_precisions`, adds the precisions derived from housing
 //! facts (see [`overcrowding_precision`] for overcrowding), then calls
 //! [`compute`] with the report facts gathered in a [`ScoringInput`]. The result
 //! is a [`Scoring`]: the unrounded score, the two zone scores and the
-//! automatic (`_check` and NDE) qualifications, in the order SCORING.md §2.7
+//! automatic (`_check` and NDE) qualifications, in the order docs/scoring.md §2.7
 //! gives. Archiving stale records and keeping post-visit records is the
 //! caller's job: this module only says what the automatic records should be.
 //!
@@ -21,7 +21,7 @@ pub const MAX_BATIMENT: f64 = 84.0;
 
 /// Denominator of the dwelling score. Hard-coded like [`MAX_BATIMENT`]; it
 /// matches no aggregate of today's data, so the dwelling score can exceed 100
-/// and only the final cap hides it (SCORING.md §1.3).
+/// and only the final cap hides it (docs/scoring.md §1.3).
 pub const MAX_LOGEMENT: f64 = 102.0;
 
 /// Factor applied when a child under 6 lives in the dwelling.
@@ -153,7 +153,7 @@ impl Qualification {
 
 /// The status of a qualification record. Automatic rules only produce the
 /// `*Check` and `Nde*` statuses; the `*Averee` ones come from visits and
-/// orders, and `Archived` from recomputation (SCORING.md §2.6, §2.7).
+/// orders, and `Archived` from recomputation (docs/scoring.md §2.6, §2.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum QualificationStatus {
     NonDecenceCheck,
@@ -399,7 +399,7 @@ pub struct Consumption {
     pub unit: ConsumptionUnit,
 }
 
-/// What is known of the dwelling's DPE (SCORING.md §2.5).
+/// What is known of the dwelling's DPE (docs/scoring.md §2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct DpeFacts {
     /// `Some(true)` for `oui`, `Some(false)` for `non`, `None` for `nsp` or no answer.
@@ -453,7 +453,7 @@ pub struct ScoringInput {
 
 impl ScoringInput {
     /// The surface when it is usable: known, finite and positive. A stored 0
-    /// means "not given" (SCORING.md §2.8), not a zero-size dwelling.
+    /// means "not given" (docs/scoring.md §2.8), not a zero-size dwelling.
     fn known_surface(&self) -> Option<f64> {
         self.surface.filter(|s| s.is_finite() && *s > 0.0)
     }
@@ -480,11 +480,11 @@ pub struct Scoring {
     pub score_batiment: f64,
     /// Dwelling score, uncapped (can exceed 100), without child factor.
     pub score_logement: f64,
-    /// The automatic qualifications, in SCORING.md §2.7 order.
+    /// The automatic qualifications, in docs/scoring.md §2.7 order.
     pub qualifications: Vec<SuspectedQualification>,
 }
 
-/// Score bands of SCORING.md §2.2, compared on the final unrounded score.
+/// Score bands of docs/scoring.md §2.2, compared on the final unrounded score.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Band {
     /// 0 ≤ s ≤ 10
@@ -520,7 +520,7 @@ impl Band {
 pub fn compute(precisions: &[Precision], input: &ScoringInput) -> Scoring {
     let selected = dedupe(precisions);
 
-    // Sum in the given order and keep SCORING.md's operation order, so that
+    // Sum in the given order and keep docs/scoring.md's operation order, so that
     // f64 results match Histologe's bit for bit.
     let zone_sum = |zone: Zone| -> f64 {
         selected
@@ -557,7 +557,7 @@ fn dedupe(precisions: &[Precision]) -> Vec<&Precision> {
         .collect()
 }
 
-/// SCORING.md §2.1–2.5, in the §2.7 order.
+/// docs/scoring.md §2.1–2.5, in the §2.7 order.
 fn qualify(
     selected: &[&Precision],
     score: f64,
@@ -658,7 +658,7 @@ fn qualify(
 }
 
 /// The derived overcrowding precision a household calls for, if any
-/// (SCORING.md §2.4): [`SUROCCUPATION_ALLOCATAIRE`] or
+/// (docs/scoring.md §2.4): [`SUROCCUPATION_ALLOCATAIRE`] or
 /// [`SUROCCUPATION_NON_ALLOCATAIRE`]. The caller adds it to the selected
 /// precisions before [`compute`], and removes both slugs when this gives
 /// `None`.
@@ -685,7 +685,7 @@ fn allocataire_min_surface(occupants: u32) -> f64 {
     }
 }
 
-/// The status of an energy non-decency record (SCORING.md §2.5, first match
+/// The status of an energy non-decency record (docs/scoring.md §2.5, first match
 /// wins). `surface` is the dwelling's known surface (m²); `has_nde_precision`
 /// says whether a NON_DECENCE_ENERGETIQUE-tagged precision is linked. Public
 /// because the back-office NDE editor recomputes this status alone.
@@ -882,7 +882,7 @@ mod tests {
         ("desordres_logement_proprete_pieces_tout", L, 0.0, false, false, false, &["RSD", "INSALUBRITE", "MISE_EN_SECURITE_PERIL", "SALETE"]),
     ];
 
-    /// Expands SCORING.md's shorthand (`B:`, `L:`, `T:`) into a full slug.
+    /// Expands docs/scoring.md's shorthand (`B:`, `L:`, `T:`) into a full slug.
     fn slug(short: &str) -> String {
         for (prefix, full) in [
             ("B:", "desordres_batiment_"),
@@ -921,7 +921,7 @@ mod tests {
         shorts.iter().map(|s| precision(s)).collect()
     }
 
-    /// SCORING.md §3 defaults: no child, insurer `non`, no DPE, not overcrowded.
+    /// docs/scoring.md §3 defaults: no child, insurer `non`, no DPE, not overcrowded.
     fn defaults() -> ScoringInput {
         ScoringInput {
             insurer_contacted: Some(InsurerContacted::Non),
@@ -1796,7 +1796,7 @@ mod tests {
             ..DpeFacts::default()
         };
         assert_eq!(nde_status(&dpe, Some(30.0), true), St::NdeOk);
-        // Without a surface the figure is compared as given (SCORING.md
+        // Without a surface the figure is compared as given (docs/scoring.md
         // divides only when surface > 0).
         assert_eq!(nde_status(&dpe, None, true), St::NdeAveree);
         // compute() treats a stored 0 surface as unknown.

@@ -1,5 +1,5 @@
 //! From the answers of a finished draft to the columns of a report
-//! (FORM.md §4): who is the occupant, who declares, the landlord, the
+//! (docs/form.md §4): who is the occupant, who declares, the landlord, the
 //! dwelling, the household and the procedure. Pure data: the database layer
 //! inserts it.
 
@@ -184,7 +184,7 @@ impl Submission {
             s.occupant_phone = text(a, &format!("{o}_tel"));
         }
 
-        // Landlord: the declarant for BO and BAI (FORM.md §2.2).
+        // Landlord: the declarant for BO and BAI (docs/form.md §2.2).
         match profile {
             Profile::BailleurOccupant | Profile::Bailleur => {
                 s.landlord_kind = text(

@@ -1,4 +1,4 @@
-//! Local fake servers of the external services, following CONTRACTS.md
+//! Local fake servers of the external services, following docs/contracts.md
 //! field by field: Brevo, BAN, ADEME DPE, Esabora (SCHS and SI-SH), Zapier
 //! and a webhook receiver that verifies signatures. Each one is an axum
 //! server on 127.0.0.1:0 inside the test process; it records every request

@@ -1,5 +1,5 @@
 //! The dwelling's address: postal code ⇄ commune consistency against the
-//! `communes` table, the territory's opening (FORM.md §5.2), and the address
+//! `communes` table, the territory's opening (docs/form.md §5.2), and the address
 //! search that proxies the BAN for the browser's autocomplete.
 
 use std::{sync::OnceLock, time::Duration};

@@ -1,4 +1,4 @@
-//! The duplicate check at the first save (FORM.md §5.4, simplified): a
+//! The duplicate check at the first save (docs/form.md §5.4, simplified): a
 //! report of the last 90 days, still open, at the same address and for the
 //! same person blocks a new one; the declarant can only ask for the
 //! follow-up link by e-mail. Older reports do not block.
