@@ -135,11 +135,14 @@ pub async fn log_in(
 
     let mut tx = state.db.begin().await?;
     if !matches {
+        // Whatever was typed, at most what the column holds (a 10,000
+        // character identifier must fail as a login, not as a 500).
+        let typed: String = email.chars().take(255).collect();
         db::audit::insert(
             &mut tx,
             &db::audit::NewEvent {
                 actor_user_id: account.as_ref().map(|a| a.id),
-                actor_email: Some(&email),
+                actor_email: Some(&typed),
                 action: "login_failed",
                 entity_type: "user",
                 entity_id: account.as_ref().map(|a| a.id.to_string()),

@@ -135,6 +135,18 @@ pub fn non_empty(value: &str) -> Option<String> {
     (!trimmed.is_empty()).then(|| trimmed.to_owned())
 }
 
+/// Whether a path parameter has the shape of our public ids (lower- or
+/// upper-case hyphenated UUID, 36 ASCII characters). Handlers check it
+/// before any query, so that a malformed id is a 404 and never reaches the
+/// database (where an emoji compared with an ASCII column is an error).
+pub fn looks_like_uuid(value: &str) -> bool {
+    value.len() == 36
+        && value.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+}
+
 /// A rough but strict-enough e-mail check (one @, a dot in the domain, no
 /// spaces); the real proof is the activation e-mail.
 pub fn is_email(value: &str) -> bool {
@@ -175,6 +187,16 @@ mod tests {
         assert!(p.has_previous() && p.has_next());
         assert_eq!(Pagination::offset(Some(3), 25), 50);
         assert_eq!(Pagination::new(None, 25, 0).pages(), 1);
+    }
+
+    #[test]
+    fn only_uuid_shaped_ids_pass() {
+        assert!(looks_like_uuid("69f39361-807f-47f8-936b-2641578137e4"));
+        assert!(looks_like_uuid("69F39361-807F-47F8-936B-2641578137E4"));
+        assert!(!looks_like_uuid("69f39361807f47f8936b2641578137e4"));
+        assert!(!looks_like_uuid("69f39361-807f-47f8-936b-2641578137e😀"));
+        assert!(!looks_like_uuid("../../etc/passwd"));
+        assert!(!looks_like_uuid(""));
     }
 
     #[test]

@@ -341,7 +341,11 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
     let routes = super::public::follow_up::register(routes);
     let routes = office::interconnections::register(routes);
     let routes = office::map::register(routes);
-    (routes.router, routes.table)
+    // Extractor rejections (bad form, query or path) become French pages.
+    let router = routes
+        .router
+        .layer(middleware::from_fn(crate::error::french_rejections));
+    (router, routes.table)
 }
 
 /// The table alone, for the role × route test.

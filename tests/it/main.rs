@@ -8,6 +8,7 @@ mod fakes;
 mod access;
 mod access_matrix_extra;
 mod browser;
+mod crawl;
 mod explain;
 mod follow_up;
 mod map_stats_exports;

@@ -26,7 +26,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     web::{
-        forms::{FormErrors, Pagination},
+        forms::{FormErrors, Pagination, looks_like_uuid},
         layout::{Layout, OfficePage},
         office::filter_options::{FilterOptions, filter_options},
     },
@@ -220,6 +220,9 @@ pub async fn load_visible(
     user: &CurrentUser,
     uuid: &str,
 ) -> AppResult<(case_view::CaseKey, CaseFacts)> {
+    if !looks_like_uuid(uuid) {
+        return Err(AppError::NotFound);
+    }
     let key = case_view::find_key(&state.db, uuid)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -334,6 +337,9 @@ pub async fn case_page(
     uuid: &str,
     errors: FormErrors,
 ) -> AppResult<CasePage> {
+    if !looks_like_uuid(uuid) {
+        return Err(AppError::NotFound);
+    }
     // The whole report and its assignments are read once, for the policy
     // and for the page (not through load_visible, which reads a key).
     let r = case_view::find_by_uuid(&state.db, uuid, page.user.id)
@@ -575,6 +581,9 @@ pub async fn download_document(
     user: CurrentUser,
     Path(uuid): Path<String>,
 ) -> AppResult<Response> {
+    if !looks_like_uuid(&uuid) {
+        return Err(AppError::NotFound);
+    }
     let file = case_view::document_file(&state.db, &uuid)
         .await?
         .ok_or(AppError::NotFound)?;

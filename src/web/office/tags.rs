@@ -89,7 +89,14 @@ pub async fn create_tag(
     let label = form.label.trim().to_owned();
     let mut errors = FormErrors::default();
     let territory_id = form.territory_id.trim().parse::<u32>().unwrap_or(0);
-    if !permissions::can_manage_tags(&page.user.actor, territory_id) {
+    // Only a territory the select offers: a forged id (or one of a
+    // territory that does not exist, which a super admin's rights would
+    // otherwise let through to the foreign key) is refused on the field.
+    let scope = (page.user.role != Role::SuperAdmin).then(|| page.user.actor.territory_ids());
+    let offered = super::filter_options::territory_options(&state, scope.as_deref()).await?;
+    if !permissions::can_manage_tags(&page.user.actor, territory_id)
+        || !offered.iter().any(|(id, _)| *id == territory_id)
+    {
         errors.add(
             "territory_id",
             "Choisissez un territoire de votre périmètre.",

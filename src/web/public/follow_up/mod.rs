@@ -596,6 +596,9 @@ pub async fn download_document(
     session: Session,
     Path((code, uuid)): Path<(String, String)>,
 ) -> AppResult<Response> {
+    if !crate::web::forms::looks_like_uuid(&uuid) {
+        return Err(AppError::NotFound);
+    }
     let report = find_report(&state, &code).await?;
     if !is_verified(&session, &code).await? {
         return Err(AppError::Forbidden);
