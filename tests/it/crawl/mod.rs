@@ -35,7 +35,7 @@ const MAX_PAGES_PER_ROLE: usize = 120;
 const MAX_PER_SHAPE: usize = 2;
 /// Fields attacked one by one per form at most (the defect screens have
 /// dozens of checkboxes of the same kind).
-const MAX_FIELDS_PER_FORM: usize = 16;
+const MAX_FIELDS_PER_FORM: usize = 12;
 
 fn hostile_values() -> Vec<String> {
     vec![
@@ -758,7 +758,8 @@ async fn a_hostile_crawl_of_every_page_and_form_as_each_role_gets_no_server_erro
     let mut report = Report::default();
     let probing = Instant::now();
     // Path probes first, while every session is as it was at sign-in.
-    probe_paths(&anonymous, &known, true, &mut report).await;
+    // (The resident's session reaches the public handlers further than an
+    // anonymous one: past the follow-up check.)
     probe_paths(&resident, &known, true, &mut report).await;
     probe_paths(&super_admin, &known, false, &mut report).await;
     eprintln!(
