@@ -44,6 +44,8 @@ pub struct AppState {
     taxonomy: Arc<tokio::sync::OnceCell<Arc<Vec<Category>>>>,
     /// The same taxonomy as the case page shows it, by precision id.
     defect_catalog: Arc<tokio::sync::OnceCell<Arc<db::case_view::DefectCatalog>>>,
+    /// Bounds the image decodes running at once (see `uploads::images`).
+    pub image_gate: crate::uploads::images::DecodeGate,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             config: Arc::new(config),
             taxonomy: Arc::default(),
             defect_catalog: Arc::default(),
+            image_gate: crate::uploads::images::DecodeGate::default(),
         })
     }
 

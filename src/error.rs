@@ -68,6 +68,10 @@ pub enum AppError {
         code: u16,
         detail: String,
     },
+    /// The server is saturated by work of one kind (image decodes): 503,
+    /// `Retry-After` and the given French message.
+    #[error("busy: {0}")]
+    Busy(String),
     #[error("{component} unavailable: {detail}", component = .0.name(), detail = .1)]
     Unavailable(Component, String),
     #[error(transparent)]
@@ -235,7 +239,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             AppError::InvalidInput { fault, .. } => fault.status(),
-            AppError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(..) | AppError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -300,6 +304,7 @@ impl IntoResponse for AppError {
                 },
                 fault.message().to_owned(),
             ),
+            AppError::Busy(reason) => ("Service très sollicité", reason.clone()),
             AppError::Unavailable(..) => (
                 "Service momentanément indisponible",
                 "Le service rencontre une difficulté technique passagère. Vos données sont en sécurité ; réessayez dans quelques instants.".to_owned(),
@@ -310,6 +315,12 @@ impl IntoResponse for AppError {
             ),
         };
         let mut response = (status, ErrorPage::new(status, title, message)).into_response();
+        if let AppError::Busy(_) = &this {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("10"),
+            );
+        }
         if let AppError::Unavailable(component, _) = this {
             response.headers_mut().insert(
                 "x-unavailable-component",

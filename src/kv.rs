@@ -101,6 +101,24 @@ pub async fn within_rate(
     Ok(count <= limit)
 }
 
+/// A fixed-window quota counted in units (files, messages): adds `cost`
+/// to the window's count and says whether it is still within `limit`.
+/// A refused request counts too, so that hammering does not pay off.
+pub async fn within_limit(
+    pool: &RedisPool,
+    key: &str,
+    cost: i64,
+    limit: i64,
+    window_secs: i64,
+) -> Result<bool, fred::error::Error> {
+    let client = pool.next();
+    let count: i64 = client.incr_by(key, cost).await?;
+    if count == cost {
+        let _: () = client.expire(key, window_secs, None).await?;
+    }
+    Ok(count <= limit)
+}
+
 /// A value cached as JSON under `key`, or what `compute` returns (then
 /// stored for `seconds`). The cache only ever saves work: when Redis is
 /// down or holds something unreadable, the value is computed and the page

@@ -597,20 +597,9 @@ pub async fn download_document(
     .await?;
     // Images and PDF open in the browser; anything else downloads.
     let inline = file.mime.starts_with("image/") || file.mime == "application/pdf";
-    let safe_name: String = file
-        .filename
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
-        .collect();
-    let disposition = format!(
-        "{}; filename=\"{}\"",
-        if inline { "inline" } else { "attachment" },
-        if safe_name.is_empty() {
-            "document"
-        } else {
-            &safe_name
-        }
-    );
+    // Under the extension of the type detected at upload, whatever the
+    // name the file was sent with.
+    let disposition = crate::uploads::content_disposition(inline, &file.filename, &file.mime);
     Ok((
         [
             (axum::http::header::CONTENT_TYPE, file.mime),

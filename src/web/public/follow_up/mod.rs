@@ -33,7 +33,7 @@ use crate::{
     uploads,
     web::{
         layout::{Layout, PublicLayout},
-        public::form::{read_body, store_files},
+        public::form::{TOO_MANY_FILES, read_body, store_files, within_upload_quota},
         routes::Routes,
     },
 };
@@ -45,6 +45,10 @@ const LOCK_SECONDS: i64 = 15 * 60;
 const LINK_LIMIT: i64 = 10;
 const SESSION_KEY: &str = "follow_up_codes";
 const MESSAGE_MAX: usize = 5000;
+/// Messages per report, and per address, per hour: each one notifies the
+/// territory's agents by e-mail.
+const MESSAGES_PER_REPORT_PER_HOUR: i64 = 20;
+const MESSAGES_PER_IP_PER_HOUR: i64 = 60;
 
 /// Adds the follow-up space's routes to the site.
 pub fn register(routes: Routes) -> Routes {
@@ -460,12 +464,37 @@ pub async fn send_message(
     State(state): State<AppState>,
     PublicLayout(layout): PublicLayout,
     session: Session,
+    origin: RequestOrigin,
     Path(code): Path<String>,
     request: Request,
 ) -> AppResult<Response> {
     let report = find_report(&state, &code).await?;
     if !is_verified(&session, &code).await? {
         return Err(AppError::Forbidden);
+    }
+    // Counted before the body is even read: a flood costs nothing.
+    let prefix = &state.config.redis_prefix;
+    let per_report = format!("{prefix}rate:messages:report:{}", report.id);
+    let per_ip = format!("{prefix}rate:messages:ip:{}", origin.ip);
+    if !kv::within_rate(
+        &state.redis,
+        &per_report,
+        MESSAGES_PER_REPORT_PER_HOUR,
+        3600,
+    )
+    .await?
+        || !kv::within_rate(&state.redis, &per_ip, MESSAGES_PER_IP_PER_HOUR, 3600).await?
+    {
+        let page = render_space(
+            &state,
+            layout,
+            &report,
+            String::new(),
+            Some("Trop de messages ont été envoyés sur ce signalement en peu de temps. Patientez une heure avant d’écrire à nouveau : vos messages précédents ont bien été transmis.".to_owned()),
+            None,
+        )
+        .await?;
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let (fields, incoming) = read_body(&state, request).await?;
     let message = fields
@@ -496,6 +525,18 @@ pub async fn send_message(
             layout,
         )
         .await;
+    }
+    if !within_upload_quota(&state, &origin.ip, None, incoming.len()).await? {
+        let page = render_space(
+            &state,
+            layout,
+            &report,
+            message,
+            Some(TOO_MANY_FILES.to_owned()),
+            None,
+        )
+        .await?;
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
     }
     let already = db::documents::count_for_report(&state.db, report.id).await?;
     let stored = store_files(
@@ -609,24 +650,13 @@ pub async fn download_document(
     let bytes = uploads::read(&state.storage, &document.object_key)
         .await
         .map_err(|e| AppError::Unavailable(crate::error::Component::Storage, e.to_string()))?;
-    let ascii_name: String = document
-        .filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    // Under the extension of the type detected at upload, whatever the
+    // name the file was sent with.
+    let disposition = uploads::content_disposition(false, &document.filename, &document.mime);
     Ok((
         [
             (header::CONTENT_TYPE, document.mime),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{ascii_name}\""),
-            ),
+            (header::CONTENT_DISPOSITION, disposition),
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
         ],
         bytes,

@@ -50,6 +50,14 @@ pub use view::{FieldView, size_label as view_size_label};
 
 /// Largest multipart body of one screen (several photos at once).
 const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
+/// Drafts one address may start per hour: each costs a row and an address
+/// lookup.
+const DRAFTS_PER_IP_PER_HOUR: i64 = 30;
+/// Files one draft may receive (accepted or not) per day, and files one
+/// address may send per hour: every photo costs a decode.
+const FILES_PER_DRAFT: i64 = 60;
+const FILES_PER_IP_PER_HOUR: i64 = 200;
+const HOUR: i64 = 60 * 60;
 
 /// Adds the form's routes to the site.
 pub fn register(routes: Routes) -> Routes {
@@ -310,6 +318,7 @@ fn merge(a: &Answers, questions: &[Question], submitted: &Submitted) -> Answers 
 pub async fn create_draft(
     State(state): State<AppState>,
     PublicLayout(layout): PublicLayout,
+    origin: RequestOrigin,
     Form(submitted): Form<Submitted>,
 ) -> AppResult<Response> {
     let questions = Step::Adresse.questions(&Answers::new());
@@ -322,6 +331,10 @@ pub async fn create_draft(
     };
     match outcome {
         address::Outcome::Open(territory_id) => {
+            let key = format!("{}rate:drafts:{}", state.config.redis_prefix, origin.ip);
+            if !crate::kv::within_rate(&state.redis, &key, DRAFTS_PER_IP_PER_HOUR, HOUR).await? {
+                return Err(AppError::TooManyRequests);
+            }
             let uuid = uuid::Uuid::new_v4().to_string();
             if let Some((_, code)) = submitted.iter().find(|(k, _)| k == "profil") {
                 for (slug, value) in form::deep_link_answers(code) {
@@ -392,6 +405,16 @@ pub struct Incoming {
     pub bytes: Result<Bytes, ()>,
 }
 
+/// The French reason for a body that cannot be read (the parsers' own
+/// messages are English and technical).
+fn unreadable_body(status: StatusCode) -> AppError {
+    AppError::BadRequest(if status == StatusCode::PAYLOAD_TOO_LARGE {
+        "L’envoi dépasse 64 Mo : envoyez vos fichiers en plusieurs fois.".to_owned()
+    } else {
+        "Le formulaire envoyé n’a pas pu être lu. Revenez à la page précédente, rechargez-la et envoyez-le à nouveau.".to_owned()
+    })
+}
+
 /// Reads a screen's body: urlencoded, or multipart on upload screens.
 /// A file over the limit is not read to the end.
 pub async fn read_body(
@@ -406,18 +429,18 @@ pub async fn read_body(
     if !is_multipart {
         let Form(fields) = Form::<Submitted>::from_request(request, state)
             .await
-            .map_err(|e| AppError::BadRequest(e.to_string()))?;
+            .map_err(|e| unreadable_body(e.status()))?;
         return Ok((fields, Vec::new()));
     }
     let mut multipart = Multipart::from_request(request, state)
         .await
-        .map_err(|e| AppError::BadRequest(e.to_string()))?;
+        .map_err(|e| unreadable_body(e.status()))?;
     let mut fields = Vec::new();
     let mut files = Vec::new();
     while let Some(mut field) = multipart
         .next_field()
         .await
-        .map_err(|e| AppError::BadRequest(e.to_string()))?
+        .map_err(|e| unreadable_body(e.status()))?
     {
         let name = field.name().unwrap_or_default().to_owned();
         match field.file_name().map(str::to_owned) {
@@ -427,7 +450,7 @@ pub async fn read_body(
                 while let Some(chunk) = field
                     .chunk()
                     .await
-                    .map_err(|e| AppError::BadRequest(e.to_string()))?
+                    .map_err(|e| unreadable_body(e.status()))?
                 {
                     if data.len() + chunk.len() > uploads::MAX_FILE_BYTES {
                         too_large = true;
@@ -452,7 +475,7 @@ pub async fn read_body(
                 let value = field
                     .text()
                     .await
-                    .map_err(|e| AppError::BadRequest(e.to_string()))?;
+                    .map_err(|e| unreadable_body(e.status()))?;
                 fields.push((name, value));
             }
         }
@@ -485,7 +508,7 @@ pub async fn store_files(
             ));
             continue;
         };
-        match uploads::store(&state.storage, &file.filename, bytes)
+        match uploads::store(&state.storage, &state.image_gate, &file.filename, bytes)
             .await
             .map_err(|e| AppError::Unavailable(crate::error::Component::Storage, e.to_string()))?
         {
@@ -499,11 +522,38 @@ pub async fn store_files(
                 sha256: s.sha256,
                 kind: s.kind.to_owned(),
             }),
+            Err(e @ uploads::UploadError::Busy) => return Err(AppError::Busy(e.to_string())),
             Err(e) => errors.push((file.field, e.to_string())),
         }
     }
     Ok(stored)
 }
+
+/// Counts `files` against the sender's hourly quota and, for a draft,
+/// against the draft's; false once either is spent.
+pub async fn within_upload_quota(
+    state: &AppState,
+    ip: &str,
+    draft_uuid: Option<&str>,
+    files: usize,
+) -> AppResult<bool> {
+    let files = i64::try_from(files).unwrap_or(i64::MAX);
+    if files == 0 {
+        return Ok(true);
+    }
+    let prefix = &state.config.redis_prefix;
+    if let Some(uuid) = draft_uuid {
+        let key = format!("{prefix}rate:draft-files:{uuid}");
+        if !crate::kv::within_limit(&state.redis, &key, files, FILES_PER_DRAFT, 24 * HOUR).await? {
+            return Ok(false);
+        }
+    }
+    let key = format!("{prefix}rate:files:{ip}");
+    Ok(crate::kv::within_limit(&state.redis, &key, files, FILES_PER_IP_PER_HOUR, HOUR).await?)
+}
+
+/// What the visitor reads when a file quota is spent.
+pub const TOO_MANY_FILES: &str = "Vous avez envoyé trop de fichiers en peu de temps. Patientez une heure avant d’en ajouter d’autres : ce qui a déjà été enregistré est conservé.";
 
 pub async fn save_step(
     State(state): State<AppState>,
@@ -569,6 +619,23 @@ pub async fn save_step(
         .into_iter()
         .map(|(name, _, _)| name)
         .collect();
+    if !within_upload_quota(&state, &origin.ip, Some(&uuid), incoming.len()).await? {
+        let field = incoming
+            .first()
+            .map(|f| f.field.clone())
+            .unwrap_or_default();
+        errors.push((field, TOO_MANY_FILES.to_owned()));
+        let page = render_step(
+            layout,
+            step,
+            Some(&uuid),
+            &questions,
+            &a,
+            &payload.files,
+            errors,
+        );
+        return Ok((StatusCode::TOO_MANY_REQUESTS, page).into_response());
+    }
     let new_files =
         store_files(&state, incoming, &allowed, payload.files.len(), &mut errors).await?;
     payload.files.extend(new_files);
