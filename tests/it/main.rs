@@ -15,5 +15,6 @@ mod map_stats_exports;
 mod report_form;
 mod resilience;
 mod shell;
+mod uploads_hardening;
 mod worker;
 mod workflow;
