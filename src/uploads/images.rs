@@ -532,6 +532,34 @@ mod tests {
     }
 
     #[test]
+    fn an_animated_gif_is_seen_as_such_and_its_first_frame_kept() {
+        use image::{Delay, Frame, RgbaImage, codecs::gif::GifEncoder};
+        let mut gif = Vec::new();
+        {
+            let mut encoder = GifEncoder::new(&mut gif);
+            for shade in [0u8, 255] {
+                let frame = Frame::from_parts(
+                    RgbaImage::from_pixel(40, 30, image::Rgba([shade, shade, shade, 255])),
+                    0,
+                    0,
+                    Delay::from_numer_denom_ms(100, 1),
+                );
+                encoder.encode_frame(frame).unwrap();
+            }
+        }
+        let h = header(&gif, FileType::Gif).unwrap();
+        assert_eq!((h.width, h.height, h.animated), (40, 30, true));
+        let out = reencode(&gif, FileType::Gif).unwrap();
+        let still = image::load_from_memory(&out.main).unwrap().to_rgb8();
+        assert_eq!(still.dimensions(), (40, 30));
+        assert_eq!(
+            still.get_pixel(5, 5).0,
+            [0, 0, 0],
+            "the first (black) frame"
+        );
+    }
+
+    #[test]
     fn bombs_are_refused_from_their_header_whatever_the_format() {
         let png = bombs::png(12_000, 12_000, 100);
         let h = header(&png, FileType::Png).unwrap();

@@ -521,3 +521,53 @@ async fn a_report_receives_at_most_twenty_resident_messages_an_hour() {
         "20"
     );
 }
+
+#[tokio::test]
+async fn one_address_may_send_sixty_resident_messages_an_hour_across_reports() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let mut paths = Vec::new();
+    for i in 0..4 {
+        let (_, path) = file_tenant_report(&app, &format!("voisin{i}@exemple.fr")).await;
+        paths.push(path);
+    }
+    // One person (one address) follows the four reports.
+    let v = Visitor::new(&app).await;
+    for path in &paths {
+        let page = v
+            .post(
+                path,
+                &[
+                    ("initiale_prenom", "c"),
+                    ("initiale_nom", "d"),
+                    ("code_postal", "13100"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER);
+    }
+    for path in &paths[..3] {
+        for i in 0..20 {
+            let page = v
+                .post_files(
+                    &format!("{path}/messages"),
+                    &[("message", &format!("Message {i}"))],
+                    &[],
+                )
+                .await;
+            assert_eq!(page.status, 303, "{}", errors_of(&page.html));
+        }
+    }
+    let page = v
+        .post_files(
+            &format!("{}/messages", paths[3]),
+            &[("message", "Le soixante et unième")],
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 429, "the address's 61st message");
+    assert!(
+        page.html
+            .contains("Patientez une heure avant d’écrire à nouveau")
+    );
+}
