@@ -45,12 +45,16 @@ pub struct Header {
     pub bytes_per_pixel: u32,
     /// More than one frame (only the first is decoded).
     pub animated: bool,
+    /// Bytes the decoder keeps besides its output: a progressive JPEG's
+    /// 16-bit coefficients for the whole image, until its last scan.
+    pub working_bytes: u64,
 }
 
 impl Header {
     /// Bytes the decode will take.
     pub fn decoded_bytes(&self) -> u64 {
         u64::from(self.width) * u64::from(self.height) * u64::from(self.bytes_per_pixel)
+            + self.working_bytes
     }
 
     /// Whether the image may be decoded.
@@ -158,6 +162,7 @@ fn png_header(b: &[u8]) -> Option<Header> {
         height,
         bytes_per_pixel: channels * sample,
         animated,
+        working_bytes: 0,
     })
 }
 
@@ -183,12 +188,33 @@ fn jpeg_header(b: &[u8]) -> Option<Header> {
                 let components = u32::from(*b.get(at + 9)?);
                 let precision = u32::from(*b.get(at + 4)?);
                 let sample = if precision > 8 { 2 } else { 1 };
+                // A progressive decoder keeps every coefficient (two bytes)
+                // of every component, each at its own sampling: with the
+                // usual 4:2:0, 3 bytes per pixel on top of the output.
+                let progressive = matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE);
+                let mut sampling = Vec::new();
+                for c in 0..usize::try_from(components).ok()? {
+                    let factors = *b.get(at + 11 + 3 * c)?;
+                    sampling.push((u64::from(factors >> 4), u64::from(factors & 0x0F)));
+                }
+                let h_max = sampling.iter().map(|s| s.0).max().unwrap_or(1).max(1);
+                let v_max = sampling.iter().map(|s| s.1).max().unwrap_or(1).max(1);
+                let pixels = u64::from(width) * u64::from(height);
+                let working_bytes = if progressive {
+                    sampling
+                        .iter()
+                        .map(|(h, v)| 2 * pixels * h * v / (h_max * v_max))
+                        .sum()
+                } else {
+                    0
+                };
                 return Some(Header {
                     width,
                     height,
                     // Grey stays grey; YCbCr and CMYK come out as RGB.
                     bytes_per_pixel: if components == 1 { 1 } else { 3 } * sample,
                     animated: false,
+                    working_bytes,
                 });
             }
             _ => {
@@ -249,6 +275,7 @@ fn gif_header(b: &[u8]) -> Option<Header> {
         height: screen_h.max(bottom),
         bytes_per_pixel: 4, // always decoded to RGBA
         animated: frames > 1,
+        working_bytes: 0,
     })
 }
 
@@ -292,6 +319,7 @@ fn webp_header(b: &[u8]) -> Option<Header> {
         // RGBA at most (RGB when the image has no alpha channel).
         bytes_per_pixel: 4,
         animated,
+        working_bytes: 0,
     })
 }
 
@@ -579,6 +607,17 @@ mod tests {
         let h = header(&webp, FileType::Webp).unwrap();
         assert!(h.animated);
         assert!(matches!(h.check(), Err(TooLarge::Side { .. })));
+        // A progressive 4:2:0 JPEG: 3 bytes of output and 3 of coefficients
+        // per pixel. 12 megapixels pass, 20 do not.
+        let h = header(&bombs::jpeg(4000, 3000), FileType::Jpeg).unwrap();
+        assert_eq!(h.decoded_bytes(), 4000 * 3000 * 6);
+        assert_eq!(h.check(), Ok(()));
+        assert!(
+            header(&bombs::jpeg(5472, 3648), FileType::Jpeg)
+                .unwrap()
+                .check()
+                .is_err()
+        );
         let jpeg = bombs::jpeg(7900, 7900);
         assert!(matches!(
             header(&jpeg, FileType::Jpeg).unwrap().check(),
