@@ -9,6 +9,7 @@ mod access;
 mod access_matrix_extra;
 mod browser;
 mod crawl;
+mod docs;
 mod explain;
 mod follow_up;
 mod map_stats_exports;
