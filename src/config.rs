@@ -112,6 +112,11 @@ pub struct Config {
     /// template of the back-office map; its origin is added to the CSP
     /// `img-src`.
     pub map_tile_url: String,
+    /// `OUTBOUND_ALLOW_PRIVATE` (default false; refused in production): lets
+    /// partner calls (webhooks, Esabora, Zapier) use `http` and reach
+    /// loopback and private addresses, for tests and local setups whose fake
+    /// partner servers listen on 127.0.0.1 (`integrations::guard`).
+    pub outbound_allow_private: bool,
 }
 
 /// OpenStreetMap's tile server, the map's default.
@@ -203,6 +208,10 @@ impl Config {
             Some(other) => bail!("LOG_FORMAT must be json or pretty, not {other:?}"),
             None => environment == Environment::Production,
         };
+        let outbound_allow_private = parsed("OUTBOUND_ALLOW_PRIVATE", false)?;
+        if outbound_allow_private && environment == Environment::Production {
+            bail!("OUTBOUND_ALLOW_PRIVATE is for tests only and is refused in production");
+        }
         Ok(Self {
             environment,
             host: var_or("HOST", "0.0.0.0"),
@@ -232,6 +241,7 @@ impl Config {
             trust_forwarded_for: parsed("TRUST_X_FORWARDED_FOR", true)?,
             redis_prefix: var_or("REDIS_KEY_PREFIX", "histologe:"),
             map_tile_url: var_or("MAP_TILE_URL", DEFAULT_MAP_TILE_URL),
+            outbound_allow_private,
         })
     }
 
@@ -268,6 +278,9 @@ impl Config {
             // Each test app has its own keys in the shared test Redis.
             redis_prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
             map_tile_url: DEFAULT_MAP_TILE_URL.into(),
+            // The fake partner servers listen on 127.0.0.1 over http; the
+            // guard's own tests turn this off.
+            outbound_allow_private: true,
         }
     }
 }

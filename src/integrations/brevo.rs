@@ -18,7 +18,6 @@ struct Sent {
 #[derive(Deserialize)]
 struct BrevoError {
     code: Option<String>,
-    message: Option<String>,
 }
 
 /// Splits `Name <address>` (or a bare address).
@@ -86,25 +85,23 @@ pub async fn send(
         )
         .await?;
     if answer.status == 201 || answer.status == 200 {
-        let sent: Sent = serde_json::from_str(&answer.body).map_err(|e| {
-            JobError::Permanent(format!("Brevo : réponse illisible après envoi ({e})"))
-        })?;
+        let sent: Sent = serde_json::from_str(&answer.body)
+            .map_err(|_| JobError::Permanent("Brevo : réponse illisible après envoi".into()))?;
         return sent
             .message_id
             .or_else(|| sent.message_ids.into_iter().next())
             .ok_or_else(|| JobError::Permanent("Brevo : pas de messageId dans la réponse".into()));
     }
-    let detail = serde_json::from_str::<BrevoError>(&answer.body)
+    // Brevo's code is a plain identifier; its message may quote the
+    // recipient's address, which the Interconnexions page must not show.
+    let code = serde_json::from_str::<BrevoError>(&answer.body)
         .ok()
-        .map(|e| {
-            format!(
-                "{} : {}",
-                e.code.unwrap_or_default(),
-                e.message.unwrap_or_default()
-            )
-        })
-        .unwrap_or_else(|| super::excerpt(&answer.body, 200));
-    let message = format!("Brevo HTTP {} {detail}", answer.status);
+        .and_then(|e| e.code)
+        .and_then(|c| super::safe_code(&c).map(str::to_owned))
+        .unwrap_or_default();
+    let message = format!("Brevo HTTP {} {code}", answer.status)
+        .trim_end()
+        .to_owned();
     Err(if answer.status == 429 || answer.status >= 500 {
         JobError::Retry {
             message,

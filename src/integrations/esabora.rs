@@ -65,7 +65,6 @@ struct TreatmentAnswer {
 #[derive(Deserialize)]
 struct ErrorAnswer {
     code: Option<String>,
-    message: Option<String>,
 }
 
 /// A search result: named columns, positional rows.
@@ -503,7 +502,7 @@ impl Esabora {
     ) -> Result<super::Answer, JobError> {
         let url = self.endpoint(task);
         let body = payload.to_string();
-        http.send(
+        http.send_to_partner(
             ctx,
             Call {
                 service: self.flavour.service(),
@@ -511,11 +510,14 @@ impl Esabora {
                 endpoint: format!("POST {}", super::loggable_url(&url)),
                 request_excerpt: Some(super::redact_json(&body)),
             },
-            http.client()
-                .post(&url)
-                .bearer_auth(&self.token)
-                .header("content-type", "application/json")
-                .body(body),
+            &url,
+            |client, url| {
+                client
+                    .post(url)
+                    .bearer_auth(&self.token)
+                    .header("content-type", "application/json")
+                    .body(body)
+            },
         )
         .await
     }
@@ -531,7 +533,7 @@ impl Esabora {
         let answer = self.post(http, ctx, action, "doTreatment", payload).await?;
         if answer.status == 200 {
             let treated: TreatmentAnswer = serde_json::from_str(&answer.body)
-                .map_err(|e| JobError::retry(format!("Esabora : réponse illisible ({e})")))?;
+                .map_err(|_| JobError::retry("Esabora : réponse illisible"))?;
             return Ok(Treated::Inserted(
                 treated.key_data_list.first().and_then(value_text),
             ));
@@ -556,30 +558,23 @@ impl Esabora {
         let answer = self.post(http, ctx, action, "doSearch", payload).await?;
         if answer.status == 200 {
             return serde_json::from_str(&answer.body)
-                .map_err(|e| JobError::retry(format!("Esabora : réponse illisible ({e})")));
+                .map_err(|_| JobError::retry("Esabora : réponse illisible"));
         }
         Err(self.error(&answer))
     }
 
+    /// An error answer as a job error: the status and Esabora's code
+    /// (`WS_ERR_…`) when it is a plain identifier; the message is free text
+    /// from wherever the URL points and is not quoted.
     fn error(&self, answer: &super::Answer) -> JobError {
-        let parsed = serde_json::from_str::<ErrorAnswer>(&answer.body).ok();
-        let code = parsed
-            .as_ref()
-            .and_then(|e| e.code.clone())
+        let code = serde_json::from_str::<ErrorAnswer>(&answer.body)
+            .ok()
+            .and_then(|e| e.code)
+            .and_then(|c| super::safe_code(&c).map(str::to_owned))
             .unwrap_or_default();
-        let message = format!(
-            "{} HTTP {} {} {}",
-            self.flavour.label(),
-            answer.status,
-            code,
-            super::excerpt(
-                parsed
-                    .and_then(|e| e.message)
-                    .as_deref()
-                    .unwrap_or(&answer.body),
-                300
-            )
-        );
+        let message = format!("{} HTTP {} {}", self.flavour.label(), answer.status, code)
+            .trim_end()
+            .to_owned();
         if code == "WS_ERR_MULT_TIMEOUT" || answer.status == 429 || answer.status >= 500 {
             JobError::Retry {
                 message,

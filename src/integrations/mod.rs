@@ -1,22 +1,32 @@
 //! Typed clients of the external services (docs/contracts.md): BAN geocoding,
 //! ADEME DPE, Brevo, Esabora SCHS / SI-SH, Zapier and signed webhooks.
 //!
-//! Every call goes through [`Http::send`]: one reqwest client with a connect
-//! timeout and a total timeout, and one `interconnection_calls` row per call
-//! (endpoint without secrets, status, duration, attempt, error, redacted
-//! excerpts). Clients turn answers into [`JobError`]s that say whether the
-//! worker should retry (timeouts, 5xx, 429 with its Retry-After) or give up.
+//! Every call goes through [`Http::send`] (services the operator
+//! configures: BAN, ADEME, Brevo) or [`Http::send_to_partner`] (URLs a
+//! territory admin types: webhooks, Esabora, Zapier; see [`guard`]): a
+//! reqwest client with a connect timeout and a total timeout, an answer
+//! read up to [`MAX_BODY_BYTES`], and one `interconnection_calls` row per
+//! call (endpoint without secrets, status, duration, attempt, error
+//! category, redacted request excerpt). Clients turn answers into
+//! [`JobError`]s that say whether the worker should retry (timeouts, 5xx,
+//! 429 with its Retry-After) or give up.
+//!
+//! Errors stored in the database (and shown on the "Interconnexions" page)
+//! are categories ("délai dépassé", "adresse refusée", "HTTP 500"), never
+//! text from the answer: a partner URL pointing at an internal service
+//! must not read that service back. Details go to the logs only.
 
 pub mod ban;
 pub mod brevo;
 pub mod dpe;
 pub mod esabora;
+pub mod guard;
 pub mod webhook;
 pub mod zapier;
 
 use std::time::{Duration, Instant};
 
-use reqwest::{RequestBuilder, header::HeaderMap};
+use reqwest::{RequestBuilder, Url, header::HeaderMap};
 
 use crate::db::{self, Pool, interconnections::NewCall};
 
@@ -100,13 +110,10 @@ impl Answer {
     }
 
     /// The generic reading of an error status: 429, 408 and 5xx are worth
-    /// a retry, other statuses are not.
+    /// a retry, other statuses are not. The body is not quoted (see the
+    /// module documentation).
     pub fn to_error(&self, service: &str) -> JobError {
-        let message = format!(
-            "{service} : HTTP {} {}",
-            self.status,
-            excerpt(&self.body, 300)
-        );
+        let message = format!("{service} : HTTP {}", self.status);
         if self.status == 429 || self.status == 408 || self.status >= 500 {
             JobError::Retry {
                 message,
@@ -127,24 +134,109 @@ pub struct Call<'a> {
     pub request_excerpt: Option<String>,
 }
 
-/// The HTTP client shared by every integration.
+/// The most an answer may weigh: the services answer a few kilobytes; a
+/// partner URL must not make the worker buffer an endless stream.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// The HTTP clients shared by every integration.
 #[derive(Clone)]
 pub struct Http {
     client: reqwest::Client,
+    /// For partner-configured URLs: guarded resolver, no redirect, no proxy.
+    partner: reqwest::Client,
+    guard: guard::Guard,
     pool: Pool,
 }
 
+/// Why a call got no usable answer; [`Failure::category`] is what is stored.
+#[derive(Debug)]
+enum Failure {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+impl Failure {
+    /// The redacted category stored and shown to admins.
+    fn category(&self) -> &'static str {
+        match self {
+            Failure::TooLarge => "réponse trop volumineuse",
+            Failure::Transport(e) if guard::refusal(e).is_some() => "adresse refusée",
+            Failure::Transport(e) if e.is_timeout() => "délai dépassé",
+            Failure::Transport(e) if e.is_connect() => "connexion impossible",
+            Failure::Transport(e) if e.is_body() || e.is_decode() => "réponse interrompue",
+            Failure::Transport(_) => "erreur de transport",
+        }
+    }
+
+    /// A refusal by the guard will not change on retry; the rest may.
+    fn to_job_error(&self, service: &str) -> JobError {
+        let message = format!("{service} : {}", self.category());
+        match self {
+            Failure::Transport(e) if guard::refusal(e).is_some() => JobError::Permanent(message),
+            Failure::TooLarge => JobError::Permanent(message),
+            Failure::Transport(_) => JobError::retry(message),
+        }
+    }
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(e: reqwest::Error) -> Self {
+        // The URL may hold a secret (a Zapier hook): it stays out of logs.
+        Failure::Transport(e.without_url())
+    }
+}
+
+/// Reads the answer, refusing more than [`MAX_BODY_BYTES`].
+async fn read_capped(mut response: reqwest::Response) -> Result<String, Failure> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MAX_BODY_BYTES as u64)
+    {
+        return Err(Failure::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Failure::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
+}
+
 impl Http {
-    /// A client with the given connect and total timeouts.
-    pub fn new(pool: Pool, connect_timeout: Duration, timeout: Duration) -> anyhow::Result<Self> {
+    /// Clients with the given connect and total timeouts; partner calls
+    /// go through `guard`.
+    pub fn new(
+        pool: Pool,
+        connect_timeout: Duration,
+        timeout: Duration,
+        guard: guard::Guard,
+    ) -> anyhow::Result<Self> {
+        let user_agent = concat!("histologe/", env!("CARGO_PKG_VERSION"));
         let client = reqwest::Client::builder()
             .connect_timeout(connect_timeout)
             .timeout(timeout)
-            .user_agent(concat!("histologe/", env!("CARGO_PKG_VERSION")))
+            .user_agent(user_agent)
             .build()?;
-        Ok(Self { client, pool })
+        let partner = reqwest::Client::builder()
+            .connect_timeout(connect_timeout)
+            .timeout(timeout)
+            .user_agent(user_agent)
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .https_only(guard.policy() == guard::Policy::PublicOnly)
+            .dns_resolver(guard.dns_resolver())
+            .build()?;
+        Ok(Self {
+            client,
+            partner,
+            guard,
+            pool,
+        })
     }
 
+    /// The client of operator-configured services.
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
@@ -153,22 +245,80 @@ impl Http {
         &self.pool
     }
 
-    /// Sends a request and records it. Any HTTP answer is `Ok` (the client
-    /// reads its status); no answer (timeout, refused connection, broken
-    /// body) is a retryable error.
+    pub fn guard(&self) -> &guard::Guard {
+        &self.guard
+    }
+
+    /// Sends a request to an operator-configured service and records it.
+    /// Any HTTP answer is `Ok` (the client reads its status); no answer
+    /// (timeout, refused connection, broken or oversized body) is an error.
     pub async fn send(
         &self,
         ctx: &CallContext,
         call: Call<'_>,
         request: RequestBuilder,
     ) -> Result<Answer, JobError> {
+        self.execute(ctx, call, request, true).await
+    }
+
+    /// Sends a request to a URL a partner's admin configured: the URL is
+    /// checked by the [`guard`] first (a refusal is recorded and permanent:
+    /// no connection is attempted), then `build` makes the request on the
+    /// guarded client. The answer's body is never recorded.
+    pub async fn send_to_partner(
+        &self,
+        ctx: &CallContext,
+        call: Call<'_>,
+        url: &str,
+        build: impl FnOnce(&reqwest::Client, Url) -> RequestBuilder,
+    ) -> Result<Answer, JobError> {
+        match self.guard.check_url(url) {
+            Ok(url) => {
+                let request = build(&self.partner, url);
+                self.execute(ctx, call, request, false).await
+            }
+            Err(refused) => {
+                tracing::warn!(
+                    service = call.service,
+                    partner.id = ctx.partner_id,
+                    reason = %refused,
+                    "partner URL refused before any connection"
+                );
+                let message = format!("{} : adresse refusée", call.service);
+                self.log(&NewCall {
+                    outbox_id: ctx.outbox_id,
+                    partner_id: ctx.partner_id,
+                    report_id: ctx.report_id,
+                    service: call.service.to_owned(),
+                    action: call.action.to_owned(),
+                    endpoint: call.endpoint,
+                    http_status: None,
+                    duration_ms: 0,
+                    attempt: ctx.attempt.max(1),
+                    error: Some("adresse refusée".into()),
+                    request_excerpt: None,
+                    response_excerpt: None,
+                })
+                .await;
+                Err(JobError::Permanent(message))
+            }
+        }
+    }
+
+    async fn execute(
+        &self,
+        ctx: &CallContext,
+        call: Call<'_>,
+        request: RequestBuilder,
+        keep_response_excerpt: bool,
+    ) -> Result<Answer, JobError> {
         let started = Instant::now();
         let result = async {
             let response = request.send().await?;
             let status = response.status().as_u16();
             let headers = response.headers().clone();
-            let body = response.text().await?;
-            Ok::<_, reqwest::Error>(Answer {
+            let body = read_capped(response).await?;
+            Ok::<_, Failure>(Answer {
                 status,
                 headers,
                 body,
@@ -180,9 +330,18 @@ impl Http {
             Ok(answer) => (
                 Some(answer.status),
                 (!answer.is_success()).then(|| format!("HTTP {}", answer.status)),
-                Some(redact_json(&answer.body)),
+                keep_response_excerpt.then(|| redact_json(&answer.body)),
             ),
-            Err(e) => (None, Some(describe(e)), None),
+            Err(failure) => {
+                tracing::warn!(
+                    service = call.service,
+                    action = call.action,
+                    partner.id = ctx.partner_id,
+                    error = ?failure,
+                    "call without a usable answer"
+                );
+                (None, Some(failure.category().to_owned()), None)
+            }
         };
         let record = NewCall {
             outbox_id: ctx.outbox_id,
@@ -199,7 +358,7 @@ impl Http {
             response_excerpt,
         };
         self.log(&record).await;
-        result.map_err(|e| JobError::retry(format!("{} : {}", call.service, describe(&e))))
+        result.map_err(|failure| failure.to_job_error(call.service))
     }
 
     /// Records a call made without [`Http::send`] (SMTP).
@@ -210,16 +369,16 @@ impl Http {
     }
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "délai dépassé (timeout)".to_owned()
-    } else if e.is_connect() {
-        format!("connexion impossible : {e}")
-    } else if e.is_body() || e.is_decode() {
-        format!("réponse interrompue : {e}")
-    } else {
-        format!("erreur de transport : {e}")
-    }
+/// A code from an answer that may be shown: a short identifier
+/// (`WS_ERR_SQL`, `invalid_parameter`), never free text.
+pub fn safe_code(code: &str) -> Option<&str> {
+    let code = code.trim();
+    (!code.is_empty()
+        && code.len() <= 40
+        && code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.'))
+    .then_some(code)
 }
 
 /// At most `max` characters of `text`, with an ellipsis when cut.

@@ -79,7 +79,7 @@ pub async fn deliver(
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let signature = sign(secret, timestamp, body.as_bytes());
     let answer = http
-        .send(
+        .send_to_partner(
             ctx,
             Call {
                 service: "webhook",
@@ -87,13 +87,16 @@ pub async fn deliver(
                 endpoint: format!("POST {}", super::loggable_url(url)),
                 request_excerpt: Some(super::redact_json(&body)),
             },
-            http.client()
-                .post(url)
-                .header("content-type", "application/json")
-                .header(TIMESTAMP_HEADER, timestamp.to_string())
-                .header(SIGNATURE_HEADER, signature)
-                .header(DELIVERY_HEADER, delivery_id)
-                .body(body),
+            url,
+            |client, url| {
+                client
+                    .post(url)
+                    .header("content-type", "application/json")
+                    .header(TIMESTAMP_HEADER, timestamp.to_string())
+                    .header(SIGNATURE_HEADER, signature)
+                    .header(DELIVERY_HEADER, delivery_id)
+                    .body(body)
+            },
         )
         .await?;
     if answer.is_success() {

@@ -97,7 +97,12 @@ impl Worker {
         storage: Storage,
         options: WorkerOptions,
     ) -> anyhow::Result<Self> {
-        let http = Http::new(pool.clone(), options.connect_timeout, options.timeout)?;
+        let http = Http::new(
+            pool.clone(),
+            options.connect_timeout,
+            options.timeout,
+            crate::integrations::guard::Guard::from_config(&config),
+        )?;
         let transport = Transport::from_config(&config.mail)?;
         let host = std::env::var("HOSTNAME")
             .or_else(|_| std::env::var("CONTAINER"))

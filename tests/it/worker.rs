@@ -9,4 +9,4 @@ mod geo;
 mod page;
 mod partners;
 mod s3;
-mod support;
+pub mod support;

@@ -1,6 +1,11 @@
 //! The "Interconnexions" page: every call to an external system (time,
-//! partner, report, action, HTTP status, duration, attempt, error, redacted
-//! excerpts), filters, and a button to retry a failed or dead job.
+//! partner, report, action, HTTP status, duration, attempt, error category,
+//! redacted request excerpt), filters, and a button to retry a failed or
+//! dead job.
+//!
+//! Answers are never shown, not even in part: a partner URL can point at
+//! an internal service, and the page would read it back (server-side
+//! request forgery). Errors are categories (`integrations` module).
 //!
 //! Super admins see every call; territory admins only calls about partners
 //! of their territories (and may retry only those).
@@ -73,7 +78,6 @@ pub struct CallItem {
     pub attempt: u32,
     pub error: String,
     pub request_excerpt: String,
-    pub response_excerpt: String,
     pub outbox_id: u64,
     pub job_status: String,
     pub retryable: bool,
@@ -202,7 +206,6 @@ pub async fn list_calls(
                 attempt: r.attempt,
                 error: r.error.or(r.job_last_error).unwrap_or_default(),
                 request_excerpt: r.request_excerpt.unwrap_or_default(),
-                response_excerpt: r.response_excerpt.unwrap_or_default(),
                 outbox_id: r.outbox_id.unwrap_or_default(),
                 retryable: r.outbox_id.is_some()
                     && matches!(job_status.as_str(), "failed" | "dead"),

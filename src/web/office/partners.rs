@@ -168,10 +168,19 @@ fn form_urlencoded(body: &[u8]) -> Vec<(String, String)> {
     serde_urlencoded::from_bytes::<Vec<(String, String)>>(body).unwrap_or_default()
 }
 
-fn is_http_url(value: &str) -> bool {
-    (value.starts_with("https://") || value.starts_with("http://"))
-        && value.len() <= 255
-        && !value.contains(char::is_whitespace)
+/// What is wrong with a partner URL, if anything: the worker's guard
+/// (`integrations::guard`) would refuse it, so the admin is told now, next
+/// to the field. Names are checked again on their addresses at each call.
+fn partner_url_error(state: &AppState, value: &str, invalid: &'static str) -> Option<&'static str> {
+    use crate::integrations::guard::{Guard, Refused};
+    if value.len() > 255 || value.contains(char::is_whitespace) {
+        return Some(invalid);
+    }
+    match Guard::from_config(&state.config).check_url(value) {
+        Ok(_) => None,
+        Err(Refused::Invalid) => Some(invalid),
+        Err(refused) => Some(refused.form_message()),
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -301,19 +310,24 @@ async fn validate(
         errors.add("esabora_kind", "Choisissez SCHS, SI-SH ou aucun.");
     }
     if !form.esabora_kind.is_empty() {
-        if !is_http_url(form.esabora_url.trim()) {
-            errors.add(
-                "esabora_url",
-                "Indiquez l’adresse du service Esabora (https://…).",
-            );
+        if let Some(error) = partner_url_error(
+            state,
+            form.esabora_url.trim(),
+            "Indiquez l’adresse du service Esabora (https://…).",
+        ) {
+            errors.add("esabora_url", error);
         }
         if form.esabora_token.trim().is_empty() {
             errors.add("esabora_token", "Indiquez le jeton d’accès Esabora.");
         }
     }
     if !form.webhook_url.trim().is_empty() {
-        if !is_http_url(form.webhook_url.trim()) {
-            errors.add("webhook_url", "Indiquez une adresse https://… valide.");
+        if let Some(error) = partner_url_error(
+            state,
+            form.webhook_url.trim(),
+            "Indiquez une adresse https://… valide.",
+        ) {
+            errors.add("webhook_url", error);
         }
         if form.webhook_secret.trim().chars().count() < 16 {
             errors.add(

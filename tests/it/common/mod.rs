@@ -94,8 +94,18 @@ impl TestApp {
 
     /// The app against the given servers (resilience tests bring their own).
     pub async fn spawn_with(database_url: &str, redis_url: &str) -> Self {
+        Self::spawn_configured(database_url, redis_url, |_| {}).await
+    }
+
+    /// The app with a tweaked test configuration (a guard turned on).
+    pub async fn spawn_configured(
+        database_url: &str,
+        redis_url: &str,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let mailbox = tempdir::TempDir::new("histologe-mailbox");
-        let config = Config::for_tests(database_url, redis_url, mailbox.path().to_path_buf());
+        let mut config = Config::for_tests(database_url, redis_url, mailbox.path().to_path_buf());
+        tweak(&mut config);
         histologe::telemetry::init_logs(&config);
         let state = AppState::connect(config).expect("app state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
