@@ -81,7 +81,9 @@ pub struct Config {
     pub database_max_connections: u32,
     /// `REDIS_URL`, or Scalingo's `SCALINGO_REDIS_URL`.
     pub redis_url: Secret,
-    /// `SECRET_KEY`: signs tokens. Required in production.
+    /// `SECRET_KEY`: signs tokens, and keys the encryption of integration
+    /// secrets (`crate::secrets`: changing it makes them unreadable).
+    /// Required in production.
     pub secret_key: Secret,
     /// `SESSION_IDLE_MINUTES` (default 120): a back-office session ends after
     /// this long without a request.

@@ -9,6 +9,7 @@
 //! - [`web`]: HTTP handlers and page structs (public pages, back office).
 //! - [`storage`], [`kv`]: object storage and Redis handles.
 //! - [`seed`]: demo data for a first run.
+//! - [`secrets`]: integration secrets encrypted at rest.
 //! - [`telemetry`]: logs and Sentry.
 
 pub mod app;
@@ -22,6 +23,7 @@ pub mod integrations;
 pub mod kv;
 pub mod mail;
 pub mod queue;
+pub mod secrets;
 pub mod seed;
 pub mod storage;
 pub mod telemetry;

@@ -2,7 +2,13 @@
 //! library so that tests run the same code.
 
 use clap::{Parser, Subcommand};
-use histologe::{app, bulk_seed, config::Config, db, seed, telemetry};
+use histologe::{
+    app, bulk_seed,
+    config::Config,
+    db,
+    secrets::{self, Secrets},
+    seed, telemetry,
+};
 
 #[derive(Parser)]
 #[command(
@@ -46,12 +52,21 @@ fn main() -> anyhow::Result<()> {
                 if migrate {
                     db::migrate(&state.db).await?;
                 }
+                // Secrets still in clear (written by an older version) are
+                // encrypted; a failure must not keep the site down.
+                match secrets::encrypt_legacy(&state.db, &Secrets::from_config(&state.config)).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(partners = n, "integration secrets encrypted"),
+                    Err(e) => tracing::warn!(error = %e, "could not encrypt the legacy integration secrets"),
+                }
                 app::serve(state).await
             }
             Command::Migrate => {
                 let pool = db::connect(&config)?;
                 db::migrate(&pool).await?;
                 tracing::info!("migrations applied");
+                let encrypted = secrets::encrypt_legacy(&pool, &Secrets::from_config(&config)).await?;
+                tracing::info!(partners = encrypted, "integration secrets encrypted");
                 Ok(())
             }
             Command::Seed(options) => {

@@ -219,3 +219,53 @@ pub async fn replace_insee_codes(
     }
     Ok(())
 }
+
+/// A partner's interconnection secrets as stored (encrypted, or clear
+/// when written before `crate::secrets` existed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSecrets {
+    pub id: u64,
+    pub esabora_token: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub zapier_url: Option<String>,
+    pub zapier_token: Option<String>,
+}
+
+/// Partners holding at least one secret.
+pub async fn list_stored_secrets(pool: &Pool) -> Result<Vec<StoredSecrets>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredSecrets,
+        "SELECT id, esabora_token, webhook_secret, zapier_url, zapier_token FROM partners
+         WHERE esabora_token IS NOT NULL OR webhook_secret IS NOT NULL
+            OR zapier_url IS NOT NULL OR zapier_token IS NOT NULL
+         ORDER BY id"
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Replaces a partner's secrets if they still are `before` (compared
+/// byte for byte: the columns' collation ignores case); false otherwise.
+pub async fn replace_stored_secrets(
+    pool: &Pool,
+    before: &StoredSecrets,
+    after: &StoredSecrets,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        "UPDATE partners SET esabora_token = ?, webhook_secret = ?, zapier_url = ?, zapier_token = ?
+         WHERE id = ? AND BINARY esabora_token <=> BINARY ? AND BINARY webhook_secret <=> BINARY ?
+           AND BINARY zapier_url <=> BINARY ? AND BINARY zapier_token <=> BINARY ?",
+        after.esabora_token,
+        after.webhook_secret,
+        after.zapier_url,
+        after.zapier_token,
+        before.id,
+        before.esabora_token,
+        before.webhook_secret,
+        before.zapier_url,
+        before.zapier_token
+    )
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -238,6 +238,35 @@ async fn dpe_lookup(
     Ok(Completed::Done)
 }
 
+/// An assignment's context with the partner's secrets decrypted
+/// (`crate::secrets`): they are stored encrypted.
+async fn context_with_secrets(
+    worker: &Worker,
+    assignment_id: u64,
+) -> Result<Option<AssignmentContext>, JobError> {
+    use crate::secrets::{Column, Secrets};
+    let Some(mut c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+        return Ok(None);
+    };
+    let secrets = Secrets::from_config(&worker.config);
+    let unreadable = |what: &'static str| {
+        move |e: crate::secrets::Unreadable| JobError::Permanent(format!("{what} : {e}"))
+    };
+    c.esabora_token = secrets
+        .reveal(Column::EsaboraToken, c.esabora_token.as_deref())
+        .map_err(unreadable("Jeton Esabora"))?;
+    c.webhook_secret = secrets
+        .reveal(Column::WebhookSecret, c.webhook_secret.as_deref())
+        .map_err(unreadable("Secret du webhook"))?;
+    c.zapier_url = secrets
+        .reveal(Column::ZapierUrl, c.zapier_url.as_deref())
+        .map_err(unreadable("Adresse Zapier"))?;
+    c.zapier_token = secrets
+        .reveal(Column::ZapierToken, c.zapier_token.as_deref())
+        .map_err(unreadable("Jeton Zapier"))?;
+    Ok(Some(c))
+}
+
 fn esabora_of(c: &AssignmentContext) -> Option<Esabora> {
     Some(Esabora {
         flavour: Flavour::parse(c.esabora_kind.as_deref()?)?,
@@ -254,7 +283,7 @@ async fn fan_out_assignment(
     assignment_id: u64,
     created: bool,
 ) -> Result<Completed, JobError> {
-    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+    let Some(c) = context_with_secrets(worker, assignment_id).await? else {
         return Ok(Completed::Done);
     };
     let context = JobContext {
@@ -352,7 +381,7 @@ async fn esabora_push(
     ctx: &CallContext,
     assignment_id: u64,
 ) -> Result<Completed, JobError> {
-    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+    let Some(c) = context_with_secrets(worker, assignment_id).await? else {
         return Ok(Completed::Done);
     };
     let Some(esabora) = esabora_of(&c) else {
@@ -448,7 +477,7 @@ async fn esabora_sync(
     ctx: &CallContext,
     assignment_id: u64,
 ) -> Result<Completed, JobError> {
-    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+    let Some(c) = context_with_secrets(worker, assignment_id).await? else {
         return Ok(Completed::Done);
     };
     let Some(esabora) = esabora_of(&c) else {
@@ -625,7 +654,7 @@ async fn import_event(
     label: &str,
     text: &str,
 ) -> Result<Completed, JobError> {
-    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+    let Some(c) = context_with_secrets(worker, assignment_id).await? else {
         return Ok(Completed::Done);
     };
     let escape = |s: &str| {
@@ -669,7 +698,7 @@ async fn import_visit(
     kind: &str,
     operator: Option<&str>,
 ) -> Result<Completed, JobError> {
-    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+    let Some(c) = context_with_secrets(worker, assignment_id).await? else {
         return Ok(Completed::Done);
     };
     let Some(at) = parse_dmy(scheduled_at, true) else {
@@ -697,7 +726,7 @@ async fn zapier_push(
     ctx: &CallContext,
     assignment_id: u64,
 ) -> Result<Completed, JobError> {
-    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+    let Some(c) = context_with_secrets(worker, assignment_id).await? else {
         return Ok(Completed::Done);
     };
     let (Some(url), Some(token)) = (c.zapier_url.clone(), c.zapier_token.clone()) else {
@@ -716,7 +745,7 @@ async fn send_webhook(
     assignment_id: u64,
     event: &str,
 ) -> Result<Completed, JobError> {
-    let Some(c) = db::jobs_data::assignment_context(&worker.pool, assignment_id).await? else {
+    let Some(c) = context_with_secrets(worker, assignment_id).await? else {
         return Ok(Completed::Done);
     };
     let (Some(url), Some(secret)) = (c.webhook_url.clone(), c.webhook_secret.clone()) else {

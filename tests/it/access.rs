@@ -675,7 +675,13 @@ async fn a_territory_admin_creates_a_partner_with_its_perimeter_and_edits_it() {
     .fetch_one(&app.db)
     .await
     .unwrap();
-    assert_eq!(secret, "un-secret-de-plus-de-16");
+    // Stored encrypted (docs/outbound.md), and still the same secret.
+    assert_eq!(
+        histologe::secrets::Secrets::from_config(&app.state.config)
+            .decrypt(histologe::secrets::Column::WebhookSecret, &secret)
+            .unwrap(),
+        "un-secret-de-plus-de-16"
+    );
     let diff: String = sqlx::query_scalar("SELECT CAST(diff AS CHAR) FROM audit_events WHERE entity_type = 'partner' AND action = 'update'")
         .fetch_one(&app.db)
         .await

@@ -2,6 +2,7 @@
 //! guard refuses loopback, private, link-local and reserved addresses,
 //! literal or resolved, before any connection; no redirect is followed; the
 //! answer is capped and never shown back; admins are told at save time.
+//! Integration secrets are stored encrypted ("secrets at rest").
 //!
 //! No test sends traffic beyond the loopback interface: refused URLs are
 //! refused before any socket is opened (a listener on 127.0.0.1 counts the
@@ -25,6 +26,7 @@ use histologe::{
         guard::{Guard, Lookup, Policy, Resolver},
     },
     queue::Job,
+    secrets::{self, Column, Secrets},
     worker::Worker,
 };
 use tokio::{
@@ -34,8 +36,10 @@ use tokio::{
 
 use crate::{
     common::{self, TestApp},
+    fakes,
     worker::support::{
-        PartnerSettings, assignment, context, enqueue, options, partner, report, run_until, worker,
+        PartnerSettings, assignment, context, drain, enqueue, options, partner, report, run_until,
+        worker,
     },
 };
 
@@ -471,5 +475,280 @@ async fn the_migration_scrubs_answers_and_errors_stored_by_older_versions() {
             "Zapier : statut autre que \"success\" dans la réponse",
             "envoi incertain : test",
         ]
+    );
+}
+
+async fn stored_secrets(app: &TestApp, partner_id: u64) -> db::partners::StoredSecrets {
+    db::partners::list_stored_secrets(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.id == partner_id)
+        .expect("the partner has secrets")
+}
+
+#[tokio::test]
+async fn secrets_typed_in_the_partner_form_are_stored_encrypted_and_kept_on_edit() {
+    let app = TestApp::spawn().await;
+    app.seed_demo().await;
+    app.login_as("rt13@histologe.localhost").await;
+    let territory: u64 =
+        sqlx::query_scalar("SELECT CAST(id AS UNSIGNED) FROM territories WHERE code = '13'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let response = app
+        .post_form(
+            "/bo/partenaires/nouveau",
+            &[
+                ("territory_id", &territory.to_string()),
+                ("name", "SCHS chiffré"),
+                ("partner_type", "commune_schs"),
+                ("esabora_kind", "schs"),
+                ("esabora_url", "https://esabora.marseille.fr/ws/rest"),
+                ("esabora_token", "jeton-esabora-en-clair"),
+                ("webhook_url", "https://marseille.fr/histologe"),
+                ("webhook_secret", PARTNER_SECRET),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let partner_id: u64 = sqlx::query_scalar("SELECT id FROM partners WHERE name = 'SCHS chiffré'")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let stored = stored_secrets(&app, partner_id).await;
+    let keys = Secrets::from_config(&app.state.config);
+    for (column, value, clear) in [
+        (
+            Column::EsaboraToken,
+            &stored.esabora_token,
+            "jeton-esabora-en-clair",
+        ),
+        (
+            Column::WebhookSecret,
+            &stored.webhook_secret,
+            PARTNER_SECRET,
+        ),
+    ] {
+        let value = value.as_deref().unwrap();
+        assert!(
+            value.starts_with("v1:") && !value.contains(clear),
+            "{value}"
+        );
+        assert_eq!(keys.decrypt(column, value).unwrap(), clear);
+    }
+    let (_, html) = app.get_html(&location).await;
+    assert!(
+        !html.contains("jeton-esabora-en-clair")
+            && !html.contains(&stored.esabora_token.clone().unwrap())
+    );
+
+    // Saved again with the secret fields left empty: the same secrets,
+    // sealed once (not the ciphertext sealed again).
+    let path = location.split('?').next().unwrap().to_owned();
+    let response = app
+        .post_form(
+            &path,
+            &[
+                ("name", "SCHS chiffré"),
+                ("partner_type", "commune_schs"),
+                ("esabora_kind", "schs"),
+                ("esabora_url", "https://esabora.marseille.fr/ws/rest"),
+                ("webhook_url", "https://marseille.fr/histologe"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let again = stored_secrets(&app, partner_id).await;
+    assert_eq!(
+        keys.decrypt(
+            Column::EsaboraToken,
+            again.esabora_token.as_deref().unwrap()
+        )
+        .unwrap(),
+        "jeton-esabora-en-clair"
+    );
+    assert_eq!(
+        keys.decrypt(
+            Column::WebhookSecret,
+            again.webhook_secret.as_deref().unwrap()
+        )
+        .unwrap(),
+        PARTNER_SECRET
+    );
+
+    // A secret too long for its column is a field error, not a 500.
+    let response = app
+        .post_form(
+            &path,
+            &[
+                ("name", "SCHS chiffré"),
+                ("partner_type", "commune_schs"),
+                ("webhook_url", "https://marseille.fr/histologe"),
+                ("webhook_secret", &"s".repeat(10_000)),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("de 16 à 500 caractères")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clear_secrets_of_older_versions_are_encrypted_once_and_still_used() {
+    let app = TestApp::spawn().await;
+    let zapier = fakes::zapier().await;
+    let receiver = fakes::webhook_receiver("partner-secret").await;
+    let hook = format!("{}/hooks/catch/123/abcdef", zapier.url);
+    let endpoint = format!("{}/histologe", receiver.url);
+    // Written in clear, as before this version.
+    let partner_id = partner(
+        &app,
+        PartnerSettings {
+            zapier: Some(&hook),
+            webhook: Some((&endpoint, "partner-secret")),
+            ..Default::default()
+        },
+    )
+    .await;
+    let keys = Secrets::from_config(&app.state.config);
+
+    assert_eq!(secrets::encrypt_legacy(&app.db, &keys).await.unwrap(), 1);
+    assert_eq!(
+        secrets::encrypt_legacy(&app.db, &keys).await.unwrap(),
+        0,
+        "idempotent"
+    );
+    let stored = stored_secrets(&app, partner_id).await;
+    for (column, value, clear) in [
+        (
+            Column::WebhookSecret,
+            &stored.webhook_secret,
+            "partner-secret",
+        ),
+        (Column::ZapierUrl, &stored.zapier_url, hook.as_str()),
+        (Column::ZapierToken, &stored.zapier_token, "zap-token"),
+    ] {
+        let value = value.as_deref().unwrap();
+        assert!(value.starts_with("v1:") && !value.contains(clear));
+        assert_eq!(keys.decrypt(column, value).unwrap(), clear);
+    }
+
+    // The worker decrypts them when it calls: the receiver verifies the
+    // signature made with the clear secret, Zapier gets the clear token.
+    let worker = worker(&app, |_| {}, options());
+    let report_id = report(&app, "49 Rue du Général Chanzy").await;
+    let assignment_id = assignment(&app, report_id, partner_id).await;
+    enqueue(
+        &app,
+        &Job::AssignmentCreated { assignment_id },
+        context(report_id, Some(partner_id)),
+    )
+    .await;
+    drain(&worker, &app).await;
+    let delivered = receiver.requests();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].status, 200, "signature verified");
+    let pushed = zapier.requests();
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(pushed[0].json()["token"], "zap-token");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_sealed_under_another_secret_key_fails_the_job_with_a_clear_message() {
+    let app = TestApp::spawn().await;
+    let listener = Listener::start(reply("204 No Content", "")).await;
+    let url = format!("http://127.0.0.1:{}/hook", listener.port);
+    let id = webhook_job(&app, &url).await;
+    sqlx::query("UPDATE partners SET webhook_secret = ?")
+        .bind(
+            Secrets::new("an-older-secret-key-of-at-least-32-characters")
+                .encrypt(Column::WebhookSecret, PARTNER_SECRET),
+        )
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let worker = worker(&app, |_| {}, options());
+    let state = run_until(&worker, &app, id, &["dead", "done"]).await;
+    assert_eq!(state.status, "dead");
+    assert!(
+        state
+            .last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("Secret du webhook : secret illisible"),
+        "{state:?}"
+    );
+    assert_eq!(listener.accepted(), 0, "nothing sent unsigned");
+}
+
+/// Runs the `histologe` command with only the given environment, in an
+/// empty folder (no `.env`).
+fn histologe_command(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let dir = common::tempdir::TempDir::new("histologe-cli");
+    std::process::Command::new(env!("CARGO_BIN_EXE_histologe"))
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .current_dir(dir.path())
+        .output()
+        .expect("run histologe")
+}
+
+#[tokio::test]
+async fn histologe_migrate_encrypts_the_secrets_left_in_clear() {
+    let app = TestApp::spawn().await;
+    let partner_id = partner(
+        &app,
+        PartnerSettings {
+            webhook: Some(("https://marseille.fr/histologe", PARTNER_SECRET)),
+            ..Default::default()
+        },
+    )
+    .await;
+    let database_url = app.state.config.database_url.expose().to_owned();
+    let output = tokio::task::spawn_blocking(move || {
+        histologe_command(
+            &["migrate"],
+            &[("APP_ENV", "test"), ("DATABASE_URL", &database_url)],
+        )
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stored = stored_secrets(&app, partner_id).await;
+    let sealed = stored.webhook_secret.as_deref().unwrap();
+    assert!(sealed.starts_with("v1:"), "{sealed}");
+    assert_eq!(
+        Secrets::from_config(&app.state.config)
+            .decrypt(Column::WebhookSecret, sealed)
+            .unwrap(),
+        PARTNER_SECRET
+    );
+}
+
+#[test]
+fn production_refuses_to_start_with_private_outbound_calls_allowed() {
+    let output = histologe_command(
+        &["migrate"],
+        &[
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", "a-production-secret-key-of-at-least-32-chars"),
+            ("DATABASE_URL", "mysql://nobody@127.0.0.1:9/none"),
+            ("OUTBOUND_ALLOW_PRIVATE", "true"),
+        ],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("OUTBOUND_ALLOW_PRIVATE is for tests only"),
+        "{stderr}"
     );
 }

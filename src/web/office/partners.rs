@@ -319,6 +319,11 @@ async fn validate(
         }
         if form.esabora_token.trim().is_empty() {
             errors.add("esabora_token", "Indiquez le jeton d’accès Esabora.");
+        } else if form.esabora_token.trim().chars().count() > MAX_SECRET_CHARS {
+            errors.add(
+                "esabora_token",
+                "Le jeton ne doit pas dépasser 500 caractères.",
+            );
         }
     }
     if !form.webhook_url.trim().is_empty() {
@@ -329,20 +334,45 @@ async fn validate(
         ) {
             errors.add("webhook_url", error);
         }
-        if form.webhook_secret.trim().chars().count() < 16 {
+        let length = form.webhook_secret.trim().chars().count();
+        if !(16..=MAX_SECRET_CHARS).contains(&length) {
             errors.add(
                 "webhook_secret",
-                "Le secret de signature doit contenir au moins 16 caractères.",
+                "Le secret de signature doit contenir de 16 à 500 caractères.",
             );
         }
     }
     Ok((territory_id, codes))
 }
 
+/// The longest secret the form takes: encrypted, it fits the 1024
+/// characters of its column (`crate::secrets`).
+const MAX_SECRET_CHARS: usize = 500;
+
+/// The form's secrets, encrypted for storage (`crate::secrets`).
+struct SealedSecrets {
+    esabora_token: Option<String>,
+    webhook_secret: Option<String>,
+}
+
+fn seal(state: &AppState, form: &PartnerForm) -> SealedSecrets {
+    use crate::secrets::{Column, Secrets};
+    let secrets = Secrets::from_config(&state.config);
+    let seal = |column: Column, value: &str| {
+        let value = value.trim();
+        (!value.is_empty()).then(|| secrets.encrypt(column, value))
+    };
+    SealedSecrets {
+        esabora_token: seal(Column::EsaboraToken, &form.esabora_token),
+        webhook_secret: seal(Column::WebhookSecret, &form.webhook_secret),
+    }
+}
+
 fn fields<'a>(
     territory_id: u32,
     form: &'a PartnerForm,
     email: &'a Option<String>,
+    sealed: &'a SealedSecrets,
 ) -> db::partners::PartnerFields<'a> {
     let opt = |s: &'a String| -> Option<&'a str> {
         let t = s.trim();
@@ -358,9 +388,9 @@ fn fields<'a>(
         is_archived: form.is_archived,
         esabora_kind: opt(&form.esabora_kind),
         esabora_url: opt(&form.esabora_url),
-        esabora_token: opt(&form.esabora_token),
+        esabora_token: sealed.esabora_token.as_deref(),
         webhook_url: opt(&form.webhook_url),
-        webhook_secret: opt(&form.webhook_secret),
+        webhook_secret: sealed.webhook_secret.as_deref(),
     }
 }
 
@@ -379,7 +409,8 @@ pub async fn create_partner(
     }
     let email = non_empty(&form.email).map(|e| e.to_lowercase());
     let mut tx = state.db.begin().await?;
-    let id = db::partners::insert(&mut tx, &fields(territory_id, &form, &email)).await?;
+    let sealed = seal(&state, &form);
+    let id = db::partners::insert(&mut tx, &fields(territory_id, &form, &email, &sealed)).await?;
     db::partners::replace_insee_codes(&mut tx, id, &codes).await?;
     db::audit::insert(
         &mut tx,
@@ -465,12 +496,24 @@ pub async fn update_partner(
 ) -> AppResult<Response> {
     let partner = load_managed(&state, &page.user, id).await?;
     let mut form = PartnerForm::parse(&body);
-    // Secrets are write-only in the form: empty keeps the current one.
+    // Secrets are write-only in the form: empty keeps the current one,
+    // decrypted to be sealed again with the rest. One that no longer
+    // decrypts (SECRET_KEY changed) counts as absent: the admin types it.
+    let secrets = crate::secrets::Secrets::from_config(&state.config);
+    let current = |column, stored: &Option<String>| {
+        stored
+            .as_deref()
+            .and_then(|s| secrets.decrypt(column, s).ok())
+            .unwrap_or_default()
+    };
     if form.esabora_token.trim().is_empty() {
-        form.esabora_token = partner.esabora_token.clone().unwrap_or_default();
+        form.esabora_token = current(crate::secrets::Column::EsaboraToken, &partner.esabora_token);
     }
     if form.webhook_secret.trim().is_empty() {
-        form.webhook_secret = partner.webhook_secret.clone().unwrap_or_default();
+        form.webhook_secret = current(
+            crate::secrets::Column::WebhookSecret,
+            &partner.webhook_secret,
+        );
     }
     // A partner does not move between territories (its users and reports
     // belong there).
@@ -485,7 +528,8 @@ pub async fn update_partner(
     let before = form_of(&partner, &before_codes);
     let email = non_empty(&form.email).map(|e| e.to_lowercase());
     let mut tx = state.db.begin().await?;
-    db::partners::update(&mut tx, id, &fields(territory_id, &form, &email)).await?;
+    let sealed = seal(&state, &form);
+    db::partners::update(&mut tx, id, &fields(territory_id, &form, &email, &sealed)).await?;
     db::partners::replace_insee_codes(&mut tx, id, &codes).await?;
     let secret = |s: &str| {
         if s.is_empty() {
