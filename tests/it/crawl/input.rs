@@ -146,6 +146,26 @@ async fn malformed_ids_queries_and_methods_get_french_pages_not_english_text() {
             "{path}: no English rejection text"
         );
     }
+    // A body of another type than the form's (the CSRF token in its header).
+    let token = app.csrf().await;
+    let response = app
+        .client
+        .post(app.url("/bo/etiquettes"))
+        .header("content-type", "application/json")
+        .header("x-csrf-token", token)
+        .body(r#"{"label": "x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Envoi non pris en charge")
+    );
+
     // A markup id is not reflected raw.
     let html = app
         .get("/bo/utilisateurs/%3Cscript%3Ealert(1)%3C%2Fscript%3E")

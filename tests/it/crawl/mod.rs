@@ -510,6 +510,89 @@ async fn crawl(
     (pages, forms)
 }
 
+/// Bodies no browser sends, with a valid CSRF token (in the header): the
+/// extractors' rejections must be French pages, not 500s or English text.
+async fn malformed_bodies(browser: &Browser, form: &Form, action: &str, report: &mut Report) {
+    let Some(token) = form
+        .fields
+        .iter()
+        .find(|f| f.name == "_csrf")
+        .map(|f| f.value.clone())
+        .or_else(|| {
+            action
+                .split_once("_csrf=")
+                .map(|(_, t)| t.split('&').next().unwrap_or_default().to_owned())
+        })
+    else {
+        return;
+    };
+    let field = form
+        .fields
+        .iter()
+        .find(|f| f.name != "_csrf")
+        .map_or("x", |f| f.name.as_str());
+    let bodies: [(&str, String, Vec<u8>); 5] = [
+        (
+            "invalid UTF-8 and percent-encoding",
+            "application/x-www-form-urlencoded".to_owned(),
+            format!("{field}=%FF%FE%&{field}=%zz").into_bytes(),
+        ),
+        (
+            "a field sent twice",
+            "application/x-www-form-urlencoded".to_owned(),
+            format!("{field}=1&{field}=2").into_bytes(),
+        ),
+        (
+            "JSON",
+            "application/json".to_owned(),
+            format!("{{\"{field}\": 1}}").into_bytes(),
+        ),
+        (
+            "multipart without boundary",
+            "multipart/form-data".to_owned(),
+            b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1".to_vec(),
+        ),
+        (
+            "truncated multipart",
+            "multipart/form-data; boundary=XYZ".to_owned(),
+            format!("--XYZ\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"a.png\"\r\nContent-Type: image/png\r\n\r\n")
+                .into_bytes()
+                .into_iter()
+                .chain(*b"\x89PNG\r\n")
+                .collect(),
+        ),
+    ];
+    for (label, content_type, body) in bodies {
+        let response = browser
+            .client
+            .post(format!("{}{action}", browser.base))
+            .header("content-type", content_type)
+            .header("x-csrf-token", &token)
+            .body(body)
+            .send()
+            .await;
+        let (status, body) = match response {
+            Ok(response) => {
+                let (status, body, _) = read(response).await;
+                (status, body)
+            }
+            Err(error) => (599, format!("{:.300}", error.to_string())),
+        };
+        report.submissions += 1;
+        report.check(
+            &format!("[{}] POST {action} with {label}", browser.role),
+            status,
+            &body,
+        );
+        if status < 500 && body.contains("Failed to") {
+            report.failures.push(format!(
+                "[{}] POST {action} with {label}: English rejection text",
+                browser.role
+            ));
+        }
+    }
+}
+
 /// Submits every hostile variant of every form, then reads the pages again
 /// (what was stored must come back escaped).
 async fn attack(
@@ -543,6 +626,9 @@ async fn attack(
                 status,
                 &body,
             );
+        }
+        if form.method == "POST" {
+            malformed_bodies(browser, form, &action, report).await;
         }
         if std::env::var("CRAWL_TIMING").is_ok() {
             eprintln!(
