@@ -418,6 +418,28 @@ async fn an_admin_saving_an_internal_partner_url_is_told_next_to_the_field() {
             .await
             .unwrap();
     assert_eq!(saved, 0);
+    // The Esabora address goes through the same check.
+    let response = app
+        .post_form(
+            "/bo/partenaires/nouveau",
+            &[
+                ("territory_id", territory.as_str()),
+                ("name", "Service hygiène de test"),
+                ("partner_type", "commune_schs"),
+                ("esabora_kind", "schs"),
+                ("esabora_url", "https://10.0.0.5/ws/rest"),
+                ("esabora_token", "jeton"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(
+        html.contains(
+            "<p id=\"esabora_url-error\" class=\"fr-error-text\">Cette adresse IP n’est pas publique"
+        ),
+        "{html}"
+    );
     let response = save("https://hygiene.arles.fr/histologe").await;
     assert_eq!(response.status(), 303, "a public https URL is accepted");
 }
@@ -751,4 +773,32 @@ fn production_refuses_to_start_with_private_outbound_calls_allowed() {
         stderr.contains("OUTBOUND_ALLOW_PRIVATE is for tests only"),
         "{stderr}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_calls_resolve_names_through_the_guarded_resolver() {
+    // `partenaire.test` exists only in the test's table: the call reaches
+    // the listener only if reqwest asked the guard's resolver (and kept
+    // the URL's port over the resolver's port 0).
+    let app = TestApp::spawn().await;
+    let listener = Listener::start(reply("204 No Content", "")).await;
+    let mut worker = worker(&app, |_| {}, options());
+    worker.http = Http::new(
+        app.db.clone(),
+        Duration::from_secs(1),
+        Duration::from_secs(2),
+        Guard::new(Policy::AllowPrivate).with_resolver(Arc::new(TableResolver(HashMap::from([(
+            "partenaire.test",
+            vec!["127.0.0.1".parse().unwrap()],
+        )])))),
+    )
+    .unwrap();
+    let id = webhook_job(
+        &app,
+        &format!("http://partenaire.test:{}/hook", listener.port),
+    )
+    .await;
+    let state = run_until(&worker, &app, id, &["dead", "done"]).await;
+    assert_eq!(state.status, "done", "{state:?}");
+    assert_eq!(listener.accepted(), 1);
 }
