@@ -342,12 +342,43 @@ async fn validate(
             );
         }
     }
+    // The fields of an unused integration are stored as typed: whatever the
+    // choice, none may be longer than its column (a 422 on the field, not
+    // the database's refusal; see docs/input-validation.md).
+    // Secrets are counted in bytes: sealed (nonce, tag, base64) 500 bytes
+    // fit their VARCHAR(1024), 500 four-byte characters would not.
+    for (field, value, max, bytes) in [
+        ("esabora_url", &form.esabora_url, MAX_URL_CHARS, false),
+        ("webhook_url", &form.webhook_url, MAX_URL_CHARS, false),
+        ("esabora_token", &form.esabora_token, MAX_SECRET_CHARS, true),
+        (
+            "webhook_secret",
+            &form.webhook_secret,
+            MAX_SECRET_CHARS,
+            true,
+        ),
+    ] {
+        let value = value.trim();
+        let length = if bytes {
+            value.len()
+        } else {
+            value.chars().count()
+        };
+        if length > max {
+            errors.add(
+                field,
+                format!("Ce champ ne doit pas dépasser {max} caractères."),
+            );
+        }
+    }
     Ok((territory_id, codes))
 }
 
 /// The longest secret the form takes: encrypted, it fits the 1024
 /// characters of its column (`crate::secrets`).
 const MAX_SECRET_CHARS: usize = 500;
+/// The partner URL columns (`VARCHAR(255)`).
+const MAX_URL_CHARS: usize = 255;
 
 /// The form's secrets, encrypted for storage (`crate::secrets`).
 struct SealedSecrets {

@@ -105,6 +105,71 @@ async fn an_unknown_territory_on_a_new_tag_is_refused_next_to_the_field() {
 }
 
 #[tokio::test]
+async fn unused_integration_fields_longer_than_their_column_are_refused_on_the_field() {
+    let app = TestApp::spawn().await;
+    app.seed_demo().await;
+    app.login_as("rt69@histologe.localhost").await;
+    let partner: u64 =
+        sqlx::query_scalar("SELECT id FROM partners WHERE name LIKE 'Service communal%Lyon'")
+            .fetch_one(&app.db)
+            .await
+            .expect("the SCHS of Lyon");
+    let path = format!("/bo/partenaires/{partner}");
+    let (status, html) = app.get_html(&path).await;
+    assert_eq!(status, 200);
+    // The page's own form, as a browser sends it, with no Esabora chosen
+    // but its fields filled far beyond their columns.
+    let form = super::html::parse(&html)
+        .forms
+        .into_iter()
+        .find(|f| f.method == "POST" && f.fields.iter().any(|x| x.name == "esabora_token"))
+        .expect("the partner form");
+    let long_url = format!("https://esabora.example/{}", "x".repeat(300));
+    let long_token = "😀".repeat(400);
+    let fields: Vec<(String, String)> = form
+        .fields
+        .iter()
+        .filter(|f| {
+            !matches!(
+                f.kind,
+                super::html::Kind::Checkbox | super::html::Kind::Radio
+            ) || f.checked
+        })
+        .map(|f| {
+            let value = match f.name.as_str() {
+                "esabora_kind" => String::new(),
+                "esabora_url" => long_url.clone(),
+                "esabora_token" => long_token.clone(),
+                _ => f.value.clone(),
+            };
+            (f.name.clone(), value)
+        })
+        .collect();
+    let response = app
+        .client
+        .post(app.url(&path))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("Ce champ ne doit pas dépasser 255 caractères."));
+    assert!(html.contains("Ce champ ne doit pas dépasser 500 caractères."));
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT esabora_url FROM partners WHERE id = ?")
+            .bind(partner)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_ne!(
+        stored.as_deref(),
+        Some(long_url.as_str()),
+        "nothing written"
+    );
+}
+
+#[tokio::test]
 async fn malformed_ids_queries_and_methods_get_french_pages_not_english_text() {
     let app = TestApp::spawn().await;
     app.seed_demo().await;
