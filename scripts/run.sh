@@ -10,6 +10,9 @@ scripts/services.sh start
 eval "$(scripts/services.sh env)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/histologe-target}"
 export PORT="${PORT:-8080}" APP_BASE_URL="${APP_BASE_URL:-http://localhost:${PORT:-8080}}"
+# The e-mails of the demo are readable at /dev/courriels (opt-in: never on a
+# deployed platform).
+export DEV_MAILBOX="${DEV_MAILBOX:-true}"
 
 cargo build --workspace --locked
 BIN="$CARGO_TARGET_DIR/debug"

@@ -17,7 +17,7 @@ use tower_http::{
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
     timeout::TimeoutLayer,
-    trace::TraceLayer,
+    trace::{DefaultOnFailure, TraceLayer},
 };
 use tower_sessions::{Expiry, SessionManagerLayer, cookie::SameSite};
 use tower_sessions_redis_store::RedisStore;
@@ -27,7 +27,7 @@ use crate::{
     db,
     domain::report::defects::Category,
     error::AppError,
-    kv, storage,
+    kv, storage, telemetry,
     web::{self, layout::ErrorPage},
 };
 
@@ -118,21 +118,19 @@ pub fn router(state: AppState) -> Router {
 
     app.layer(
         ServiceBuilder::new()
+            // One Sentry hub per request, so that the route set on its scope
+            // (telemetry::request_span) stays with that request.
+            .layer(sentry::integrations::tower::NewSentryLayer::<
+                axum::extract::Request,
+            >::new_from_top())
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            // The span names the route template, never the raw path (tokens).
+            // A 5xx is reported once, by AppError: tower-http's failure line
+            // stays in the logs at WARN, out of Sentry.
             .layer(
-                TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                        request_id = %request_id,
-                    )
-                }),
+                TraceLayer::new_for_http()
+                    .make_span_with(telemetry::request_span)
+                    .on_failure(DefaultOnFailure::new().level(tracing::Level::WARN)),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(CatchPanicLayer::custom(panic_response))

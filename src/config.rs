@@ -119,6 +119,55 @@ pub struct Config {
     /// loopback and private addresses, for tests and local setups whose fake
     /// partner servers listen on 127.0.0.1 (`integrations::guard`).
     pub outbound_allow_private: bool,
+    /// The exports' bounds (`EXPORT_*`).
+    pub exports: ExportConfig,
+    /// `DEV_MAILBOX` (default false): serves the local mailbox folder at
+    /// `/dev/courriels`. Opt-in (`scripts/run.sh` sets it), so that a
+    /// deployment that forgets a mail provider never publishes its e-mails.
+    pub dev_mailbox: bool,
+}
+
+/// The bounds of the case exports (CSV and XLSX): an export holds a
+/// database connection for as long as its client reads, so exports get
+/// their own small pool and are counted, per user and per process.
+#[derive(Debug, Clone)]
+pub struct ExportConfig {
+    /// `EXPORT_MAX_PER_USER` (default 2): exports one user may run at once.
+    pub max_per_user: usize,
+    /// `EXPORT_MAX_CONCURRENT` (default 4): exports the process runs at once.
+    pub max_concurrent: usize,
+    /// `EXPORT_DATABASE_MAX_CONNECTIONS` (default 3): the exports' own pool,
+    /// apart from the site's, so that exports never starve the pages.
+    pub database_max_connections: u32,
+    /// `EXPORT_WRITE_TIMEOUT_SECONDS` (default 30): an export whose client
+    /// takes nothing for this long is ended (connection and slot released).
+    pub write_timeout: Duration,
+    /// `EXPORT_TMP_DIR` (default the system's temporary folder): where the
+    /// XLSX files are built, as files already unlinked.
+    pub tmp_dir: PathBuf,
+}
+
+impl ExportConfig {
+    fn from_env() -> anyhow::Result<Self> {
+        Ok(Self {
+            max_per_user: parsed("EXPORT_MAX_PER_USER", 2)?,
+            max_concurrent: parsed("EXPORT_MAX_CONCURRENT", 4)?,
+            database_max_connections: parsed("EXPORT_DATABASE_MAX_CONNECTIONS", 3)?,
+            write_timeout: Duration::from_secs(parsed("EXPORT_WRITE_TIMEOUT_SECONDS", 30)?),
+            tmp_dir: var("EXPORT_TMP_DIR").map_or_else(std::env::temp_dir, PathBuf::from),
+        })
+    }
+
+    /// The production defaults, with the system's temporary folder.
+    pub fn defaults() -> Self {
+        Self {
+            max_per_user: 2,
+            max_concurrent: 4,
+            database_max_connections: 3,
+            write_timeout: Duration::from_secs(30),
+            tmp_dir: std::env::temp_dir(),
+        }
+    }
 }
 
 /// OpenStreetMap's tile server, the map's default.
@@ -244,6 +293,8 @@ impl Config {
             redis_prefix: var_or("REDIS_KEY_PREFIX", "histologe:"),
             map_tile_url: var_or("MAP_TILE_URL", DEFAULT_MAP_TILE_URL),
             outbound_allow_private,
+            exports: ExportConfig::from_env()?,
+            dev_mailbox: parsed("DEV_MAILBOX", false)?,
         })
     }
 
@@ -283,6 +334,8 @@ impl Config {
             // The fake partner servers listen on 127.0.0.1 over http; the
             // guard's own tests turn this off.
             outbound_allow_private: true,
+            exports: ExportConfig::defaults(),
+            dev_mailbox: false,
         }
     }
 }

@@ -70,6 +70,7 @@ fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             Command::Seed(options) => {
+                seed::ensure_allowed(config.environment)?;
                 let pool = db::connect(&config)?;
                 db::migrate(&pool).await?;
                 let summary = seed::run(&pool, &options).await?;

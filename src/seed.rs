@@ -2,13 +2,15 @@
 //! types with perimeters, one user per role (password printed, demo only)
 //! and a few hundred reports in every status, with defects, qualifications,
 //! assignments and follow-ups, so that every back-office page has something
-//! to show. Idempotent: a second run changes nothing.
+//! to show. Idempotent: a second run changes nothing. Refused in production
+//! ([`ensure_allowed`]): the accounts have a public password.
 
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::{
     auth::{password, tokens},
+    config::Environment,
     db::{self, partners::PartnerFields, users::NewUser},
     domain::report::scoring::{self, Precision, Qualification, ScoringInput, Zone},
 };
@@ -242,6 +244,26 @@ fn now() -> PrimitiveDateTime {
 
 /// Loads the demo data unless it is already there; returns a summary for
 /// the terminal.
+/// `histologe seed` outside development: refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "histologe seed refuse de s’exécuter en production (APP_ENV=production, prod ou staging) : \
+     il crée des comptes dont le mot de passe est public. / \
+     histologe seed refuses to run in production: it creates accounts with a public password."
+)]
+pub struct SeedRefused;
+
+/// The demo data holds one account per role, super admin included, all
+/// with [`DEMO_PASSWORD`], which is printed and in the README: loading it
+/// on a production database would open the platform to anyone. Checked by
+/// the `seed` command before it connects to anything.
+pub fn ensure_allowed(environment: Environment) -> Result<(), SeedRefused> {
+    match environment {
+        Environment::Production => Err(SeedRefused),
+        Environment::Development | Environment::Test => Ok(()),
+    }
+}
+
 pub async fn run(pool: &db::Pool, options: &SeedOptions) -> anyhow::Result<String> {
     if db::seed::user_exists(pool, USERS[0].0).await? {
         return Ok(format!(

@@ -110,7 +110,7 @@ async fn run_once(pool: &db::Pool, job: &Job, rng: &mut StdRng) -> anyhow::Resul
                 .await?
                 .ok_or_else(|| anyhow::anyhow!("unknown uuid {uuid}"))?;
             case_view::assignments(pool, r.id).await?;
-            case_view::details(pool, &r, &job.catalog).await?;
+            case_view::details(pool, &r, &job.catalog, &ReportScope::All).await?;
             if r.unread {
                 db::notifications::mark_case_seen(pool, job.user_id, r.id).await?;
             }

@@ -5,6 +5,7 @@ use sqlx::types::Json;
 use time::{Date, PrimitiveDateTime};
 
 use super::Pool;
+use crate::domain::permissions::ReportScope;
 
 /// The report itself, as the case page shows it.
 pub struct CaseReport {
@@ -372,20 +373,38 @@ pub struct SameAddressRow {
     pub created_at: PrimitiveDateTime,
 }
 
+/// The other cases at this address that the viewer may open (`scope`):
+/// the panel must not reveal, even by reference and status, a case of
+/// another territory or one not assigned to the viewer's partner.
 pub async fn same_address(
     pool: &Pool,
     report_id: u64,
     postal_code: &str,
     address_line: &str,
+    scope: &ReportScope,
 ) -> Result<Vec<SameAddressRow>, sqlx::Error> {
+    // One static query for the three scopes: `all`, else the id lists
+    // (an empty list matches nothing, so an actor without territory or
+    // partner sees no other case).
+    let (all, territories, partners) = match scope {
+        ReportScope::All => (true, String::new(), String::new()),
+        ReportScope::Territories(ids) => (false, super::id_list(ids), String::new()),
+        ReportScope::Partners(ids) => (false, String::new(), super::id_list(ids)),
+    };
     sqlx::query_as!(
         SameAddressRow,
-        "SELECT uuid, reference, status, created_at FROM reports
-         WHERE postal_code = ? AND address_line = ? AND id <> ?
-         ORDER BY created_at DESC LIMIT 10",
+        "SELECT r.uuid, r.reference, r.status, r.created_at FROM reports r
+         WHERE r.postal_code = ? AND r.address_line = ? AND r.id <> ?
+           AND (? OR FIND_IN_SET(r.territory_id, ?) > 0
+                OR EXISTS (SELECT 1 FROM assignments sa
+                           WHERE sa.report_id = r.id AND FIND_IN_SET(sa.partner_id, ?) > 0))
+         ORDER BY r.created_at DESC LIMIT 10",
         postal_code,
         address_line,
-        report_id
+        report_id,
+        all,
+        territories,
+        partners
     )
     .fetch_all(pool)
     .await
@@ -490,11 +509,13 @@ pub struct CaseDetails {
 }
 
 /// The case page's reads, run concurrently on the pool (the handler and
-/// the benchmark's SQL floor both call this).
+/// the benchmark's SQL floor both call this). `scope` is the viewer's: it
+/// bounds the "same address" panel.
 pub async fn details(
     pool: &Pool,
     r: &CaseReport,
     catalog: &DefectCatalog,
+    scope: &ReportScope,
 ) -> Result<CaseDetails, sqlx::Error> {
     let (defects, qualifications, follow_ups, visits, documents, tags, same_address, history) = tokio::try_join!(
         defects(pool, r.id, catalog),
@@ -503,7 +524,7 @@ pub async fn details(
         visits(pool, r.id),
         documents(pool, r.id),
         tags(pool, r.id, r.territory_id),
-        same_address(pool, r.id, &r.postal_code, &r.address_line),
+        same_address(pool, r.id, &r.postal_code, &r.address_line, scope),
         history(pool, r.id),
     )?;
     Ok(CaseDetails {

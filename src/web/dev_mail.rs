@@ -1,7 +1,9 @@
 //! Development only: the e-mails written to the local mailbox folder, at
-//! `/dev/courriels`. The routes answer 404 in production and whenever mail
-//! leaves through Brevo or SMTP: there is nothing local to show then, and
-//! the folder must never be public on a real platform.
+//! `/dev/courriels`. Opt-in: the routes answer 404 unless `DEV_MAILBOX=true`
+//! (set by `scripts/run.sh`), and always in production and whenever mail
+//! leaves through Brevo or SMTP. The pages are public and list activation
+//! and password links: a deployment that merely forgot its mail provider
+//! must not publish them.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -28,6 +30,7 @@ pub fn register(routes: Routes) -> Routes {
 /// The mailbox folder when this page may exist.
 fn mailbox_dir(state: &AppState) -> AppResult<std::path::PathBuf> {
     match (&state.config.mail, state.config.environment) {
+        _ if !state.config.dev_mailbox => Err(AppError::NotFound),
         (_, Environment::Production) => Err(AppError::NotFound),
         (MailConfig::Mailbox { dir }, _) => Ok(dir.clone()),
         _ => Err(AppError::NotFound),

@@ -1,4 +1,9 @@
 //! `/healthz` (the process answers) and `/readyz` (every component answers).
+//!
+//! Both are public (the platform's router and uptime monitors call them
+//! without credentials), so they say only which component is up or down:
+//! the error behind a "down" (host names, ports, driver messages, bucket
+//! names) goes to the logs, never into the answer.
 
 use std::time::Duration;
 
@@ -13,15 +18,18 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-#[derive(Debug, Serialize)]
-pub struct ComponentStatus {
-    pub status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+/// The state of one component, as the public answer shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ComponentStatus {
+    Up,
+    Down,
 }
 
+/// The answer of `/readyz`: component names and up/down, nothing else.
 #[derive(Debug, Serialize)]
 pub struct Readiness {
+    /// `ok` when every component is up, else `unavailable`.
     pub status: &'static str,
     pub mysql: ComponentStatus,
     pub redis: ComponentStatus,
@@ -30,36 +38,35 @@ pub struct Readiness {
     pub down: Vec<&'static str>,
 }
 
-async fn check<F>(future: F) -> ComponentStatus
+/// Runs one check with a 3 s bound; a failure is logged with its cause and
+/// reported as `down`.
+async fn check<F>(component: &'static str, future: F) -> ComponentStatus
 where
     F: Future<Output = anyhow::Result<()>>,
 {
     match tokio::time::timeout(Duration::from_secs(3), future).await {
-        Ok(Ok(())) => ComponentStatus {
-            status: "up",
-            error: None,
-        },
-        Ok(Err(error)) => ComponentStatus {
-            status: "down",
-            error: Some(error.to_string()),
-        },
-        Err(_) => ComponentStatus {
-            status: "down",
-            error: Some("timeout".into()),
-        },
+        Ok(Ok(())) => ComponentStatus::Up,
+        Ok(Err(error)) => {
+            tracing::warn!(component, error = %error, "readiness check failed");
+            ComponentStatus::Down
+        }
+        Err(_) => {
+            tracing::warn!(component, "readiness check timed out after 3 s");
+            ComponentStatus::Down
+        }
     }
 }
 
 /// Readiness: JSON status of MySQL, Redis and storage; 503 naming what is down.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let (mysql, redis, storage) = tokio::join!(
-        check(async { Ok(db::health::ping(&state.db).await?) }),
-        check(kv::ping(&state.redis)),
-        check(storage::ping(&state.storage)),
+        check("mysql", async { Ok(db::health::ping(&state.db).await?) }),
+        check("redis", kv::ping(&state.redis)),
+        check("storage", storage::ping(&state.storage)),
     );
-    let down: Vec<&'static str> = [("mysql", &mysql), ("redis", &redis), ("storage", &storage)]
+    let down: Vec<&'static str> = [("mysql", mysql), ("redis", redis), ("storage", storage)]
         .into_iter()
-        .filter(|(_, c)| c.status != "up")
+        .filter(|(_, status)| *status == ComponentStatus::Down)
         .map(|(name, _)| name)
         .collect();
     let code = if down.is_empty() {

@@ -13,6 +13,7 @@ mod docs;
 mod explain;
 mod follow_up;
 mod map_stats_exports;
+mod ops_hardening;
 mod outbound;
 mod report_form;
 mod resilience;

@@ -348,7 +348,8 @@ pub async fn case_page(
     let assignments = case_view::assignments(&state.db, r.id).await?;
     let facts = visible_facts(&page.user, r.territory_id, &r.status, &assignments)?;
     let catalog = state.defect_catalog().await?;
-    let details = case_view::details(&state.db, &r, &catalog).await?;
+    let scope = permissions::report_scope(&page.user.actor);
+    let details = case_view::details(&state.db, &r, &catalog, &scope).await?;
     let subscribed = r.subscribed;
     if r.unread {
         db::notifications::mark_case_seen(&state.db, page.user.id, r.id).await?;

@@ -97,6 +97,13 @@ impl TestApp {
         Self::spawn_configured(database_url, redis_url, |_| {}).await
     }
 
+    /// A fresh database and the project's Redis, with the test configuration
+    /// changed by `tweak` (limits, folders, opt-in switches).
+    pub async fn spawn_tweaked(tweak: impl FnOnce(&mut Config)) -> Self {
+        let database_url = fresh_database(&mysql_admin_url()).await;
+        Self::spawn_configured(&database_url, &redis_url(), tweak).await
+    }
+
     /// The app with a tweaked test configuration (a guard turned on).
     pub async fn spawn_configured(
         database_url: &str,

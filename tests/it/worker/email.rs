@@ -217,7 +217,7 @@ async fn a_hanging_provider_times_out_the_call_is_logged_and_retried() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_mailbox_folder_gets_each_email_and_the_dev_page_lists_them() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_tweaked(|c| c.dev_mailbox = true).await;
     let worker = worker(&app, |_| {}, options());
     let id = enqueue(&app, &activation("agent@ville.fr"), JobContext::default()).await;
     assert_eq!(
