@@ -25,7 +25,7 @@ use tower_sessions_redis_store::RedisStore;
 use crate::{
     config::Config,
     db,
-    domain::report::defects::Category,
+    domain::{export_slots::ExportSlots, report::defects::Category},
     error::AppError,
     kv, storage, telemetry,
     web::{self, layout::ErrorPage},
@@ -38,6 +38,10 @@ pub struct AppState {
     pub db: db::Pool,
     pub redis: kv::RedisPool,
     pub storage: storage::Storage,
+    /// The exports' own small pool (see `db::exports::connect_pool`).
+    pub export_db: db::Pool,
+    /// The exports running now, per user and in all.
+    pub export_slots: ExportSlots,
     /// The form's defect taxonomy, read once: it is reference data that
     /// only a migration (a deploy, a restart) changes, and every form
     /// screen and submission needs it.
@@ -54,6 +58,11 @@ impl AppState {
     pub fn connect(config: Config) -> anyhow::Result<Self> {
         Ok(Self {
             db: db::connect(&config)?,
+            export_db: db::exports::connect_pool(&config)?,
+            export_slots: ExportSlots::new(
+                config.exports.max_per_user,
+                config.exports.max_concurrent,
+            ),
             redis: kv::connect(&config)?,
             storage: storage::build(&config.storage)?,
             config: Arc::new(config),

@@ -13,11 +13,28 @@
 //! Every cell is computed as text by the database (dates as `JJ/MM/AAAA`,
 //! booleans as Oui/Non), so that the CSV and the XLSX say the same thing.
 
+use std::time::Duration;
+
 use futures::{Stream, StreamExt};
-use sqlx::{MySql, QueryBuilder, Row};
+use sqlx::{MySql, QueryBuilder, Row, mysql::MySqlConnectOptions};
 
 use super::{Pool, cases::push_where};
-use crate::domain::{case_filter::CaseFilter, permissions::ReportScope};
+use crate::{
+    config::Config,
+    domain::{case_filter::CaseFilter, permissions::ReportScope},
+};
+
+/// The exports' own pool (`EXPORT_DATABASE_MAX_CONNECTIONS`), apart from
+/// the site's: an export holds its connection for as long as its client
+/// reads, and must never hold one the pages need. Lazy like the main pool.
+/// An export waits for a connection of this pool as long as a stalled
+/// export may keep one (the write timeout), rather than failing at once.
+pub fn connect_pool(config: &Config) -> anyhow::Result<Pool> {
+    let options: MySqlConnectOptions = config.database_url.expose().parse()?;
+    Ok(super::pool_options(config.exports.database_max_connections)
+        .acquire_timeout(config.exports.write_timeout + Duration::from_secs(3))
+        .connect_lazy_with(options))
+}
 
 /// One column an export can have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,7 +357,7 @@ pub fn parse_columns(values: &[&str]) -> Result<Vec<&'static ExportColumn>, Stri
 /// `columns` (NULL as an empty cell). Sorted like the list.
 ///
 /// The stream owns its query, so it can outlive the caller (a response
-/// body).
+/// body). `pool` is the exports' own ([`connect_pool`]).
 pub fn stream_rows(
     pool: Pool,
     scope: ReportScope,

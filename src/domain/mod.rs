@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auto_assignment;
 pub mod case_filter;
 pub mod export;
+pub mod export_slots;
 pub mod map;
 pub mod partner;
 pub mod password;

@@ -3,9 +3,13 @@
 //! `/readyz` without error details, and fail-closed defaults (`seed` in
 //! production, the dev mailbox, the "same address" panel's scope).
 
-use std::sync::{Arc, Mutex};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
 
 use histologe::config::Secret;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::{TestApp, fresh_database, mysql_admin_url, redis_url};
 
@@ -239,7 +243,7 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().write(buf)
+        std::io::Write::write(&mut *self.0.lock().unwrap(), buf)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
@@ -415,4 +419,344 @@ async fn sentry_before_send_scrubs_urls_and_query_strings() {
     assert_eq!(url.path(), "/mot-de-passe/%7Btoken%7D");
     assert_eq!(url.query(), None);
     assert!(!options.send_default_pii);
+}
+
+// ---------------------------------------------------------------- exports
+
+/// Every column of the export: the widest rows, so that a few thousand
+/// rows outgrow the sockets' buffers.
+fn all_columns() -> String {
+    histologe::db::exports::COLUMNS
+        .iter()
+        .map(|c| c.key)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `count` generated active cases of 69A, with every text column filled.
+async fn insert_many(app: &TestApp, count: u32) {
+    sqlx::query(&format!(
+        "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile, occupant_first_name,
+            occupant_last_name, occupant_email, occupant_phone, declarant_first_name, declarant_last_name,
+            declarant_email, landlord_name, landlord_email, landlord_address, landlord_city, postal_code, city,
+            insee_code, address_line, address_complement, details, created_at, severity_score, follow_up_code)
+         SELECT UUID(), t.id, CONCAT('EXP-', s.seq), 'active', 'locataire', 'Camille', CONCAT('Occupant ', s.seq),
+            CONCAT('occupant', s.seq, '@exemple.fr'), '0612345678', 'Dominique', CONCAT('Déclarant ', s.seq),
+            CONCAT('declarant', s.seq, '@exemple.fr'), 'SCI des Lilas', 'bailleur@exemple.fr',
+            '3 avenue des Frères Lumière', 'Lyon', '69003', 'Lyon', '69383', CONCAT(s.seq, ' rue de la Part-Dieu'),
+            'Bâtiment B, escalier 2, porte gauche',
+            'Humidité dans toutes les pièces, moisissures au plafond de la chambre des enfants, fenêtres qui ferment mal.',
+            '2026-05-01 08:00:00' + INTERVAL (s.seq % 90) DAY, s.seq % 80,
+            LPAD(CONCAT('x', s.seq), 43, '0')
+         FROM seq_1_to_{count} s JOIN territories t ON t.code = '69A'"
+    ))
+    .execute(&app.db)
+    .await
+    .expect("insert generated cases");
+}
+
+/// The session cookie of `email`, signed in through the login form.
+async fn session_cookie(app: &TestApp, email: &str) -> String {
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let forwarded = format!("10.77.{}.{}", rand_octet(), rand_octet());
+    let html = client
+        .get(app.url("/connexion"))
+        .header("x-forwarded-for", &forwarded)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = crate::common::csrf_in(&html);
+    let response = client
+        .post(app.url("/connexion"))
+        .header("x-forwarded-for", &forwarded)
+        .form(&[
+            ("_csrf", token.as_str()),
+            ("email", email),
+            ("password", crate::common::DEMO_PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "login of {email}");
+    let url: reqwest::Url = app.base_url.parse().unwrap();
+    reqwest::cookie::CookieStore::cookies(&*jar, &url)
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn rand_octet() -> u8 {
+    uuid::Uuid::new_v4().as_bytes()[0]
+}
+
+/// A download by a client that reads its status line and then stops
+/// reading, socket open, with a small receive buffer (a phone on a bad
+/// network, or an attacker).
+struct StalledDownload {
+    socket: tokio::net::TcpStream,
+    status: u16,
+    head: Vec<u8>,
+}
+
+impl StalledDownload {
+    async fn start(app: &TestApp, path: &str, cookie: &str) -> Self {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut socket = socket.connect(app.address).await.unwrap();
+        let request = format!(
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nX-Forwarded-For: 10.78.{}.{}\r\nConnection: close\r\n\r\n",
+            app.address,
+            rand_octet(),
+            rand_octet()
+        );
+        socket.write_all(request.as_bytes()).await.unwrap();
+        // Read until the status line is in: a few bytes, then stall.
+        let mut head = Vec::new();
+        let mut buffer = [0u8; 64];
+        while !head.windows(2).any(|w| w == b"\r\n") {
+            let n = socket.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "connection closed before the status line");
+            head.extend_from_slice(&buffer[..n]);
+        }
+        let status = std::str::from_utf8(&head[9..12]).unwrap().parse().unwrap();
+        Self {
+            socket,
+            status,
+            head,
+        }
+    }
+
+    /// Resumes reading until the server closes: everything received.
+    async fn read_rest(mut self) -> Vec<u8> {
+        let mut all = self.head;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            match self.socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => return all,
+                Ok(n) => all.extend_from_slice(&buffer[..n]),
+            }
+        }
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds, or fails after `limit`.
+async fn eventually(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_stalled_csv_downloads_leave_the_case_list_answering() {
+    let app = TestApp::spawn_configured(|_| {}).await;
+    app.seed_demo().await;
+    insert_many(&app, 30_000).await;
+    let path = format!("/bo/signalements/export.csv?colonnes={}", all_columns());
+    // The two users who see the 30,000 cases start 15 downloads each.
+    let cookies = [
+        session_cookie(&app, SUPER_ADMIN).await,
+        session_cookie(&app, RT69).await,
+    ];
+    let mut downloads = Vec::new();
+    for i in 0..30 {
+        downloads.push(StalledDownload::start(&app, &path, &cookies[i % 2]).await);
+    }
+    let statuses: Vec<u16> = downloads.iter().map(|d| d.status).collect();
+    let granted = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(
+        (granted, refused),
+        (4, 26),
+        "2 per user, 4 in all, the rest refused: {statuses:?}"
+    );
+    assert_eq!(app.state.export_slots.in_use(), 4);
+    // The stalled downloads hold the exports' whole pool (the fourth waits
+    // for a connection of it)...
+    let pool = app.state.export_db.clone();
+    eventually(Duration::from_secs(20), "export pool saturated", || {
+        pool.size() == 3 && pool.num_idle() == 0
+    })
+    .await;
+
+    // ... while the site keeps answering from its own.
+    let reader = app.as_another_user();
+    reader.login_as(AGENT_SCHS69).await;
+    let mut latencies = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        let response = reader.get("/bo/signalements").await;
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap();
+        latencies.push(started.elapsed());
+    }
+    latencies.sort();
+    println!(
+        "case list during 30 stalled exports: median {} ms, max {} ms",
+        latencies[10].as_millis(),
+        latencies[19].as_millis()
+    );
+    assert!(latencies[19] < Duration::from_secs(3), "{latencies:?}");
+
+    // A refused download got the French page.
+    let refused = downloads
+        .into_iter()
+        .find(|d| d.status == 429)
+        .unwrap()
+        .read_rest()
+        .await;
+    let text = String::from_utf8_lossy(&refused);
+    assert!(
+        text.contains("Exports déjà en cours") || text.contains("Trop d’exports en cours"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_that_stops_reading_is_ended_after_the_write_timeout() {
+    let timeout = Duration::from_secs(2);
+    let app = TestApp::spawn_configured(|c| c.exports.write_timeout = timeout).await;
+    app.seed_demo().await;
+    insert_many(&app, 20_000).await;
+    let path = format!("/bo/signalements/export.csv?colonnes={}", all_columns());
+    let cookie = session_cookie(&app, RT69).await;
+
+    let started = Instant::now();
+    let first = StalledDownload::start(&app, &path, &cookie).await;
+    let second = StalledDownload::start(&app, &path, &cookie).await;
+    assert_eq!((first.status, second.status), (200, 200));
+    let third = StalledDownload::start(&app, &path, &cookie).await;
+    assert_eq!(third.status, 429, "two per user");
+
+    // Nobody reads: the exports end on their own, giving back their slots
+    // and their connections.
+    let slots = app.state.export_slots.clone();
+    eventually(Duration::from_secs(30), "stalled exports ended", || {
+        slots.in_use() == 0
+    })
+    .await;
+    assert!(
+        started.elapsed() >= timeout,
+        "ended after the write timeout, not before: {:?}",
+        started.elapsed()
+    );
+    let pool = app.state.export_db.clone();
+    eventually(Duration::from_secs(10), "connections back", || {
+        pool.num_idle() == pool.size() as usize
+    })
+    .await;
+
+    // The same user exports again, to the end.
+    let reader = app.as_another_user();
+    reader.login_as(RT69).await;
+    let response = reader.get("/bo/signalements/export.csv").await;
+    assert_eq!(response.status(), 200);
+    let csv = response.text().await.unwrap();
+    let cases = visible_cases_of_69a(&app).await;
+    assert_eq!(csv.lines().count(), cases + 1, "header + every case");
+
+    // The stalled client, reading again, gets a download that does not
+    // end like a complete one: it can tell the file is cut.
+    let received = first.read_rest().await;
+    assert!(
+        !received.ends_with(b"\r\n0\r\n\r\n"),
+        "no final chunk after a cut"
+    );
+    let lines = received.iter().filter(|b| **b == b'\n').count();
+    assert!(lines < cases, "{lines} lines of {cases}");
+}
+
+/// The cases of 69A its territory admin exports by default (not archived).
+async fn visible_cases_of_69a(app: &TestApp) -> usize {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM reports r JOIN territories t ON t.id = r.territory_id
+         WHERE t.code = '69A' AND r.status <> 'archived'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    usize::try_from(n).unwrap()
+}
+
+/// The files the process has open under `dir` (unlinked ones included).
+fn open_files_under(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .filter_map(|fd| std::fs::read_link(fd.path()).ok())
+        .map(|target| target.display().to_string())
+        .filter(|target| target.starts_with(&dir.display().to_string()))
+        .collect()
+}
+
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_xlsx_export_cancelled_midway_leaves_no_file_behind() {
+    let tmp = crate::common::tempdir::TempDir::new("histologe-exports");
+    let dir = tmp.path().to_path_buf();
+    let app = TestApp::spawn_configured(|c| c.exports.tmp_dir = dir.clone()).await;
+    app.seed_demo().await;
+    insert_many(&app, 20_000).await;
+    let cookie = session_cookie(&app, SUPER_ADMIN).await;
+
+    // The workbook is being built: its files are open in the folder, and
+    // the folder shows none of them.
+    let socket = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let mut socket = socket;
+    let request = format!(
+        "GET /bo/signalements/export.xlsx?colonnes={} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n",
+        all_columns()
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    eventually(Duration::from_secs(20), "the workbook's files open", || {
+        !open_files_under(&dir).is_empty()
+    })
+    .await;
+    let open = open_files_under(&dir);
+    assert!(
+        open.iter().all(|f| f.ends_with("(deleted)")),
+        "unlinked from the start: {open:?}"
+    );
+    assert_eq!(listing(&dir), Vec::<String>::new());
+
+    // The client gives up mid-way.
+    drop(socket);
+    let slots = app.state.export_slots.clone();
+    eventually(Duration::from_secs(60), "the export released", || {
+        slots.in_use() == 0 && open_files_under(&dir).is_empty()
+    })
+    .await;
+    assert_eq!(listing(&dir), Vec::<String>::new(), "nothing left on disk");
+
+    // A complete export still works, and leaves nothing either.
+    let reader = app.as_another_user();
+    reader.login_as(SUPER_ADMIN).await;
+    let response = reader
+        .get("/bo/signalements/export.xlsx?colonnes=reference")
+        .await;
+    assert_eq!(response.status(), 200);
+    let bytes = response.bytes().await.unwrap();
+    assert_eq!(&bytes[..4], b"PK\x03\x04");
+    eventually(Duration::from_secs(10), "files closed", || {
+        open_files_under(&dir).is_empty()
+    })
+    .await;
+    assert_eq!(listing(&dir), Vec::<String>::new());
 }
