@@ -559,7 +559,7 @@ async fn eventually(limit: Duration, what: &str, mut condition: impl FnMut() -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn thirty_stalled_csv_downloads_leave_the_case_list_answering() {
-    let app = TestApp::spawn_configured(|_| {}).await;
+    let app = TestApp::spawn_tweaked(|_| {}).await;
     app.seed_demo().await;
     insert_many(&app, 30_000).await;
     let path = format!("/bo/signalements/export.csv?colonnes={}", all_columns());
@@ -625,7 +625,7 @@ async fn thirty_stalled_csv_downloads_leave_the_case_list_answering() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_that_stops_reading_is_ended_after_the_write_timeout() {
     let timeout = Duration::from_secs(2);
-    let app = TestApp::spawn_configured(|c| c.exports.write_timeout = timeout).await;
+    let app = TestApp::spawn_tweaked(|c| c.exports.write_timeout = timeout).await;
     app.seed_demo().await;
     insert_many(&app, 20_000).await;
     let path = format!("/bo/signalements/export.csv?colonnes={}", all_columns());
@@ -711,7 +711,7 @@ fn listing(dir: &std::path::Path) -> Vec<String> {
 async fn an_xlsx_export_cancelled_midway_leaves_no_file_behind() {
     let tmp = crate::common::tempdir::TempDir::new("histologe-exports");
     let dir = tmp.path().to_path_buf();
-    let app = TestApp::spawn_configured(|c| c.exports.tmp_dir = dir.clone()).await;
+    let app = TestApp::spawn_tweaked(|c| c.exports.tmp_dir = dir.clone()).await;
     app.seed_demo().await;
     insert_many(&app, 20_000).await;
     let cookie = session_cookie(&app, SUPER_ADMIN).await;
