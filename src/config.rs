@@ -8,6 +8,8 @@ use std::{fmt, path::PathBuf, time::Duration};
 
 use anyhow::{Context, bail};
 
+use crate::integrations::clamav::ClamdAddress;
+
 /// A value that must not be printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
@@ -125,6 +127,13 @@ pub struct Config {
     /// `/dev/courriels`. Opt-in (`scripts/run.sh` sets it), so that a
     /// deployment that forgets a mail provider never publishes its e-mails.
     pub dev_mailbox: bool,
+    /// `CLAMD_ADDRESS`: the ClamAV daemon that scans every upload,
+    /// `tcp://host:port` or `unix:///path`. Required in production; by
+    /// default the one `scripts/services.sh` starts (`tcp://127.0.0.1:3311`).
+    pub clamd_address: ClamdAddress,
+    /// `CLAMD_TIMEOUT_SECONDS` (default 30): longest a scan may take before
+    /// the worker gives up and retries later.
+    pub clamd_timeout: Duration,
 }
 
 /// The bounds of the case exports (CSV and XLSX): an export holds a
@@ -169,6 +178,9 @@ impl ExportConfig {
         }
     }
 }
+
+/// The clamd `scripts/services.sh` starts, the default outside production.
+pub const DEFAULT_CLAMD_ADDRESS: &str = "tcp://127.0.0.1:3311";
 
 /// OpenStreetMap's tile server, the map's default.
 pub const DEFAULT_MAP_TILE_URL: &str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
@@ -253,6 +265,15 @@ impl Config {
                 dir: PathBuf::from(var_or("MAILBOX_DIR", "var/mailbox")),
             }
         };
+        let clamd_address = match var("CLAMD_ADDRESS") {
+            Some(raw) => raw
+                .parse()
+                .map_err(|e| anyhow::anyhow!("CLAMD_ADDRESS is not valid: {e}"))?,
+            None if environment == Environment::Production => {
+                bail!("CLAMD_ADDRESS is required in production: uploads are scanned by ClamAV")
+            }
+            None => default_clamd_address(),
+        };
         let log_json = match var("LOG_FORMAT").as_deref() {
             Some("json") => true,
             Some("pretty") => false,
@@ -295,6 +316,8 @@ impl Config {
             outbound_allow_private,
             exports: ExportConfig::from_env()?,
             dev_mailbox: parsed("DEV_MAILBOX", false)?,
+            clamd_address,
+            clamd_timeout: Duration::from_secs(parsed("CLAMD_TIMEOUT_SECONDS", 30)?),
         })
     }
 
@@ -336,6 +359,18 @@ impl Config {
             outbound_allow_private: true,
             exports: ExportConfig::defaults(),
             dev_mailbox: false,
+            // The project's clamd; tests point elsewhere through
+            // TEST_CLAMD_ADDRESS (tests/it/common).
+            clamd_address: default_clamd_address(),
+            clamd_timeout: Duration::from_secs(10),
         }
     }
+}
+
+fn default_clamd_address() -> ClamdAddress {
+    ClamdAddress::Tcp(
+        DEFAULT_CLAMD_ADDRESS
+            .trim_start_matches("tcp://")
+            .to_owned(),
+    )
 }

@@ -158,6 +158,11 @@ pub enum Job {
         visit_type: String,
         operator: Option<String>,
     },
+    /// Scan an uploaded document with ClamAV: clean, or quarantined and the
+    /// uploader and the territory told (docs/antivirus.md).
+    ScanDocument {
+        document_id: u64,
+    },
     /// A periodic task, once per period (the idempotency key holds the period).
     Scheduled {
         name: String,
@@ -179,6 +184,7 @@ impl Job {
             Job::Webhook { .. } => "webhook",
             Job::ImportEsaboraEvent { .. } => "import_esabora_event",
             Job::ImportSishVisit { .. } => "import_sish_visit",
+            Job::ScanDocument { .. } => "scan_document",
             Job::Scheduled { .. } => "scheduled",
         }
     }

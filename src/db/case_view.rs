@@ -6,6 +6,7 @@ use time::{Date, PrimitiveDateTime};
 
 use super::Pool;
 use crate::domain::permissions::ReportScope;
+use crate::domain::antivirus::ScanStatus;
 
 /// The report itself, as the case page shows it.
 pub struct CaseReport {
@@ -332,12 +333,14 @@ pub struct DocumentRow {
     pub kind: String,
     pub is_public: bool,
     pub created_at: PrimitiveDateTime,
+    pub scan_status: ScanStatus,
 }
 
 pub async fn documents(pool: &Pool, report_id: u64) -> Result<Vec<DocumentRow>, sqlx::Error> {
     sqlx::query_as!(
         DocumentRow,
-        "SELECT uuid, filename, mime, size, kind, is_public AS `is_public: bool`, created_at
+        "SELECT uuid, filename, mime, size, kind, is_public AS `is_public: bool`, created_at,
+                scan_status AS `scan_status: ScanStatus`
          FROM documents WHERE report_id = ? ORDER BY created_at",
         report_id
     )
@@ -483,12 +486,14 @@ pub struct DocumentFile {
     pub object_key: String,
     pub filename: String,
     pub mime: String,
+    pub scan_status: ScanStatus,
 }
 
 pub async fn document_file(pool: &Pool, uuid: &str) -> Result<Option<DocumentFile>, sqlx::Error> {
     sqlx::query_as!(
         DocumentFile,
-        "SELECT r.uuid AS report_uuid, d.object_key, d.filename, d.mime
+        "SELECT r.uuid AS report_uuid, d.object_key, d.filename, d.mime,
+                d.scan_status AS `scan_status: ScanStatus`
          FROM documents d JOIN reports r ON r.id = d.report_id WHERE d.uuid = ?",
         uuid
     )

@@ -1,9 +1,42 @@
 //! Files of a report (`documents`). The objects themselves live in the
 //! storage under `object_key`, served only through the app.
 
-use sqlx::MySqlConnection;
+use sqlx::{
+    MySql, MySqlConnection,
+    encode::IsNull,
+    error::BoxDynError,
+    mysql::{MySqlTypeInfo, MySqlValueRef},
+};
 
 use super::Pool;
+use crate::{
+    domain::antivirus::ScanStatus,
+    queue::{self, Job, JobContext},
+};
+
+// `documents.scan_status` is a VARCHAR read and written as the domain's
+// enum (the domain knows nothing of sqlx, so the impls live here).
+impl sqlx::Type<MySql> for ScanStatus {
+    fn type_info() -> MySqlTypeInfo {
+        <str as sqlx::Type<MySql>>::type_info()
+    }
+    fn compatible(ty: &MySqlTypeInfo) -> bool {
+        <str as sqlx::Type<MySql>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, MySql> for ScanStatus {
+    fn decode(value: MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        let raw = <&str as sqlx::Decode<MySql>>::decode(value)?;
+        ScanStatus::parse(raw).ok_or_else(|| format!("unknown scan_status {raw:?}").into())
+    }
+}
+
+impl sqlx::Encode<'_, MySql> for ScanStatus {
+    fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        <&str as sqlx::Encode<MySql>>::encode(self.as_str(), buf)
+    }
+}
 
 pub struct NewDocument<'a> {
     pub uuid: &'a str,
@@ -21,11 +54,14 @@ pub struct NewDocument<'a> {
     pub is_public: bool,
 }
 
+/// Records a document, `pending`, and its antivirus scan job in the same
+/// transaction: a file the uploader saw accepted is always scanned, and
+/// served only once clean.
 pub async fn insert(conn: &mut MySqlConnection, d: &NewDocument<'_>) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!(
+    let id = sqlx::query!(
         "INSERT INTO documents (uuid, report_id, follow_up_id, object_key, thumbnail_key, filename, mime,
                                 size, sha256, kind, document_type, defect_code, is_public, scan_status)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'clean')",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')",
         d.uuid,
         d.report_id,
         d.follow_up_id,
@@ -40,9 +76,20 @@ pub async fn insert(conn: &mut MySqlConnection, d: &NewDocument<'_>) -> Result<u
         d.defect_code,
         d.is_public
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?
-    .last_insert_id())
+    .last_insert_id();
+    queue::enqueue(
+        conn,
+        &Job::ScanDocument { document_id: id },
+        Some(&format!("scan_document:{id}")),
+        JobContext {
+            report_id: Some(d.report_id),
+            ..JobContext::default()
+        },
+    )
+    .await?;
+    Ok(id)
 }
 
 pub struct DocumentRow {
@@ -57,6 +104,7 @@ pub struct DocumentRow {
     pub kind: String,
     pub document_type: Option<String>,
     pub is_public: bool,
+    pub scan_status: ScanStatus,
 }
 
 /// The files of a report the resident may see: those sent from the form or
@@ -68,7 +116,7 @@ pub async fn list_for_resident(
     sqlx::query_as!(
         DocumentRow,
         "SELECT id, uuid, follow_up_id, object_key, thumbnail_key, filename, mime, size, kind, document_type,
-                is_public AS `is_public: bool`
+                is_public AS `is_public: bool`, scan_status AS `scan_status: ScanStatus`
          FROM documents
          WHERE report_id = ? AND (is_public = TRUE OR uploaded_by_user_id IS NULL) AND visit_id IS NULL
          ORDER BY id",
@@ -96,7 +144,7 @@ pub async fn find_for_resident(
     sqlx::query_as!(
         DocumentRow,
         "SELECT id, uuid, follow_up_id, object_key, thumbnail_key, filename, mime, size, kind, document_type,
-                is_public AS `is_public: bool`
+                is_public AS `is_public: bool`, scan_status AS `scan_status: ScanStatus`
          FROM documents
          WHERE report_id = ? AND uuid = ? AND (is_public = TRUE OR uploaded_by_user_id IS NULL)
            AND visit_id IS NULL",
@@ -105,4 +153,81 @@ pub async fn find_for_resident(
     )
     .fetch_optional(pool)
     .await
+}
+
+/// A document as the antivirus job sees it.
+pub struct ScanTarget {
+    pub id: u64,
+    pub uuid: String,
+    pub report_id: u64,
+    pub report_uuid: String,
+    pub territory_id: u32,
+    pub object_key: String,
+    pub thumbnail_key: Option<String>,
+    pub filename: String,
+    pub scan_status: ScanStatus,
+    /// The back-office user who sent it; `None` for the resident.
+    pub uploader_email: Option<String>,
+}
+
+pub async fn find_for_scan(pool: &Pool, id: u64) -> Result<Option<ScanTarget>, sqlx::Error> {
+    sqlx::query_as!(
+        ScanTarget,
+        "SELECT d.id, d.uuid, d.report_id, r.uuid AS report_uuid, r.territory_id, d.object_key,
+                d.thumbnail_key, d.filename, d.scan_status AS `scan_status: ScanStatus`,
+                u.email AS `uploader_email?`
+         FROM documents d JOIN reports r ON r.id = d.report_id
+         LEFT JOIN users u ON u.id = d.uploaded_by_user_id
+         WHERE d.id = ?",
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// clamd found nothing: the file may be served. Only a pending document
+/// changes (a verdict is final).
+pub async fn mark_clean(pool: &Pool, id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE documents SET scan_status = 'clean', scanned_at = UTC_TIMESTAMP()
+         WHERE id = ? AND scan_status = 'pending'",
+        id
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// clamd found `signature`: the row now points at the quarantined copy and
+/// loses its thumbnail. Returns false when the document was not pending
+/// (another worker got there first).
+pub async fn mark_infected(
+    conn: &mut MySqlConnection,
+    id: u64,
+    signature: &str,
+    quarantine_key: &str,
+) -> Result<bool, sqlx::Error> {
+    let signature: String = signature.chars().take(255).collect();
+    let done = sqlx::query!(
+        "UPDATE documents SET scan_status = 'infected', scanned_at = UTC_TIMESTAMP(),
+                scan_signature = ?, object_key = ?, thumbnail_key = NULL
+         WHERE id = ? AND scan_status = 'pending'",
+        signature,
+        quarantine_key,
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Documents still waiting for a verdict (the daily rescan), oldest first.
+pub async fn list_pending(pool: &Pool, limit: u32) -> Result<Vec<(u64, u64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "SELECT id, report_id FROM documents WHERE scan_status = 'pending' ORDER BY id LIMIT ?",
+        limit
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.report_id)).collect())
 }

@@ -274,6 +274,8 @@ pub struct DocumentRef {
     pub size: u64,
 }
 
+/// Only clean documents: a pending or infected file never leaves the
+/// platform (docs/antivirus.md).
 pub async fn report_documents(
     pool: &Pool,
     report_id: u64,
@@ -281,7 +283,7 @@ pub async fn report_documents(
     sqlx::query_as!(
         DocumentRef,
         "SELECT object_key, resized_key, filename, title, size FROM documents
-         WHERE report_id = ? AND scan_status <> 'suspicious' ORDER BY id",
+         WHERE report_id = ? AND scan_status = 'clean' ORDER BY id",
         report_id
     )
     .fetch_all(pool)

@@ -4,7 +4,9 @@
 //! - [`permissions`]: the one authorization policy every handler asks.
 //! - [`password`]: the password policy.
 //! - [`partner`]: partner types and competences.
+//! - [`antivirus`]: a document's scan state and what it allows.
 
+pub mod antivirus;
 pub mod audit;
 pub mod auto_assignment;
 pub mod case_filter;

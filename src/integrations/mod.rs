@@ -1,5 +1,6 @@
 //! Typed clients of the external services (docs/contracts.md): BAN geocoding,
-//! ADEME DPE, Brevo, Esabora SCHS / SI-SH, Zapier and signed webhooks.
+//! ADEME DPE, Brevo, Esabora SCHS / SI-SH, Zapier and signed webhooks;
+//! and ClamAV's daemon ([`clamav`], its own socket protocol, not HTTP).
 //!
 //! Every call goes through [`Http::send`] (services the operator
 //! configures: BAN, ADEME, Brevo) or [`Http::send_to_partner`] (URLs a
@@ -18,6 +19,7 @@
 
 pub mod ban;
 pub mod brevo;
+pub mod clamav;
 pub mod dpe;
 pub mod esabora;
 pub mod guard;

@@ -4,11 +4,13 @@
 //!   the resident's follow-up space).
 //! - [`office`]: the back office.
 //! - [`health`]: liveness and readiness probes.
+//! - [`downloads`]: serving a document (only once scanned clean).
 //! - [`layout`], [`csrf`], [`headers`]: what every page shares.
 
 pub mod account;
 pub mod csrf;
 pub mod dev_mail;
+pub mod downloads;
 pub mod forms;
 pub mod headers;
 pub mod health;

@@ -63,6 +63,9 @@ pub async fn run(
             )
             .await
         }
+        Job::ScanDocument { document_id } => {
+            super::antivirus::scan_document(worker, document_id).await
+        }
         Job::Scheduled { name, period } => super::scheduler::run(worker, &name, &period).await,
     }
 }

@@ -19,6 +19,7 @@
 //! idempotency key per period, so that several workers never run a
 //! schedule twice.
 
+pub mod antivirus;
 pub mod handlers;
 pub mod scheduler;
 

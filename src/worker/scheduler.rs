@@ -34,6 +34,10 @@ pub const SCHEDULES: &[Schedule] = &[
         hour: 3,
     },
     Schedule {
+        name: "antivirus_rescan",
+        hour: 4,
+    },
+    Schedule {
         name: "daily_digest",
         hour: 6,
     },
@@ -119,6 +123,7 @@ pub async fn run(worker: &Worker, name: &str, period: &str) -> Result<Completed,
             Ok(Completed::Done)
         }
         "resident_feedback" => resident_feedback(worker).await,
+        "antivirus_rescan" => super::antivirus::rescan_pending(worker, period).await,
         "visit_reminders" => visit_reminders(worker).await,
         "draft_reminders" => draft_reminders(worker).await,
         "daily_digest" => daily_digest(worker, period).await,
@@ -316,6 +321,7 @@ fn notification_label(kind: &str) -> &'static str {
         "suivi_usager" => "message de l’usager",
         "nouvel_abonnement" => "vous suivez ce signalement",
         "demande_abandon_procedure" => "demande d’abandon de procédure",
+        "document_bloque" => "fichier bloqué par l’antivirus",
         _ => "nouveauté",
     }
 }

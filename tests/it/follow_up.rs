@@ -88,7 +88,9 @@ async fn the_resident_checks_in_reads_the_timeline_writes_with_a_file_and_downlo
         "the territory admin is notified"
     );
 
-    // The file is downloaded through the app, after the check only.
+    // The file is downloaded through the app, after the check and the
+    // antivirus scan only.
+    app.run_antivirus_scans().await;
     let start = page.html.find(&format!("{path}/documents/")).unwrap();
     let url = &page.html[start..start + path.len() + "/documents/".len() + 36];
     let response = v

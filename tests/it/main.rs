@@ -7,6 +7,7 @@ mod fakes;
 
 mod access;
 mod access_matrix_extra;
+mod antivirus;
 mod browser;
 mod crawl;
 mod docs;

@@ -286,6 +286,8 @@ async fn office_documents_are_accepted_and_downloaded_under_their_detected_type(
             .await;
         assert_eq!(page.status, 303, "{name}: {}", errors_of(&page.html));
     }
+    // Served only once scanned clean (docs/antivirus.md).
+    app.run_antivirus_scans().await;
     let page = v.get(&path).await;
     let links = document_links(&page.html, &path);
     let mut names = Vec::new();

@@ -540,6 +540,7 @@ fn notification_label(kind: &str) -> &'static str {
         "cloture_signalement" => "Signalement clôturé",
         "cloture_partenaire" => "Un partenaire a clôturé son intervention",
         "affectation_refusee" => "Affectation refusée par un partenaire",
+        "document_bloque" => "Fichier bloqué par l’antivirus (mis en quarantaine)",
         _ => "Notification",
     }
 }
@@ -589,28 +590,14 @@ pub async fn download_document(
         .await?
         .ok_or(AppError::NotFound)?;
     load_visible(&state, &user, &file.report_uuid).await?;
-    let data = object_store::ObjectStoreExt::get(
-        &*state.storage,
-        &object_store::path::Path::from(file.object_key.as_str()),
+    crate::web::downloads::serve(
+        &state,
+        crate::web::downloads::Download {
+            object_key: file.object_key,
+            filename: file.filename,
+            mime: file.mime,
+            scan_status: file.scan_status,
+        },
     )
-    .await?
-    .bytes()
-    .await?;
-    // Images and PDF open in the browser; anything else downloads.
-    let inline = file.mime.starts_with("image/") || file.mime == "application/pdf";
-    // Under the extension of the type detected at upload, whatever the
-    // name the file was sent with.
-    let disposition = crate::uploads::content_disposition(inline, &file.filename, &file.mime);
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, file.mime),
-            (axum::http::header::CONTENT_DISPOSITION, disposition),
-            (
-                axum::http::header::CACHE_CONTROL,
-                "private, no-store".to_owned(),
-            ),
-        ],
-        data,
-    )
-        .into_response())
+    .await
 }

@@ -21,6 +21,15 @@ pub fn mysql_admin_url() -> String {
         .unwrap_or_else(|_| "mysql://histologe:histologe@127.0.0.1:3307".into())
 }
 
+/// The project's clamd (`scripts/services.sh` exports CLAMD_ADDRESS).
+pub fn clamd_address() -> histologe::integrations::clamav::ClamdAddress {
+    std::env::var("TEST_CLAMD_ADDRESS")
+        .or_else(|_| std::env::var("CLAMD_ADDRESS"))
+        .unwrap_or_else(|_| histologe::config::DEFAULT_CLAMD_ADDRESS.into())
+        .parse()
+        .expect("TEST_CLAMD_ADDRESS or CLAMD_ADDRESS is tcp://host:port or unix:///path")
+}
+
 pub fn redis_url() -> String {
     std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6380/1".into())
 }
@@ -112,6 +121,7 @@ impl TestApp {
     ) -> Self {
         let mailbox = tempdir::TempDir::new("histologe-mailbox");
         let mut config = Config::for_tests(database_url, redis_url, mailbox.path().to_path_buf());
+        config.clamd_address = clamd_address();
         tweak(&mut config);
         histologe::telemetry::init_logs(&config);
         let state = AppState::connect(config).expect("app state");

@@ -13,7 +13,7 @@ use axum::{
     Form,
     extract::{DefaultBodyLimit, Path, Request, State},
     handler::Handler,
-    http::{StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
@@ -108,6 +108,9 @@ pub struct DocumentView {
     pub url: String,
     pub filename: String,
     pub size_label: String,
+    /// "Analyse en cours" or "Bloqué" (antivirus), none when clean.
+    pub badge: Option<&'static str>,
+    pub blocked: bool,
 }
 
 #[derive(Template, WebTemplate)]
@@ -243,6 +246,8 @@ async fn render_space(
             ),
             filename: d.filename,
             size_label: crate::web::public::form::view_size_label(d.size),
+            badge: d.scan_status.badge(),
+            blocked: d.scan_status.is_blocked(),
         })
         .collect();
     Ok(SpacePage {
@@ -647,21 +652,16 @@ pub async fn download_document(
     let document = db::documents::find_for_resident(&state.db, report.id, &uuid)
         .await?
         .ok_or(AppError::NotFound)?;
-    let bytes = uploads::read(&state.storage, &document.object_key)
-        .await
-        .map_err(|e| AppError::Unavailable(crate::error::Component::Storage, e.to_string()))?;
-    // Under the extension of the type detected at upload, whatever the
-    // name the file was sent with.
-    let disposition = uploads::content_disposition(false, &document.filename, &document.mime);
-    Ok((
-        [
-            (header::CONTENT_TYPE, document.mime),
-            (header::CONTENT_DISPOSITION, disposition),
-            (header::CACHE_CONTROL, "private, no-store".to_owned()),
-        ],
-        bytes,
+    crate::web::downloads::serve(
+        &state,
+        crate::web::downloads::Download {
+            object_key: document.object_key,
+            filename: document.filename,
+            mime: document.mime,
+            scan_status: document.scan_status,
+        },
     )
-        .into_response())
+    .await
 }
 
 #[derive(Template, WebTemplate)]
