@@ -458,3 +458,25 @@ async fn the_daily_rescan_queues_every_document_still_pending() {
     run_until(&worker, &app, rescan, "done").await;
     assert_eq!(scan_status(&app, &uuid).await, "clean");
 }
+
+#[test]
+fn production_refuses_to_start_without_a_clamd() {
+    let dir = crate::common::tempdir::TempDir::new("histologe-cli");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_histologe"))
+        .arg("migrate")
+        .env_clear()
+        .envs([
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", "a-production-secret-key-of-at-least-32-chars"),
+            ("DATABASE_URL", "mysql://nobody@127.0.0.1:9/none"),
+        ])
+        .current_dir(dir.path())
+        .output()
+        .expect("run histologe");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("CLAMD_ADDRESS is required in production"),
+        "{stderr}"
+    );
+}

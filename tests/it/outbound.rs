@@ -764,6 +764,7 @@ fn production_refuses_to_start_with_private_outbound_calls_allowed() {
             ("APP_ENV", "production"),
             ("SECRET_KEY", "a-production-secret-key-of-at-least-32-chars"),
             ("DATABASE_URL", "mysql://nobody@127.0.0.1:9/none"),
+            ("CLAMD_ADDRESS", "tcp://127.0.0.1:3311"),
             ("OUTBOUND_ALLOW_PRIVATE", "true"),
         ],
     );
