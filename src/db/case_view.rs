@@ -5,8 +5,8 @@ use sqlx::types::Json;
 use time::{Date, PrimitiveDateTime};
 
 use super::Pool;
-use crate::domain::permissions::ReportScope;
 use crate::domain::antivirus::ScanStatus;
+use crate::domain::permissions::ReportScope;
 
 /// The report itself, as the case page shows it.
 pub struct CaseReport {

@@ -174,6 +174,8 @@ async fn seed_refuses_to_run_in_production_and_leaves_the_database_untouched() {
             .env("SECRET_KEY", "a-production-secret-key-of-at-least-32-chars")
             .env("DATABASE_URL", &database_url)
             .env("REDIS_URL", redis_url())
+            // Production requires a clamd (docs/antivirus.md).
+            .env("CLAMD_ADDRESS", "tcp://127.0.0.1:3311")
             .env("LOG_FORMAT", "pretty")
             .output()
             .expect("run histologe seed");
