@@ -42,6 +42,8 @@ pub struct AppState {
     pub export_db: db::Pool,
     /// The exports running now, per user and in all.
     pub export_slots: ExportSlots,
+    /// The bound on concurrent password hashing (`PASSWORD_HASHING_PERMITS`).
+    pub hasher: crate::auth::password::Hasher,
     /// The form's defect taxonomy, read once: it is reference data that
     /// only a migration (a deploy, a restart) changes, and every form
     /// screen and submission needs it.
@@ -65,6 +67,7 @@ impl AppState {
             ),
             redis: kv::connect(&config)?,
             storage: storage::build(&config.storage)?,
+            hasher: crate::auth::password::Hasher::new(config.password_hashing_permits),
             config: Arc::new(config),
             taxonomy: Arc::default(),
             defect_catalog: Arc::default(),

@@ -104,10 +104,17 @@ pub struct Config {
     pub sentry_dsn: Option<Secret>,
     /// `LOG_FORMAT`: `json` (default in production) or `pretty`.
     pub log_json: bool,
-    /// `TRUST_X_FORWARDED_FOR` (default true): the platform's router (Scalingo)
-    /// appends the client address to `X-Forwarded-For`; set false when the
-    /// app is exposed directly, so that clients cannot choose their address.
+    /// `TRUST_X_FORWARDED_FOR` (default false): set true only behind a router
+    /// that appends the client address to `X-Forwarded-For` (Scalingo's does,
+    /// `scalingo.json` sets it). Off by default so that a directly exposed
+    /// app never lets clients choose their address (and dodge per-address
+    /// limits).
     pub trust_forwarded_for: bool,
+    /// `PASSWORD_HASHING_PERMITS` (default 4): password hashes computed at
+    /// once by this process. An argon2 hash takes ~19 MiB and tens of
+    /// milliseconds of a core; beyond the bound, logins wait briefly and then
+    /// get a 429 page, instead of exhausting memory and the blocking pool.
+    pub password_hashing_permits: usize,
     /// `REDIS_KEY_PREFIX` (default `histologe:`): prefix of the rate-limit and
     /// throttling keys, so that several apps (or tests) can share a Redis.
     pub redis_prefix: String,
@@ -310,7 +317,8 @@ impl Config {
             ),
             sentry_dsn: var("SENTRY_DSN").map(Secret::new),
             log_json,
-            trust_forwarded_for: parsed("TRUST_X_FORWARDED_FOR", true)?,
+            trust_forwarded_for: parsed("TRUST_X_FORWARDED_FOR", false)?,
+            password_hashing_permits: parsed("PASSWORD_HASHING_PERMITS", 4usize)?.max(1),
             redis_prefix: var_or("REDIS_KEY_PREFIX", "histologe:"),
             map_tile_url: var_or("MAP_TILE_URL", DEFAULT_MAP_TILE_URL),
             outbound_allow_private,
@@ -350,7 +358,9 @@ impl Config {
             dpe_api_url: "http://127.0.0.1:9/dpe".into(),
             sentry_dsn: None,
             log_json: false,
+            // Tests give each client its own address through the header.
             trust_forwarded_for: true,
+            password_hashing_permits: 4,
             // Each test app has its own keys in the shared test Redis.
             redis_prefix: format!("test:{}:", uuid::Uuid::new_v4().simple()),
             map_tile_url: DEFAULT_MAP_TILE_URL.into(),

@@ -68,6 +68,38 @@ pub async fn lock(pool: &RedisPool, key: &str, seconds: i64) -> Result<(), fred:
     Ok(())
 }
 
+/// Sets a lock that lasts `seconds` unless one is already set; true when
+/// this call set it (the caller won the turn).
+pub async fn lock_if_free(
+    pool: &RedisPool,
+    key: &str,
+    seconds: i64,
+) -> Result<bool, fred::error::Error> {
+    let set: Option<String> = pool
+        .next()
+        .set(
+            key,
+            1,
+            Some(fred::types::Expiration::EX(seconds)),
+            Some(fred::types::SetOptions::NX),
+            false,
+        )
+        .await?;
+    Ok(set.is_some())
+}
+
+/// Takes back one hit of [`hit`] (an attempt that was refused, or one that
+/// must not count).
+pub async fn unhit(pool: &RedisPool, key: &str) -> Result<(), fred::error::Error> {
+    let client = pool.next();
+    let left: i64 = client.decr(key).await?;
+    if left <= 0 {
+        // The counter had expired meanwhile: DECR created it without a TTL.
+        let _: i64 = client.del(key).await?;
+    }
+    Ok(())
+}
+
 /// Seconds left on a lock (0 when there is none).
 pub async fn lock_remaining(pool: &RedisPool, key: &str) -> Result<i64, fred::error::Error> {
     let ttl: i64 = pool.next().ttl(key).await?;

@@ -1,9 +1,14 @@
 //! Signed-in users: what the session holds, the current-user extractor and
 //! the gate that every back-office route passes through.
 //!
-//! The session (in Redis) holds only the user id. The user, their role and
-//! their memberships are read from MySQL on each request, so that a
-//! deactivation or a role change takes effect at once.
+//! The session (in Redis) holds only the user id and the user's session
+//! generation at sign-in. The user, their role, their memberships and their
+//! current generation are read from MySQL on each request (one indexed
+//! lookup, the one that loads the user anyway), so that a deactivation or a
+//! role change takes effect at once, and a session whose generation is
+//! behind the user's is ended: the generation is bumped by a password change
+//! or reset, a deactivation, a role or membership change (see
+//! `docs/security-accounts.md`).
 
 use axum::{
     Extension,
@@ -12,6 +17,8 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Redirect, Response},
 };
+use std::net::IpAddr;
+
 use tower_sessions::{Expiry, Session};
 
 use crate::{
@@ -25,6 +32,8 @@ use crate::{
 };
 
 const USER_ID_KEY: &str = "user_id";
+/// `users.session_generation` when the session was started.
+const GENERATION_KEY: &str = "session_generation";
 /// "Se souvenir de moi": the session survives 30 days of inactivity.
 const REMEMBER_DAYS: i64 = 30;
 
@@ -49,6 +58,8 @@ pub struct CurrentUser {
     pub notification_pref: String,
     pub memberships: Vec<PartnerMembership>,
     pub actor: Actor,
+    /// Sessions started before the last bump of this number are ended.
+    pub session_generation: u32,
 }
 
 impl CurrentUser {
@@ -115,14 +126,21 @@ pub async fn load_user(pool: &db::Pool, user_id: u64) -> AppResult<Option<Curren
         notification_pref: user.notification_pref,
         memberships,
         actor,
+        session_generation: user.session_generation,
     }))
 }
 
 /// Starts a signed-in session: a new session id (against fixation), the
-/// user id, and the expiry chosen.
-pub async fn start(session: &Session, user_id: u64, remember: bool) -> AppResult<()> {
+/// user id and session generation, and the expiry chosen.
+pub async fn start(
+    session: &Session,
+    user_id: u64,
+    generation: u32,
+    remember: bool,
+) -> AppResult<()> {
     session.cycle_id().await?;
     session.insert(USER_ID_KEY, user_id).await?;
+    session.insert(GENERATION_KEY, generation).await?;
     if remember {
         session.set_expiry(Some(Expiry::OnInactivity(time::Duration::days(
             REMEMBER_DAYS,
@@ -130,6 +148,15 @@ pub async fn start(session: &Session, user_id: u64, remember: bool) -> AppResult
     }
     // Saved here rather than by the layer after the response, so that a
     // Redis outage is a 503 here instead of a silent 500 later.
+    session.save().await?;
+    Ok(())
+}
+
+/// Keeps the current session alive across a bump of the user's generation
+/// that it made itself (its own password change), with a new id.
+pub async fn renew(session: &Session, generation: u32) -> AppResult<()> {
+    session.cycle_id().await?;
+    session.insert(GENERATION_KEY, generation).await?;
     session.save().await?;
     Ok(())
 }
@@ -170,8 +197,16 @@ pub async fn gate(
         Ok(None) => None,
         Err(error) => return error.into_response(),
     };
+    // A session without a generation (started before generations existed)
+    // is ended too: failing closed costs one sign-in.
+    let started_at = match session.get::<u32>(GENERATION_KEY).await {
+        Ok(generation) => generation,
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    let current = current.filter(|user| started_at == Some(user.session_generation));
     let Some(current) = current else {
-        // A session pointing at a deactivated account is ended.
+        // A session pointing at a deactivated account, or started before
+        // a password change, a reset or a change of rights, is ended.
         let _ = session.flush().await;
         return Redirect::to(&login_url(request.uri())).into_response();
     };
@@ -189,36 +224,56 @@ pub async fn gate(
     next.run(request).await
 }
 
-/// The client's address: the last `X-Forwarded-For` hop (added by the
-/// platform's router, when we trust it) or the peer address.
-pub fn client_ip(parts: &Parts) -> String {
+/// The client's address: the last `X-Forwarded-For` hop when
+/// `TRUST_X_FORWARDED_FOR` is on (the platform's router appends it; anything
+/// before it was written by the client), else the peer address. A hop that
+/// does not parse as an IP address is ignored rather than trusted as text.
+pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
     let trusted = parts
         .extensions
         .get::<AppState>()
-        .is_none_or(|s| s.config.trust_forwarded_for);
+        .is_some_and(|s| s.config.trust_forwarded_for);
     if trusted
-        && let Some(forwarded) = parts
+        && let Some(ip) = parts
             .headers
-            .get("x-forwarded-for")
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
             .and_then(|v| v.to_str().ok())
-        && let Some(last) = forwarded.rsplit(',').next()
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|hop| hop.trim().parse::<IpAddr>().ok())
     {
-        let ip = last.trim();
-        if !ip.is_empty() {
-            return ip.chars().take(45).collect();
-        }
+        return Some(ip.to_canonical());
     }
     parts
         .extensions
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+        .map(|c| c.0.ip().to_canonical())
 }
 
-/// Who made the request, for the audit log.
+/// Who made the request, for the audit log and the per-address limits.
 #[derive(Debug, Clone)]
 pub struct RequestOrigin {
-    pub ip: String,
+    /// None only when the server was started without peer addresses.
+    pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
+}
+
+impl RequestOrigin {
+    /// The key of per-address rate limits and throttles: the IPv4 address,
+    /// or the /64 network of an IPv6 one (one subscriber usually holds a
+    /// whole /64, and would otherwise get 2^64 fresh addresses to rotate
+    /// through).
+    pub fn rate_key(&self) -> String {
+        match self.ip {
+            Some(IpAddr::V4(ip)) => ip.to_string(),
+            Some(IpAddr::V6(ip)) => {
+                let s = ip.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            None => "unknown".to_owned(),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
@@ -233,5 +288,31 @@ impl<S: Send + Sync> FromRequestParts<S> for RequestOrigin {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(ip: &str) -> RequestOrigin {
+        RequestOrigin {
+            ip: Some(ip.parse().unwrap()),
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn rate_keys_group_ipv6_addresses_by_their_64_network() {
+        assert_eq!(origin("203.0.113.7").rate_key(), "203.0.113.7");
+        assert_eq!(
+            origin("2001:db8:1:2:aaaa::1").rate_key(),
+            origin("2001:db8:1:2:ffff:1:2:3").rate_key()
+        );
+        assert_ne!(
+            origin("2001:db8:1:2::1").rate_key(),
+            origin("2001:db8:1:3::1").rate_key()
+        );
+        assert_eq!(origin("2001:db8:1:2::1").rate_key(), "2001:db8:1:2::/64");
     }
 }

@@ -13,7 +13,7 @@ pub struct NewEvent<'a> {
     pub entity_type: &'a str,
     pub entity_id: Option<String>,
     pub report_id: Option<u64>,
-    pub ip: Option<&'a str>,
+    pub ip: Option<std::net::IpAddr>,
     pub user_agent: Option<&'a str>,
     pub diff: Option<serde_json::Value>,
 }
@@ -31,7 +31,7 @@ pub async fn insert(conn: &mut MySqlConnection, event: &NewEvent<'_>) -> Result<
         event.entity_type,
         event.entity_id,
         event.report_id,
-        event.ip,
+        event.ip.map(|ip| ip.to_string()),
         user_agent,
         event.diff.as_ref().map(Json)
     )

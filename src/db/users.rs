@@ -11,12 +11,13 @@ pub struct LoginRow {
     pub email: String,
     pub password_hash: Option<String>,
     pub status: String,
+    pub session_generation: u32,
 }
 
 pub async fn find_for_login(pool: &Pool, email: &str) -> Result<Option<LoginRow>, sqlx::Error> {
     sqlx::query_as!(
         LoginRow,
-        "SELECT id, email, password_hash, status FROM users WHERE email = ?",
+        "SELECT id, email, password_hash, status, session_generation FROM users WHERE email = ?",
         email.trim()
     )
     .fetch_optional(pool)
@@ -37,13 +38,15 @@ pub struct UserRow {
     pub notification_pref: String,
     pub last_login_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
+    /// Sessions started under an older generation are ended.
+    pub session_generation: u32,
 }
 
 pub async fn find(pool: &Pool, id: u64) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as!(
         UserRow,
         "SELECT id, uuid, email, first_name, last_name, phone, job_title, role, status, notification_pref,
-                last_login_at, created_at
+                last_login_at, created_at, session_generation
          FROM users WHERE id = ?",
         id
     )
@@ -78,20 +81,22 @@ pub async fn memberships(pool: &Pool, user_id: u64) -> Result<Vec<MembershipRow>
 }
 
 /// A user and their memberships in one query: what every signed-in request
-/// loads (one round trip instead of two).
+/// loads (one round trip instead of two). Only memberships that grant
+/// something are returned: a membership of an archived partner grants
+/// nothing (its users lose its cases at once).
 pub async fn find_with_memberships(
     pool: &Pool,
     id: u64,
 ) -> Result<Option<(UserRow, Vec<MembershipRow>)>, sqlx::Error> {
     let rows = sqlx::query!(
         "SELECT u.id, u.uuid, u.email, u.first_name, u.last_name, u.phone, u.job_title, u.role, u.status,
-                u.notification_pref, u.last_login_at, u.created_at,
+                u.notification_pref, u.last_login_at, u.created_at, u.session_generation,
                 p.id AS `partner_id?`, p.name AS `partner_name?`, p.type AS `partner_type?`,
                 t.id AS `territory_id?`, t.code AS `territory_code?`, t.name AS `territory_name?`
          FROM users u
          LEFT JOIN user_partners up ON up.user_id = u.id
-         LEFT JOIN partners p ON p.id = up.partner_id
-         LEFT JOIN territories t ON t.id = up.territory_id
+         LEFT JOIN partners p ON p.id = up.partner_id AND p.is_archived = FALSE
+         LEFT JOIN territories t ON t.id = p.territory_id
          WHERE u.id = ?
          ORDER BY t.code, p.name",
         id
@@ -114,6 +119,7 @@ pub async fn find_with_memberships(
         notification_pref: first.notification_pref.clone(),
         last_login_at: first.last_login_at,
         created_at: first.created_at,
+        session_generation: first.session_generation,
     };
     let memberships = rows
         .into_iter()
@@ -227,15 +233,20 @@ pub async fn update_identity(
     role: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE users SET first_name = ?, last_name = ?, job_title = ?, role = ? WHERE id = ?",
+        // A role change ends the user's sessions. MariaDB evaluates the
+        // assignments left to right: the comparison sees the old role.
+        "UPDATE users SET session_generation = session_generation + (role <> ?),
+                first_name = ?, last_name = ?, job_title = ?, role = ? WHERE id = ?",
+        role,
         first_name,
         last_name,
         job_title,
         role,
         id
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    super::subscriptions::prune(conn, super::subscriptions::Recheck::User(id)).await?;
     Ok(())
 }
 
@@ -264,29 +275,52 @@ pub async fn set_status(
     status: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE users SET status = ?, archived_at = IF(? = 'archived', UTC_TIMESTAMP(), NULL) WHERE id = ?",
+        // A deactivation (or any change of status) ends the user's sessions.
+        "UPDATE users SET session_generation = session_generation + (status <> ?),
+                status = ?, archived_at = IF(? = 'archived', UTC_TIMESTAMP(), NULL) WHERE id = ?",
+        status,
         status,
         status,
         id
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    super::subscriptions::prune(conn, super::subscriptions::Recheck::User(id)).await?;
     Ok(())
 }
 
-/// Sets the password and activates the account.
+/// Sets the password, activates the account and ends every session of the
+/// user (a new password is often the answer to a stolen one). Returns the
+/// new session generation, for the session that made the change.
 pub async fn set_password(
     conn: &mut MySqlConnection,
     id: u64,
     password_hash: &str,
-) -> Result<(), sqlx::Error> {
+) -> Result<u32, sqlx::Error> {
     sqlx::query!(
-        "UPDATE users SET password_hash = ?, status = IF(status = 'archived', status, 'active') WHERE id = ?",
+        "UPDATE users SET password_hash = ?, status = IF(status = 'archived', status, 'active'),
+                session_generation = session_generation + 1
+         WHERE id = ?",
         password_hash,
         id
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    sqlx::query_scalar!("SELECT session_generation FROM users WHERE id = ?", id)
+        .fetch_one(conn)
+        .await
+}
+
+/// The user's access changed (a membership): their sessions end and their
+/// subscriptions are re-checked.
+async fn access_changed(conn: &mut MySqlConnection, id: u64) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE users SET session_generation = session_generation + 1 WHERE id = ?",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    super::subscriptions::prune(conn, super::subscriptions::Recheck::User(id)).await?;
     Ok(())
 }
 
@@ -302,9 +336,9 @@ pub async fn add_membership(
         partner_id,
         territory_id
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    access_changed(conn, user_id).await
 }
 
 pub async fn remove_membership(
@@ -317,9 +351,9 @@ pub async fn remove_membership(
         user_id,
         partner_id
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(())
+    access_changed(conn, user_id).await
 }
 
 /// A row of the user list.

@@ -367,6 +367,7 @@ pub async fn partner_recipients(
         Recipient,
         "SELECT u.id AS user_id, u.email, u.notification_pref FROM users u
          JOIN user_partners up ON up.user_id = u.id
+         JOIN partners p ON p.id = up.partner_id AND p.is_archived = FALSE
          WHERE up.partner_id = ? AND u.status = 'active'",
         partner_id
     )
@@ -382,6 +383,7 @@ pub async fn territory_admins(
         Recipient,
         "SELECT u.id AS user_id, u.email, u.notification_pref FROM users u
          JOIN user_partners up ON up.user_id = u.id
+         JOIN partners p ON p.id = up.partner_id AND p.is_archived = FALSE
          WHERE up.territory_id = ? AND u.role = 'territory_admin' AND u.status = 'active'",
         territory_id
     )
@@ -403,7 +405,9 @@ pub async fn partner_mailbox(
     Ok(email.flatten())
 }
 
-/// Users of the accepted partners of a report, plus its subscribers.
+/// Users of the accepted partners of a report, plus its subscribers who
+/// may still follow it (the rule of `db::subscriptions`: a subscription
+/// that outlived its access brings nothing, even before it is pruned).
 pub async fn case_followers(
     conn: &mut MySqlConnection,
     report_id: u64,
@@ -411,11 +415,22 @@ pub async fn case_followers(
     sqlx::query_as!(
         Recipient,
         "SELECT DISTINCT u.id AS user_id, u.email, u.notification_pref FROM users u
+         JOIN reports r ON r.id = ?
          WHERE u.status = 'active' AND (
-             EXISTS (SELECT 1 FROM report_subscriptions s WHERE s.user_id = u.id AND s.report_id = ?)
-             OR EXISTS (SELECT 1 FROM user_partners up JOIN assignments a ON a.partner_id = up.partner_id
-                        WHERE up.user_id = u.id AND a.report_id = ? AND a.status = 'en_cours'))",
-        report_id,
+             (EXISTS (SELECT 1 FROM report_subscriptions s WHERE s.user_id = u.id AND s.report_id = r.id)
+              AND (u.role = 'super_admin'
+                   OR (u.role = 'territory_admin' AND EXISTS (
+                       SELECT 1 FROM user_partners up JOIN partners p ON p.id = up.partner_id
+                       WHERE up.user_id = u.id AND p.is_archived = FALSE AND p.territory_id = r.territory_id))
+                   OR EXISTS (
+                       SELECT 1 FROM user_partners up JOIN partners p ON p.id = up.partner_id
+                       JOIN assignments a ON a.partner_id = p.id
+                       WHERE up.user_id = u.id AND p.is_archived = FALSE
+                         AND a.report_id = r.id AND a.status IN ('nouveau', 'en_cours'))))
+             OR EXISTS (SELECT 1 FROM user_partners up JOIN partners p ON p.id = up.partner_id
+                        JOIN assignments a ON a.partner_id = up.partner_id
+                        WHERE up.user_id = u.id AND p.is_archived = FALSE
+                          AND a.report_id = r.id AND a.status = 'en_cours'))",
         report_id
     )
     .fetch_all(conn)

@@ -14,7 +14,6 @@ use tower_sessions::Session;
 use crate::{
     app::AppState,
     auth::{
-        password,
         session::{self, CurrentUser, RequestOrigin},
         throttle, tokens,
     },
@@ -82,6 +81,20 @@ pub struct LoginForm {
 }
 
 const BAD_CREDENTIALS: &str = "Adresse électronique ou mot de passe incorrect.";
+/// The page of a login refused because password hashing is saturated.
+pub const HASHING_BUSY: &str = "Le service reçoit beaucoup de connexions en ce moment. Patientez quelques instants, puis réessayez.";
+/// Longest identifier looked up: an e-mail address has at most 254
+/// characters; anything longer cannot be an account.
+const MAX_IDENTIFIER_CHARS: usize = 254;
+
+/// The French message of a throttled attempt (`what`: "de connexion"…).
+pub fn throttled_message(what: &str, wait_secs: i64) -> String {
+    let minutes = (wait_secs + 59) / 60;
+    format!(
+        "Trop de tentatives {what}. Pour protéger les comptes, réessayez dans {minutes} minute{}.",
+        if minutes > 1 { "s" } else { "" }
+    )
+}
 
 pub async fn log_in(
     State(state): State<AppState>,
@@ -93,12 +106,19 @@ pub async fn log_in(
     let email = form.email.trim().to_lowercase();
     let next = safe_next(form.suite.as_deref());
     let remember = form.remember.is_some();
+    // An identifier that cannot be an e-mail address is never looked up nor
+    // shown back in full (it may be a password typed in the wrong box).
+    let plausible = email.chars().count() <= MAX_IDENTIFIER_CHARS && is_email(&email);
     let page = |status: StatusCode, error: String| {
         (
             status,
             LoginPage {
                 layout: layout.clone(),
-                email: email.clone(),
+                email: if plausible {
+                    email.clone()
+                } else {
+                    String::new()
+                },
                 remember,
                 next: next.clone(),
                 error: Some(error),
@@ -108,54 +128,58 @@ pub async fn log_in(
             .into_response()
     };
 
-    let wait =
-        throttle::wait_before_attempt(&state.redis, &state.config.redis_prefix, &email, &origin.ip)
-            .await?;
-    if wait > 0 {
-        let minutes = (wait + 59) / 60;
+    let identifier = tokens::keyed_digest(state.config.secret_key.expose(), &email);
+    let keys = throttle::Keys::new(
+        &state.config.redis_prefix,
+        "login",
+        &identifier,
+        &origin.rate_key(),
+    );
+    if let throttle::Decision::Wait(wait) = throttle::begin_attempt(&state.redis, &keys).await? {
         return Ok(page(
             StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "Trop de tentatives de connexion. Pour protéger les comptes, réessayez dans {minutes} minute{}.",
-                if minutes > 1 { "s" } else { "" }
-            ),
+            throttled_message("de connexion", wait),
         ));
     }
 
-    let account = if email.is_empty() {
-        None
-    } else {
+    let account = if plausible {
         db::users::find_for_login(&state.db, &email).await?
+    } else {
+        None
     };
     let hash = account
         .as_ref()
         .filter(|a| a.status == "active")
         .and_then(|a| a.password_hash.clone());
-    let matches = password::verify(form.password, hash).await;
+    let Ok(matches) = state.hasher.verify(form.password, hash).await else {
+        return Ok(page(StatusCode::TOO_MANY_REQUESTS, HASHING_BUSY.to_owned()));
+    };
 
     let mut tx = state.db.begin().await?;
     if !matches {
-        // Whatever was typed, at most what the column holds (a 10,000
-        // character identifier must fail as a login, not as a 500).
-        let typed: String = email.chars().take(255).collect();
+        // Known accounts are logged under their id and stored address; an
+        // unknown identifier only as its keyed hash (recognisable across
+        // attempts, unreadable).
+        let (entity_type, entity_id) = match &account {
+            Some(a) => ("user", a.id.to_string()),
+            None => ("login_identifier", identifier.clone()),
+        };
         db::audit::insert(
             &mut tx,
             &db::audit::NewEvent {
                 actor_user_id: account.as_ref().map(|a| a.id),
-                actor_email: Some(&typed),
+                actor_email: account.as_ref().map(|a| a.email.as_str()),
                 action: "login_failed",
-                entity_type: "user",
-                entity_id: account.as_ref().map(|a| a.id.to_string()),
+                entity_type,
+                entity_id: Some(entity_id),
                 report_id: None,
-                ip: Some(&origin.ip),
+                ip: origin.ip,
                 user_agent: origin.user_agent.as_deref(),
                 diff: None,
             },
         )
         .await?;
         tx.commit().await?;
-        throttle::record_failure(&state.redis, &state.config.redis_prefix, &email, &origin.ip)
-            .await?;
         return Ok(page(StatusCode::UNAUTHORIZED, BAD_CREDENTIALS.to_owned()));
     }
     let account =
@@ -169,7 +193,7 @@ pub async fn log_in(
             entity_type: "user",
             entity_id: Some(account.id.to_string()),
             report_id: None,
-            ip: Some(&origin.ip),
+            ip: origin.ip,
             user_agent: origin.user_agent.as_deref(),
             diff: None,
         },
@@ -177,8 +201,8 @@ pub async fn log_in(
     .await?;
     tx.commit().await?;
     db::users::record_login(&state.db, account.id).await?;
-    throttle::record_success(&state.redis, &state.config.redis_prefix, &email).await?;
-    session::start(&session, account.id, remember).await?;
+    throttle::record_success(&state.redis, &keys).await?;
+    session::start(&session, account.id, account.session_generation, remember).await?;
     Ok(Redirect::to(&next).into_response())
 }
 
@@ -225,7 +249,7 @@ pub async fn record(
             entity_type,
             entity_id,
             report_id: None,
-            ip: Some(&origin.ip),
+            ip: origin.ip,
             user_agent: origin.user_agent.as_deref(),
             diff,
         },
@@ -285,7 +309,11 @@ pub async fn request_password_reset(
         )
             .into_response());
     }
-    let key = format!("{}rate:forgot:{}", state.config.redis_prefix, origin.ip);
+    let key = format!(
+        "{}rate:forgot:{}",
+        state.config.redis_prefix,
+        origin.rate_key()
+    );
     if !crate::kv::within_rate(&state.redis, &key, FORGOT_LIMIT, 20 * 60).await? {
         return Err(AppError::TooManyRequests);
     }
@@ -506,8 +534,11 @@ async fn set_password(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
-    let hash = password::hash(form.password).await?;
-    db::users::set_password(&mut tx, user_id, &hash).await?;
+    let Ok(hash) = state.hasher.hash(form.password).await else {
+        return Err(AppError::TooManyRequests);
+    };
+    // Ends every other session of the user (the point of a reset).
+    db::users::set_password(&mut tx, user_id, &hash?).await?;
     db::audit::insert(
         &mut tx,
         &db::audit::NewEvent {
@@ -521,7 +552,7 @@ async fn set_password(
             entity_type: "user",
             entity_id: Some(user_id.to_string()),
             report_id: None,
-            ip: Some(&origin.ip),
+            ip: origin.ip,
             user_agent: origin.user_agent.as_deref(),
             diff: None,
         },

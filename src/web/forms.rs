@@ -46,15 +46,59 @@ pub fn url_encode(input: &str) -> String {
     out
 }
 
-/// A local path to go back to after login: only paths on this site (no
-/// `//host` or scheme), so the parameter cannot send users elsewhere.
+/// A back-office path to go back to after login, or `/bo`.
+///
+/// Only a path of the back office is accepted, checked on what a browser
+/// would make of it: browsers drop tabs and newlines from URLs and read `\`
+/// as `/`, so `/\tevil.example` or `/\evil.example` become `//evil.example`,
+/// another site. The value must start with `/bo` (then end, `/`, `?` or `#`),
+/// parse as a path, and contain, even once percent-decoded, no control or
+/// blank character, no backslash, no `//` and no `..` segment.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
-            path.to_owned()
-        }
+        Some(path) if is_back_office_path(path) => path.to_owned(),
         _ => "/bo".to_owned(),
     }
+}
+
+fn is_back_office_path(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/bo") else {
+        return false;
+    };
+    if !(rest.is_empty() || rest.starts_with(['/', '?', '#'])) {
+        return false;
+    }
+    if path.len() > 2000 || path.parse::<axum::http::uri::PathAndQuery>().is_err() {
+        return false;
+    }
+    let decoded = percent_decode(path);
+    let route = decoded.split(['?', '#']).next().unwrap_or_default();
+    !decoded
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        && !route.contains("//")
+        && !route.split('/').any(|segment| segment == "..")
+}
+
+/// `%XX` sequences decoded (as Latin-1 bytes: only ASCII matters here).
+fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = String::with_capacity(value.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(high), Some(low)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            out.push(char::from((high * 16 + low) as u8));
+            i += 3;
+        } else {
+            out.push(bytes[i] as char);
+            i += 1;
+        }
+    }
+    out
 }
 
 /// A page of a list.
@@ -175,9 +219,28 @@ mod tests {
             safe_next(Some("/bo/utilisateurs?page=2")),
             "/bo/utilisateurs?page=2"
         );
-        assert_eq!(safe_next(Some("//evil.example")), "/bo");
-        assert_eq!(safe_next(Some("https://evil.example")), "/bo");
+        assert_eq!(safe_next(Some("/bo")), "/bo");
+        assert_eq!(safe_next(Some("/bo?onglet=2")), "/bo?onglet=2");
         assert_eq!(safe_next(None), "/bo");
+        for hostile in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/bo/%09/evil",
+            "/bo\\..\\..",
+            "/bo//evil.example",
+            "/bo/%2F/evil.example",
+            "/bo/../../evil",
+            "/bo/%2e%2e/x",
+            "/boite",
+            "/signalement",
+            "/bo/\u{0}",
+            "/bo/a b",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/bo", "{hostile:?}");
+        }
     }
 
     #[test]

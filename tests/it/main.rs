@@ -8,6 +8,7 @@ mod fakes;
 mod access;
 mod access_matrix_extra;
 mod antivirus;
+mod auth_hardening;
 mod browser;
 mod crawl;
 mod docs;

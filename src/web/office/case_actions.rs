@@ -524,6 +524,8 @@ pub async fn unassign_partner(
     if !wf::unassign(&mut tx, key.id, partner).await? {
         return Err(AppError::NotFound);
     }
+    // The partner's users stop following the case (db::subscriptions).
+    db::subscriptions::prune(&mut tx, db::subscriptions::Recheck::Case(key.id)).await?;
     wf::record_history(
         &mut tx,
         page.user.id,
@@ -568,7 +570,11 @@ pub async fn close_case(
         return Err(AppError::Conflict(CONFLICT.into()));
     }
     wf::set_closure(&mut tx, key.id, Some(&reason)).await?;
+    // Read before the assignments close: the partners that worked on the
+    // case hear of its closure, then stop following it.
+    let followers = wf::case_followers(&mut tx, key.id).await?;
     wf::close_all_assignments(&mut tx, key.id, &reason, page.user.id).await?;
+    db::subscriptions::prune(&mut tx, db::subscriptions::Recheck::Case(key.id)).await?;
     wf::add_follow_up(
         &mut tx,
         key.id,
@@ -592,7 +598,6 @@ pub async fn close_case(
         ]),
     )
     .await?;
-    let followers = wf::case_followers(&mut tx, key.id).await?;
     notify_users(
         &mut tx,
         &state.config.base_url,
@@ -853,6 +858,8 @@ async fn end_assignment(
     {
         return Err(AppError::Conflict(CONFLICT.into()));
     }
+    // A refused or closed assignment no longer brings notifications.
+    db::subscriptions::prune(&mut tx, db::subscriptions::Recheck::Case(key.id)).await?;
     wf::add_follow_up(
         &mut tx,
         key.id,

@@ -452,7 +452,7 @@ pub async fn create_partner(
             entity_type: "partner",
             entity_id: Some(id.to_string()),
             report_id: None,
-            ip: Some(&origin.ip),
+            ip: origin.ip,
             user_agent: origin.user_agent.as_deref(),
             diff: Some(domain::audit::created(&[
                 ("name", form.name.trim().to_owned()),
@@ -633,12 +633,17 @@ pub async fn update_partner(
                 entity_type: "partner",
                 entity_id: Some(id.to_string()),
                 report_id: None,
-                ip: Some(&origin.ip),
+                ip: origin.ip,
                 user_agent: origin.user_agent.as_deref(),
                 diff,
             },
         )
         .await?;
+    }
+    if form.is_archived && !before.is_archived {
+        // Its memberships grant nothing any more (db::users loads only
+        // those of live partners): its users stop following its cases.
+        db::subscriptions::prune(&mut tx, db::subscriptions::Recheck::PartnerUsers(id)).await?;
     }
     tx.commit().await?;
     Ok(Redirect::to(&format!("/bo/partenaires/{id}?ok=partenaire-modifie")).into_response())

@@ -9,14 +9,18 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use serde::Deserialize;
+use tower_sessions::Session;
 
 use crate::{
     app::AppState,
-    auth::{password, session::RequestOrigin},
+    auth::{
+        session::{self, RequestOrigin},
+        throttle, tokens,
+    },
     db, domain,
     error::AppResult,
     web::{
-        account::record,
+        account::{HASHING_BUSY, record, throttled_message},
         forms::FormErrors,
         layout::{Layout, OfficePage},
     },
@@ -150,18 +154,50 @@ pub struct PasswordForm {
     confirmation: String,
 }
 
+/// Changes the password. The current password is verified under the same
+/// throttle as the login form (its own counters, keyed by the account), so
+/// that a stolen session cannot be used to guess it; the change ends every
+/// other session of the user and keeps this one, under a new id.
 pub async fn change_password(
     State(state): State<AppState>,
     origin: RequestOrigin,
+    session: Session,
     page: OfficePage,
     Form(form): Form<PasswordForm>,
 ) -> AppResult<Response> {
     let user = page.user.clone();
+    let refuse = |page: OfficePage, status: StatusCode, field: &'static str, message: String| {
+        let mut view = profile_page(page);
+        view.password_errors.add(field, message);
+        (status, view).into_response()
+    };
+    let keys = throttle::Keys::new(
+        &state.config.redis_prefix,
+        "password-change",
+        &tokens::keyed_digest(state.config.secret_key.expose(), &user.id.to_string()),
+        &origin.rate_key(),
+    );
+    if let throttle::Decision::Wait(wait) = throttle::begin_attempt(&state.redis, &keys).await? {
+        return Ok(refuse(
+            page,
+            StatusCode::TOO_MANY_REQUESTS,
+            "current",
+            throttled_message("de mot de passe", wait),
+        ));
+    }
     let mut errors = FormErrors::default();
     let stored = db::users::find_for_login(&state.db, &user.email)
         .await?
         .and_then(|a| a.password_hash);
-    if !password::verify(form.current, stored).await {
+    let Ok(current_matches) = state.hasher.verify(form.current, stored).await else {
+        return Ok(refuse(
+            page,
+            StatusCode::TOO_MANY_REQUESTS,
+            "current",
+            HASHING_BUSY.to_owned(),
+        ));
+    };
+    if !current_matches {
         errors.add("current", "Le mot de passe actuel est incorrect.");
     } else if let Err(message) = domain::password::check(&form.password, &user.email) {
         errors.add("password", message);
@@ -176,10 +212,19 @@ pub async fn change_password(
         view.password_errors = errors;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, view).into_response());
     }
-    let hash = password::hash(form.password).await?;
+    throttle::record_success(&state.redis, &keys).await?;
+    let Ok(hash) = state.hasher.hash(form.password).await else {
+        return Ok(refuse(
+            page,
+            StatusCode::TOO_MANY_REQUESTS,
+            "password",
+            HASHING_BUSY.to_owned(),
+        ));
+    };
     let mut tx = state.db.begin().await?;
-    db::users::set_password(&mut tx, user.id, &hash).await?;
+    let generation = db::users::set_password(&mut tx, user.id, &hash?).await?;
     tx.commit().await?;
+    session::renew(&session, generation).await?;
     record(
         &state,
         Some(&user),

@@ -736,7 +736,8 @@ pub async fn request_link(
     }
     let key = format!(
         "{}rate:follow-up-link:{}",
-        state.config.redis_prefix, origin.ip
+        state.config.redis_prefix,
+        origin.rate_key()
     );
     if !kv::within_rate(&state.redis, &key, LINK_LIMIT, 20 * 60).await? {
         return Err(AppError::TooManyRequests);

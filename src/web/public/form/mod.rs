@@ -567,7 +567,11 @@ pub async fn save_step(
         return Ok(Redirect::to(&confirmation_url(&uuid)).into_response());
     }
     if step == "doublon" {
-        let key = format!("{}rate:draft-link:{}", state.config.redis_prefix, origin.ip);
+        let key = format!(
+            "{}rate:draft-link:{}",
+            state.config.redis_prefix,
+            origin.rate_key()
+        );
         if !crate::kv::within_rate(&state.redis, &key, 10, 20 * 60).await? {
             return Err(AppError::TooManyRequests);
         }
@@ -707,7 +711,11 @@ pub async fn send_resume_link(
     Path(uuid): Path<String>,
 ) -> AppResult<Response> {
     let draft = load_draft(&state, &uuid).await?;
-    let key = format!("{}rate:draft-link:{}", state.config.redis_prefix, origin.ip);
+    let key = format!(
+        "{}rate:draft-link:{}",
+        state.config.redis_prefix,
+        origin.rate_key()
+    );
     if !crate::kv::within_rate(&state.redis, &key, 10, 20 * 60).await? {
         return Err(AppError::TooManyRequests);
     }

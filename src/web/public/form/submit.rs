@@ -167,7 +167,11 @@ pub async fn submit(
     {
         return Err(AppError::BadRequest("honeypot".into()));
     }
-    let key = format!("{}rate:report:{}", state.config.redis_prefix, origin.ip);
+    let key = format!(
+        "{}rate:report:{}",
+        state.config.redis_prefix,
+        origin.rate_key()
+    );
     if !crate::kv::within_rate(&state.redis, &key, SUBMIT_LIMIT, 3600).await? {
         return Err(AppError::TooManyRequests);
     }
