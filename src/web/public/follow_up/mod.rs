@@ -480,7 +480,7 @@ pub async fn send_message(
     // Counted before the body is even read: a flood costs nothing.
     let prefix = &state.config.redis_prefix;
     let per_report = format!("{prefix}rate:messages:report:{}", report.id);
-    let per_ip = format!("{prefix}rate:messages:ip:{}", origin.ip);
+    let per_ip = format!("{prefix}rate:messages:ip:{}", origin.rate_key());
     if !kv::within_rate(
         &state.redis,
         &per_report,
@@ -531,7 +531,7 @@ pub async fn send_message(
         )
         .await;
     }
-    if !within_upload_quota(&state, &origin.ip, None, incoming.len()).await? {
+    if !within_upload_quota(&state, &origin.rate_key(), None, incoming.len()).await? {
         let page = render_space(
             &state,
             layout,

@@ -331,7 +331,11 @@ pub async fn create_draft(
     };
     match outcome {
         address::Outcome::Open(territory_id) => {
-            let key = format!("{}rate:drafts:{}", state.config.redis_prefix, origin.ip);
+            let key = format!(
+                "{}rate:drafts:{}",
+                state.config.redis_prefix,
+                origin.rate_key()
+            );
             if !crate::kv::within_rate(&state.redis, &key, DRAFTS_PER_IP_PER_HOUR, HOUR).await? {
                 return Err(AppError::TooManyRequests);
             }
@@ -623,7 +627,7 @@ pub async fn save_step(
         .into_iter()
         .map(|(name, _, _)| name)
         .collect();
-    if !within_upload_quota(&state, &origin.ip, Some(&uuid), incoming.len()).await? {
+    if !within_upload_quota(&state, &origin.rate_key(), Some(&uuid), incoming.len()).await? {
         let field = incoming
             .first()
             .map(|f| f.field.clone())
