@@ -31,6 +31,11 @@ use crate::{
     web::{self, layout::ErrorPage},
 };
 
+/// Outbound calls made during a request: the visitor is waiting, and the
+/// page must work without the answer.
+const REQUEST_PATH_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+const REQUEST_PATH_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Everything a handler may need. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
@@ -52,14 +57,24 @@ pub struct AppState {
     defect_catalog: Arc<tokio::sync::OnceCell<Arc<db::case_view::DefectCatalog>>>,
     /// Bounds the image decodes running at once (see `uploads::images`).
     pub image_gate: crate::uploads::images::DecodeGate,
+    /// The external services' client for calls made while a visitor waits
+    /// (the address autocomplete): short timeouts, every call logged.
+    pub http: crate::integrations::Http,
 }
 
 impl AppState {
     /// Connects to every component named by the configuration. Connections
     /// are lazy: the process starts even when a component is down.
     pub fn connect(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(&config)?;
         Ok(Self {
-            db: db::connect(&config)?,
+            http: crate::integrations::Http::new(
+                db.clone(),
+                REQUEST_PATH_CONNECT_TIMEOUT,
+                REQUEST_PATH_TIMEOUT,
+                crate::integrations::guard::Guard::from_config(&config),
+            )?,
+            db,
             export_db: db::exports::connect_pool(&config)?,
             export_slots: ExportSlots::new(
                 config.exports.max_per_user,

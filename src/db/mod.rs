@@ -19,6 +19,7 @@ pub mod bulk;
 pub mod case_edit;
 pub mod case_view;
 pub mod cases;
+pub mod contact;
 pub mod dashboard;
 pub mod defects;
 pub mod documents;

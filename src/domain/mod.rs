@@ -5,11 +5,13 @@
 //! - [`password`]: the password policy.
 //! - [`partner`]: partner types and competences.
 //! - [`antivirus`]: a document's scan state and what it allows.
+//! - [`contact`]: e-mail, phone, postal code and INSEE code, parsed once.
 
 pub mod antivirus;
 pub mod audit;
 pub mod auto_assignment;
 pub mod case_filter;
+pub mod contact;
 pub mod export;
 pub mod export_slots;
 pub mod map;

@@ -128,16 +128,6 @@ pub fn default_competences(partner_type: &str) -> &'static [&'static str] {
     }
 }
 
-/// An INSEE commune code: five characters, digits except Corsica's 2A/2B.
-pub fn is_insee_code(code: &str) -> bool {
-    let bytes = code.as_bytes();
-    code.len() == 5
-        && (bytes.iter().all(u8::is_ascii_digit)
-            || (bytes[0] == b'2'
-                && matches!(bytes[1], b'A' | b'B')
-                && bytes[2..].iter().all(u8::is_ascii_digit)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -149,13 +139,5 @@ mod tests {
                 assert!(is_competence(competence), "{code}: {competence}");
             }
         }
-    }
-
-    #[test]
-    fn insee_codes_are_checked_for_shape() {
-        assert!(is_insee_code("69123"));
-        assert!(is_insee_code("2A004"));
-        assert!(!is_insee_code("6912"));
-        assert!(!is_insee_code("2C004"));
     }
 }

@@ -1,5 +1,10 @@
 //! BAN / Géoplateforme geocoding (docs/contracts.md §1):
 //! `GET {base}/search/?q=<address>&limit=1`, a GeoJSON FeatureCollection.
+//!
+//! Two callers, one client: the worker geocodes a filed report
+//! ([`search`]), the public form's autocomplete asks for a few
+//! suggestions while the visitor types ([`suggest`]). Both go through
+//! [`Http::send`]: its timeouts, its size cap and its call log.
 
 use serde::Deserialize;
 
@@ -83,6 +88,110 @@ pub async fn search(
     parse(&answer.body)
 }
 
+/// One suggestion of the form's address autocomplete.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Suggestion {
+    pub label: String,
+    pub street: String,
+    pub postcode: String,
+    pub city: String,
+    pub citycode: String,
+}
+
+/// The BAN refuses queries outside 3–200 characters (§1.5): they are not
+/// sent.
+pub fn is_searchable(query: &str) -> bool {
+    (3..=200).contains(&query.trim().chars().count())
+}
+
+/// At most `limit` address suggestions for what the visitor typed. The
+/// caller decides what a failure means (the form falls back to its manual
+/// fields).
+pub async fn suggest(
+    http: &Http,
+    base_url: &str,
+    query: &str,
+    limit: u8,
+) -> Result<Vec<Suggestion>, JobError> {
+    let query = query.trim();
+    if !is_searchable(query) {
+        return Ok(Vec::new());
+    }
+    let url = format!("{}/search", base_url.trim_end_matches('/'));
+    let limit = limit.to_string();
+    let params = [("q", query), ("limit", &limit), ("index", "address")];
+    let request = http.client().get(&url).query(&params);
+    let endpoint = format!(
+        "GET {}",
+        super::loggable_url(&format!(
+            "{url}?{}",
+            serde_urlencoded::to_string(params).unwrap_or_default()
+        ))
+    );
+    let answer = http
+        .send(
+            &CallContext::default(),
+            Call {
+                service: "ban",
+                action: "autocomplete",
+                endpoint,
+                request_excerpt: None,
+            },
+            request,
+        )
+        .await?;
+    if !answer.is_success() {
+        return Err(answer.to_error("BAN"));
+    }
+    parse_suggestions(&answer.body)
+}
+
+#[derive(Deserialize)]
+struct SuggestionCollection {
+    #[serde(default)]
+    features: Vec<SuggestionFeature>,
+}
+
+#[derive(Deserialize)]
+struct SuggestionFeature {
+    #[serde(default)]
+    properties: SuggestionProperties,
+}
+
+#[derive(Deserialize, Default)]
+struct SuggestionProperties {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    postcode: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    citycode: String,
+}
+
+/// Reads the suggestions of a BAN answer; missing properties are empty.
+pub fn parse_suggestions(body: &str) -> Result<Vec<Suggestion>, JobError> {
+    let collection: SuggestionCollection = serde_json::from_str(body)
+        .map_err(|e| JobError::retry(format!("BAN : réponse illisible ({e})")))?;
+    Ok(collection
+        .features
+        .into_iter()
+        .map(|f| {
+            let p = f.properties;
+            Suggestion {
+                label: p.label,
+                street: p.name,
+                postcode: p.postcode,
+                city: p.city,
+                citycode: p.citycode,
+            }
+        })
+        .collect())
+}
+
 /// Reads a BAN answer.
 pub fn parse(body: &str) -> Result<Option<Address>, JobError> {
     let collection: Collection = serde_json::from_str(body)
@@ -122,5 +231,31 @@ mod tests {
             None
         );
         assert!(matches!(parse("<html>"), Err(JobError::Retry { .. })));
+    }
+
+    #[test]
+    fn suggestions_keep_the_fields_the_form_fills() {
+        let body = r#"{"type":"FeatureCollection","features":[{"type":"Feature",
+          "geometry":{"type":"Point","coordinates":[-1.446559,47.349607]},
+          "properties":{"label":"8 la bodiniere 44850 Saint-Mars-du-Désert","score":0.953,
+          "name":"8 la bodiniere","postcode":"44850","city":"Saint-Mars-du-Désert",
+          "citycode":"44179"}},{"type":"Feature","properties":{"label":"Lyon"}}]}"#;
+        let found = parse_suggestions(body).unwrap();
+        assert_eq!(
+            found[0],
+            Suggestion {
+                label: "8 la bodiniere 44850 Saint-Mars-du-Désert".into(),
+                street: "8 la bodiniere".into(),
+                postcode: "44850".into(),
+                city: "Saint-Mars-du-Désert".into(),
+                citycode: "44179".into(),
+            }
+        );
+        assert_eq!(found[1].label, "Lyon");
+        assert_eq!(found[1].postcode, "");
+        assert!(parse_suggestions("<html>").is_err());
+        assert!(is_searchable(" 12 rue "));
+        assert!(!is_searchable("12"));
+        assert!(!is_searchable(&"a".repeat(201)));
     }
 }

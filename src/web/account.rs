@@ -21,7 +21,7 @@ use crate::{
     error::{AppError, AppResult},
     queue::{self, Email, Job, JobContext},
     web::{
-        forms::{FormErrors, is_email, safe_next},
+        forms::{FormErrors, safe_next},
         layout::{Layout, PublicLayout},
     },
 };
@@ -108,7 +108,8 @@ pub async fn log_in(
     let remember = form.remember.is_some();
     // An identifier that cannot be an e-mail address is never looked up nor
     // shown back in full (it may be a password typed in the wrong box).
-    let plausible = email.chars().count() <= MAX_IDENTIFIER_CHARS && is_email(&email);
+    let plausible = email.chars().count() <= MAX_IDENTIFIER_CHARS
+        && crate::domain::contact::Email::parse(&email).is_ok();
     let page = |status: StatusCode, error: String| {
         (
             status,
@@ -292,7 +293,7 @@ pub async fn request_password_reset(
     Form(form): Form<ForgotPasswordForm>,
 ) -> AppResult<Response> {
     let email = form.email.trim().to_lowercase();
-    if !is_email(&email) {
+    if crate::domain::contact::Email::parse(&email).is_err() {
         let mut errors = FormErrors::default();
         errors.add(
             "email",

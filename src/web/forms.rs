@@ -191,24 +191,6 @@ pub fn looks_like_uuid(value: &str) -> bool {
         })
 }
 
-/// A rough but strict-enough e-mail check (one @, a dot in the domain, no
-/// spaces); the real proof is the activation e-mail.
-pub fn is_email(value: &str) -> bool {
-    let value = value.trim();
-    let Some((local, domain)) = value.split_once('@') else {
-        return false;
-    };
-    !local.is_empty()
-        && value.len() <= 255
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !value
-            .chars()
-            .any(|c| c.is_whitespace() || c == '<' || c == '>')
-        && !domain.contains('@')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,13 +242,5 @@ mod tests {
         assert!(!looks_like_uuid("69f39361-807f-47f8-936b-2641578137e😀"));
         assert!(!looks_like_uuid("../../etc/passwd"));
         assert!(!looks_like_uuid(""));
-    }
-
-    #[test]
-    fn emails_are_checked_for_shape() {
-        assert!(is_email("jeanne.dupont@ville-lyon.fr"));
-        assert!(!is_email("jeanne"));
-        assert!(!is_email("a@b"));
-        assert!(!is_email("a b@c.fr"));
     }
 }

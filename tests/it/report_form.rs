@@ -1761,6 +1761,51 @@ async fn the_address_search_falls_back_to_an_empty_list_when_the_ban_is_down() {
     assert_eq!(body, serde_json::json!([]));
 }
 
+#[tokio::test]
+async fn the_address_search_asks_the_ban_through_the_logged_client() {
+    let ban = crate::fakes::ban(0.953).await;
+    let app = TestApp::spawn_tweaked(|c| c.ban_api_url = ban.url.clone()).await;
+
+    let response = app
+        .get("/signalement/recherche-adresse?q=8+la+bodiniere")
+        .await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!([{
+            "label": "8 la bodiniere 44850 Saint-Mars-du-Désert",
+            "street": "8 la bodiniere",
+            "postcode": "44850",
+            "city": "Saint-Mars-du-Désert",
+            "citycode": "44179",
+        }])
+    );
+    let sent = &ban.requests()[0];
+    assert_eq!(sent.param("q").as_deref(), Some("8 la bodiniere"));
+    assert_eq!(sent.param("limit").as_deref(), Some("5"));
+    assert_eq!(sent.param("index").as_deref(), Some("address"));
+
+    // Too short for the BAN: not sent at all.
+    let short: serde_json::Value = app
+        .get("/signalement/recherche-adresse?q=8+")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(short, serde_json::json!([]));
+    assert_eq!(ban.count(), 1);
+
+    // The call is in the interconnection log, like the worker's.
+    let calls = histologe::db::interconnections::all(&app.db).await.unwrap();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(
+        (calls[0].service.as_str(), calls[0].action.as_str()),
+        ("ban", "autocomplete")
+    );
+    assert_eq!(calls[0].http_status, Some(200));
+}
+
 // ------------------------------------------------------------ browser
 
 /// Clicks, then waits until the page whose title starts with `title` is

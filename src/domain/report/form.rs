@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::domain::contact::{Email, Phone, PostalCode};
+
 /// The answers of a draft, keyed by form slug.
 pub type Answers = BTreeMap<String, String>;
 
@@ -1372,77 +1374,6 @@ pub fn parse_month_year(value: &str) -> Option<time::Date> {
     time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, 1).ok()
 }
 
-/// A strict e-mail check (server side): one `@`, a dotted domain, no spaces,
-/// at most 255 characters.
-pub fn is_email(value: &str) -> bool {
-    let Some((local, domain)) = value.split_once('@') else {
-        return false;
-    };
-    value.len() <= 255
-        && !local.is_empty()
-        && domain.contains('.')
-        && !domain.starts_with('.')
-        && !domain.ends_with('.')
-        && !domain.contains("..")
-        && !domain.contains('@')
-        && value
-            .chars()
-            .all(|c| !c.is_whitespace() && !matches!(c, '<' | '>' | '"' | ',' | ';'))
-}
-
-/// Overseas prefixes: national prefix (4 digits) → country calling code.
-const OVERSEAS: [(&str, &str); 12] = [
-    ("0262", "262"), // La Réunion, landline
-    ("0692", "262"), // La Réunion, mobile
-    ("0693", "262"),
-    ("0269", "262"), // Mayotte
-    ("0639", "262"),
-    ("0590", "590"), // Guadeloupe
-    ("0690", "590"),
-    ("0691", "590"),
-    ("0594", "594"), // Guyane
-    ("0694", "594"),
-    ("0596", "596"), // Martinique
-    ("0696", "596"),
-];
-
-/// A French phone number (mainland or overseas) in E.164 (`+33612345678`,
-/// `+262692123456`), or `None`. Spaces, dots and dashes are tolerated.
-pub fn normalize_phone(input: &str) -> Option<String> {
-    let compact: String = input
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
-        .collect();
-    let national = if let Some(rest) = compact.strip_prefix('+') {
-        if !rest.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        for code in ["262", "590", "594", "596", "33"] {
-            if let Some(number) = rest.strip_prefix(code) {
-                return (number.len() == 9 && !number.starts_with('0'))
-                    .then(|| format!("+{code}{number}"));
-            }
-        }
-        return None;
-    } else if let Some(rest) = compact.strip_prefix("00") {
-        return normalize_phone(&format!("+{rest}"));
-    } else {
-        compact
-    };
-    if national.len() != 10
-        || !national.starts_with('0')
-        || !national.bytes().all(|b| b.is_ascii_digit())
-        || national.as_bytes()[1] == b'0'
-    {
-        return None;
-    }
-    let code = OVERSEAS
-        .iter()
-        .find(|(prefix, _)| national.starts_with(prefix))
-        .map_or("33", |(_, code)| code);
-    Some(format!("+{code}{}", &national[1..]))
-}
-
 /// A field error, in French.
 pub type FieldErrors = Vec<(String, String)>;
 
@@ -1508,16 +1439,12 @@ fn check(q: &Question, value: &str, a: &Answers, today: time::Date) -> Result<St
             }
             Ok(value.to_owned())
         }
-        Kind::Email => {
-            if is_email(value) {
-                Ok(value.to_lowercase())
-            } else {
-                Err("Saisissez une adresse électronique valide, par exemple nom@domaine.fr.".into())
-            }
-        }
-        Kind::Phone => normalize_phone(value).ok_or_else(|| {
-            "Saisissez un numéro de téléphone français valide, par exemple 06 12 34 56 78.".into()
-        }),
+        Kind::Email => Email::parse(value)
+            .map(Email::into_inner)
+            .map_err(|e| e.message().to_owned()),
+        Kind::Phone => Phone::parse(value)
+            .map(Phone::into_inner)
+            .map_err(|e| e.message().to_owned()),
         Kind::Integer { min, max } => {
             if !value.bytes().all(|b| b.is_ascii_digit()) || value.len() > 9 {
                 return Err("Saisissez un nombre entier, en chiffres.".into());
@@ -1557,13 +1484,9 @@ fn check(q: &Question, value: &str, a: &Answers, today: time::Date) -> Result<St
             }
             Ok(value.to_owned())
         }
-        Kind::PostalCode => {
-            if value.len() == 5 && value.bytes().all(|b| b.is_ascii_digit()) {
-                Ok(value.to_owned())
-            } else {
-                Err("Le code postal compte 5 chiffres.".into())
-            }
-        }
+        Kind::PostalCode => PostalCode::parse(value)
+            .map(PostalCode::into_inner)
+            .map_err(|e| e.message().to_owned()),
         Kind::Radio(_) | Kind::Select(_) => {
             if q.options(a).iter().any(|(v, _)| v == value) {
                 Ok(value.to_owned())
@@ -1660,34 +1583,6 @@ mod tests {
     }
 
     const TODAY: time::Date = time::macros::date!(2026 - 11 - 23);
-
-    #[test]
-    fn phones_are_stored_in_e164_for_mainland_and_overseas() {
-        assert_eq!(
-            normalize_phone("06 12 34 56 78").as_deref(),
-            Some("+33612345678")
-        );
-        assert_eq!(
-            normalize_phone("0692 12 34 56").as_deref(),
-            Some("+262692123456")
-        );
-        assert_eq!(
-            normalize_phone("0596.12.34.56").as_deref(),
-            Some("+596596123456")
-        );
-        assert_eq!(
-            normalize_phone("+33 6 12 34 56 78").as_deref(),
-            Some("+33612345678")
-        );
-        assert_eq!(
-            normalize_phone("0033612345678").as_deref(),
-            Some("+33612345678")
-        );
-        assert_eq!(normalize_phone("12345"), None);
-        assert_eq!(normalize_phone("0012345678"), None);
-        assert_eq!(normalize_phone("06123456789"), None);
-        assert_eq!(normalize_phone("06abc45678"), None);
-    }
 
     #[test]
     fn the_profile_follows_the_first_answer() {

@@ -18,7 +18,7 @@ use crate::{
     domain::{
         self,
         auto_assignment::{ALLOWANCES, PROFILES, SECTORS, pick},
-        partner::{PARTNER_TYPES, is_insee_code, is_partner_type, partner_type_label},
+        partner::{PARTNER_TYPES, is_partner_type, partner_type_label},
         permissions,
         roles::Role,
     },
@@ -231,7 +231,10 @@ fn codes(raw: &str, field: &'static str, errors: &mut FormErrors) -> Vec<String>
         .map(|c| c.trim().to_uppercase())
         .filter(|c| !c.is_empty())
         .collect();
-    if let Some(bad) = codes.iter().find(|c| !is_insee_code(c)) {
+    if let Some(bad) = codes
+        .iter()
+        .find(|c| crate::domain::contact::InseeCode::parse(c).is_err())
+    {
         errors.add(
             field,
             format!("« {bad} » n’est pas un code INSEE (5 caractères)."),

@@ -23,7 +23,7 @@ use crate::{
     error::{AppError, AppResult},
     queue::{self, Job, JobContext},
     web::{
-        forms::{FormErrors, is_email},
+        forms::FormErrors,
         layout::{Layout, OfficePage},
     },
 };
@@ -189,7 +189,7 @@ pub async fn save_edit(
     }
     for name in ["occupant_email", "landlord_email"] {
         if let Some(v) = opt(name)
-            && !is_email(&v)
+            && crate::domain::contact::Email::parse(&v).is_err()
         {
             errors.add(
                 name,

@@ -16,16 +16,13 @@ use crate::{
     db,
     domain::{
         self,
-        partner::{
-            COMPETENCES, PARTNER_TYPES, is_competence, is_insee_code, is_partner_type,
-            partner_type_label,
-        },
+        partner::{COMPETENCES, PARTNER_TYPES, is_competence, is_partner_type, partner_type_label},
         permissions,
         roles::Role,
     },
     error::{AppError, AppResult},
     web::{
-        forms::{FormErrors, Pagination, is_email, non_empty},
+        forms::{FormErrors, Pagination, non_empty},
         layout::{Layout, OfficePage},
     },
 };
@@ -275,7 +272,7 @@ async fn validate(
     if form.competences.iter().any(|c| !is_competence(c)) {
         errors.add("competences", "Une compétence choisie est inconnue.");
     }
-    if !form.email.trim().is_empty() && !is_email(&form.email) {
+    if !form.email.trim().is_empty() && crate::domain::contact::Email::parse(&form.email).is_err() {
         errors.add(
             "email",
             "Saisissez une adresse électronique valide, par exemple contact@ville.fr.",
@@ -289,7 +286,10 @@ async fn validate(
         .collect();
     codes.sort();
     codes.dedup();
-    if let Some(bad) = codes.iter().find(|c| !is_insee_code(c)) {
+    if let Some(bad) = codes
+        .iter()
+        .find(|c| crate::domain::contact::InseeCode::parse(c).is_err())
+    {
         errors.add(
             "insee_codes",
             format!("« {bad} » n’est pas un code INSEE (5 caractères, par exemple 69123)."),

@@ -15,7 +15,6 @@ use crate::{
     app::AppState,
     auth::session::RequestOrigin,
     db, domain,
-    domain::partner::is_insee_code,
     error::{AppError, AppResult},
     web::{
         account::record,
@@ -121,7 +120,10 @@ pub async fn update_territory(
         .collect();
     codes.sort();
     codes.dedup();
-    if let Some(bad) = codes.iter().find(|c| !is_insee_code(c)) {
+    if let Some(bad) = codes
+        .iter()
+        .find(|c| crate::domain::contact::InseeCode::parse(c).is_err())
+    {
         errors.add(
             "insee_codes",
             format!("« {bad} » n’est pas un code INSEE (5 caractères, par exemple 69123)."),

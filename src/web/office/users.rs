@@ -26,7 +26,7 @@ use crate::{
     error::{AppError, AppResult},
     web::{
         account::{TokenKind, queue_token, record},
-        forms::{FormErrors, Pagination, is_email, non_empty},
+        forms::{FormErrors, Pagination, non_empty},
         layout::{Layout, OfficePage},
     },
 };
@@ -317,7 +317,7 @@ pub async fn create_user(
     let options = partner_options(&state, &actor).await?;
     let mut errors = FormErrors::default();
     let email = form.email.trim().to_lowercase();
-    if !is_email(&email) {
+    if crate::domain::contact::Email::parse(&email).is_err() {
         errors.add(
             "email",
             "Saisissez une adresse électronique valide, par exemple nom@domaine.fr.",

@@ -23,10 +23,7 @@ use crate::{
     app::AppState,
     auth::session::RequestOrigin,
     db,
-    domain::{
-        permissions::Access,
-        report::{form, submission::initial},
-    },
+    domain::{permissions::Access, report::submission::initial},
     error::{AppError, AppResult},
     kv,
     queue::{self, Email, Job, JobContext},
@@ -712,7 +709,7 @@ pub async fn request_link(
     let email = form.email.trim().to_lowercase();
     let postal_code = form.code_postal.trim().to_owned();
     let mut errors = Vec::new();
-    if !form::is_email(&email) {
+    if crate::domain::contact::Email::parse(&email).is_err() {
         errors.push((
             "email",
             "Saisissez une adresse électronique valide, par exemple nom@domaine.fr.",

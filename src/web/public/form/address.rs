@@ -2,19 +2,18 @@
 //! `communes` table, the territory's opening (docs/form.md §5.2), and the address
 //! search that proxies the BAN for the browser's autocomplete.
 
-use std::{sync::OnceLock, time::Duration};
-
 use axum::{
     Json,
     extract::{Query, State},
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::{
     app::AppState,
     db,
     domain::report::form::{self, Answers},
     error::AppResult,
+    integrations::ban,
 };
 
 pub enum Outcome {
@@ -163,70 +162,29 @@ pub struct SearchQuery {
     q: String,
 }
 
-/// One suggestion for the autocomplete.
-#[derive(Serialize, Default)]
-pub struct Suggestion {
-    pub label: String,
-    pub street: String,
-    pub postcode: String,
-    pub city: String,
-    pub citycode: String,
-}
-
-fn http() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(Duration::from_secs(3))
-            .connect_timeout(Duration::from_secs(2))
-            .build()
-            .unwrap_or_default()
-    })
-}
+/// Suggestions the autocomplete shows at most.
+const SUGGESTIONS: u8 = 5;
 
 /// Address suggestions from the BAN (Géoplateforme), or an empty list when
 /// it does not answer in time: the manual fields always work.
 pub async fn search_address(
     State(state): State<AppState>,
     Query(query): Query<SearchQuery>,
-) -> Json<Vec<Suggestion>> {
-    let q = query.q.trim();
-    if q.chars().count() < 3 || q.chars().count() > 200 {
-        return Json(Vec::new());
+) -> Json<Vec<ban::Suggestion>> {
+    match ban::suggest(
+        &state.http,
+        &state.config.ban_api_url,
+        &query.q,
+        SUGGESTIONS,
+    )
+    .await
+    {
+        Ok(suggestions) => Json(suggestions),
+        Err(e) => {
+            tracing::warn!(error = %e, "BAN search failed");
+            Json(Vec::new())
+        }
     }
-    let url = format!("{}/search", state.config.ban_api_url.trim_end_matches('/'));
-    let response = http()
-        .get(url)
-        .query(&[("q", q), ("limit", "5"), ("index", "address")])
-        .send()
-        .await;
-    let Ok(response) = response else {
-        tracing::warn!("BAN search failed");
-        return Json(Vec::new());
-    };
-    let Ok(body) = response.json::<serde_json::Value>().await else {
-        return Json(Vec::new());
-    };
-    let suggestions = body["features"]
-        .as_array()
-        .map(|features| {
-            features
-                .iter()
-                .map(|f| {
-                    let p = &f["properties"];
-                    let s = |k: &str| p[k].as_str().unwrap_or_default().to_owned();
-                    Suggestion {
-                        label: s("label"),
-                        street: s("name"),
-                        postcode: s("postcode"),
-                        city: s("city"),
-                        citycode: s("citycode"),
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    Json(suggestions)
 }
 
 #[cfg(test)]
