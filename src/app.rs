@@ -137,6 +137,10 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         // The authorization gate reads the state from here (see web::routes).
         .layer(axum::Extension(state.clone()))
+        // Read by `auth::session::client_ip`, which cannot see the state.
+        .layer(axum::Extension(crate::auth::session::TrustForwardedFor(
+            state.config.trust_forwarded_for,
+        )))
         .nest_service("/assets", assets);
 
     for layer in web::headers::layers(state.config.is_https(), &state.config.map_tile_url) {

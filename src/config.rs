@@ -4,11 +4,49 @@
 //! reads the environment. Secrets are wrapped in [`Secret`] so that they never
 //! reach a log line through `Debug`.
 
-use std::{fmt, path::PathBuf, time::Duration};
+use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
 
 use anyhow::{Context, bail};
 
-use crate::integrations::clamav::ClamdAddress;
+/// Where clamd listens: `tcp://host:port` or `unix:///path/to/clamd.sock`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClamdAddress {
+    Tcp(String),
+    Unix(PathBuf),
+}
+
+impl FromStr for ClamdAddress {
+    type Err = String;
+
+    fn from_str(raw: &str) -> Result<Self, Self::Err> {
+        if let Some(rest) = raw.strip_prefix("tcp://") {
+            let rest = rest.trim_end_matches('/');
+            match rest.rsplit_once(':') {
+                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
+                    Ok(Self::Tcp(rest.to_owned()))
+                }
+                _ => Err(format!("{raw:?}: expected tcp://host:port")),
+            }
+        } else if let Some(path) = raw.strip_prefix("unix://") {
+            if path.starts_with('/') {
+                Ok(Self::Unix(PathBuf::from(path)))
+            } else {
+                Err(format!("{raw:?}: expected unix:///absolute/path"))
+            }
+        } else {
+            Err(format!("{raw:?}: expected tcp://host:port or unix:///path"))
+        }
+    }
+}
+
+impl fmt::Display for ClamdAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tcp(host_port) => write!(f, "tcp://{host_port}"),
+            Self::Unix(path) => write!(f, "unix://{}", path.display()),
+        }
+    }
+}
 
 /// A value that must not be printed.
 #[derive(Clone, PartialEq, Eq)]

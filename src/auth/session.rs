@@ -1,5 +1,6 @@
-//! Signed-in users: what the session holds, the current-user extractor and
-//! the gate that every back-office route passes through.
+//! Signed-in users: what the session holds, the current-user and
+//! request-origin extractors. The gate that every back-office route passes
+//! through is in the web layer (`web::gate`) and uses these.
 //!
 //! The session (in Redis) holds only the user id and the user's session
 //! generation at sign-in. The user, their role, their memberships and their
@@ -10,22 +11,15 @@
 //! or reset, a deactivation, a role or membership change (see
 //! `docs/security-accounts.md`).
 
-use axum::{
-    Extension,
-    extract::{FromRequestParts, Request, State},
-    http::{Uri, request::Parts},
-    middleware::Next,
-    response::{IntoResponse, Redirect, Response},
-};
+use axum::{extract::FromRequestParts, http::request::Parts};
 use std::net::IpAddr;
 
 use tower_sessions::{Expiry, Session};
 
 use crate::{
-    app::AppState,
     db,
     domain::{
-        permissions::{Access, Actor, Membership},
+        permissions::{Actor, Membership},
         roles::Role,
     },
     error::{AppError, AppResult},
@@ -170,59 +164,18 @@ pub async fn user_id(session: &Session) -> AppResult<Option<u64>> {
     Ok(session.get::<u64>(USER_ID_KEY).await?)
 }
 
-/// The login page URL that brings the user back to `uri` afterwards.
-pub fn login_url(uri: &Uri) -> String {
-    let target = uri.path_and_query().map_or("/bo", |pq| pq.as_str());
-    format!("/connexion?suite={}", crate::web::forms::url_encode(target))
+/// The session generation recorded when this session was signed in
+/// (`None` for an anonymous session, or one started before generations
+/// existed).
+pub async fn started_generation(session: &Session) -> AppResult<Option<u32>> {
+    Ok(session.get::<u32>(GENERATION_KEY).await?)
 }
 
-/// The gate of a back-office route: anonymous users go to the login page,
-/// users whose role the route does not allow get a 403, others go on with
-/// [`CurrentUser`] in the request.
-pub async fn gate(
-    State(access): State<Access>,
-    Extension(state): Extension<AppState>,
-    session: Session,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    if access == Access::Public {
-        return next.run(request).await;
-    }
-    let current = match user_id(&session).await {
-        Ok(Some(id)) => match load_user(&state.db, id).await {
-            Ok(user) => user,
-            Err(error) => return error.into_response(),
-        },
-        Ok(None) => None,
-        Err(error) => return error.into_response(),
-    };
-    // A session without a generation (started before generations existed)
-    // is ended too: failing closed costs one sign-in.
-    let started_at = match session.get::<u32>(GENERATION_KEY).await {
-        Ok(generation) => generation,
-        Err(error) => return AppError::from(error).into_response(),
-    };
-    let current = current.filter(|user| started_at == Some(user.session_generation));
-    let Some(current) = current else {
-        // A session pointing at a deactivated account, or started before
-        // a password change, a reset or a change of rights, is ended.
-        let _ = session.flush().await;
-        return Redirect::to(&login_url(request.uri())).into_response();
-    };
-    if !access.allows(current.role) {
-        let mut response = AppError::Forbidden.into_response();
-        // Tells the role × route test that the route's gate (not a record
-        // check) refused.
-        response.headers_mut().insert(
-            "x-denied-by",
-            axum::http::HeaderValue::from_static("route-policy"),
-        );
-        return response;
-    }
-    request.extensions_mut().insert(current);
-    next.run(request).await
-}
+/// Whether the client's address is read from `X-Forwarded-For`
+/// (`TRUST_X_FORWARDED_FOR`), put in every request by the application so
+/// that this module needs nothing from the layers above it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TrustForwardedFor(pub bool);
 
 /// The client's address: the last `X-Forwarded-For` hop when
 /// `TRUST_X_FORWARDED_FOR` is on (the platform's router appends it; anything
@@ -231,8 +184,8 @@ pub async fn gate(
 pub fn client_ip(parts: &Parts) -> Option<IpAddr> {
     let trusted = parts
         .extensions
-        .get::<AppState>()
-        .is_some_and(|s| s.config.trust_forwarded_for);
+        .get::<TrustForwardedFor>()
+        .is_some_and(|trust| trust.0);
     if trusted
         && let Some(ip) = parts
             .headers

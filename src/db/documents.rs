@@ -9,10 +9,7 @@ use sqlx::{
 };
 
 use super::Pool;
-use crate::{
-    domain::antivirus::ScanStatus,
-    queue::{self, Job, JobContext},
-};
+use crate::domain::antivirus::ScanStatus;
 
 // `documents.scan_status` is a VARCHAR read and written as the domain's
 // enum (the domain knows nothing of sqlx, so the impls live here).
@@ -54,10 +51,13 @@ pub struct NewDocument<'a> {
     pub is_public: bool,
 }
 
-/// Records a document, `pending`, and its antivirus scan job in the same
-/// transaction: a file the uploader saw accepted is always scanned, and
-/// served only once clean.
-pub async fn insert(conn: &mut MySqlConnection, d: &NewDocument<'_>) -> Result<u64, sqlx::Error> {
+/// Records a document, `pending` until its antivirus scan. Callers go
+/// through `uploads::record`, which queues the scan job in the same
+/// transaction (this layer knows no jobs).
+pub async fn insert_pending(
+    conn: &mut MySqlConnection,
+    d: &NewDocument<'_>,
+) -> Result<u64, sqlx::Error> {
     let id = sqlx::query!(
         "INSERT INTO documents (uuid, report_id, follow_up_id, object_key, thumbnail_key, filename, mime,
                                 size, sha256, kind, document_type, defect_code, is_public, scan_status)
@@ -79,16 +79,6 @@ pub async fn insert(conn: &mut MySqlConnection, d: &NewDocument<'_>) -> Result<u
     .execute(&mut *conn)
     .await?
     .last_insert_id();
-    queue::enqueue(
-        conn,
-        &Job::ScanDocument { document_id: id },
-        Some(&format!("scan_document:{id}")),
-        JobContext {
-            report_id: Some(d.report_id),
-            ..JobContext::default()
-        },
-    )
-    .await?;
     Ok(id)
 }
 

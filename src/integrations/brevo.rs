@@ -5,7 +5,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{Call, CallContext, Http, JobError};
-use crate::mail::render::RenderedEmail;
 
 #[derive(Deserialize)]
 struct Sent {
@@ -34,13 +33,18 @@ pub fn parse_mailbox(from: &str) -> (Option<String>, String) {
     }
 }
 
+/// One e-mail as Brevo takes it (the mail module renders it; this client
+/// knows nothing of templates).
+#[derive(Debug, Clone, Copy)]
+pub struct Message<'a> {
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub html: &'a str,
+    pub text: &'a str,
+}
+
 /// The request body for one e-mail.
-pub fn body(
-    from: &str,
-    email: &RenderedEmail,
-    tag: &str,
-    idempotency_key: &str,
-) -> serde_json::Value {
+pub fn body(from: &str, email: Message<'_>, tag: &str, idempotency_key: &str) -> serde_json::Value {
     let (name, address) = parse_mailbox(from);
     let mut sender = json!({ "email": address });
     if let Some(name) = name {

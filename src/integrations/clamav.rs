@@ -10,7 +10,7 @@
 //! The whole exchange is bounded by a timeout: a daemon that hangs is
 //! treated like one that is down, and the worker retries later.
 
-use std::{fmt, path::PathBuf, str::FromStr, time::Duration};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -20,45 +20,9 @@ const CHUNK: usize = 64 * 1024;
 /// Longest answer clamd gives (a signature name is short).
 const MAX_REPLY: usize = 4096;
 
-/// Where clamd listens: `tcp://host:port` or `unix:///path/to/clamd.sock`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ClamdAddress {
-    Tcp(String),
-    Unix(PathBuf),
-}
-
-impl FromStr for ClamdAddress {
-    type Err = String;
-
-    fn from_str(raw: &str) -> Result<Self, Self::Err> {
-        if let Some(rest) = raw.strip_prefix("tcp://") {
-            let rest = rest.trim_end_matches('/');
-            match rest.rsplit_once(':') {
-                Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => {
-                    Ok(Self::Tcp(rest.to_owned()))
-                }
-                _ => Err(format!("{raw:?}: expected tcp://host:port")),
-            }
-        } else if let Some(path) = raw.strip_prefix("unix://") {
-            if path.starts_with('/') {
-                Ok(Self::Unix(PathBuf::from(path)))
-            } else {
-                Err(format!("{raw:?}: expected unix:///absolute/path"))
-            }
-        } else {
-            Err(format!("{raw:?}: expected tcp://host:port or unix:///path"))
-        }
-    }
-}
-
-impl fmt::Display for ClamdAddress {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Tcp(host_port) => write!(f, "tcp://{host_port}"),
-            Self::Unix(path) => write!(f, "unix://{}", path.display()),
-        }
-    }
-}
+/// Where clamd listens, a setting: defined with the configuration, which
+/// sits below the integrations.
+pub use crate::config::ClamdAddress;
 
 /// What clamd said of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -62,7 +62,13 @@ impl Transport {
     ) -> Result<Option<String>, JobError> {
         match self {
             Transport::Brevo { api_key, api_url } => {
-                let body = integrations::brevo::body(from, email, tag, key);
+                let message = integrations::brevo::Message {
+                    to: &email.to,
+                    subject: &email.subject,
+                    html: &email.html,
+                    text: &email.text,
+                };
+                let body = integrations::brevo::body(from, message, tag, key);
                 integrations::brevo::send(http, ctx, api_url, api_key.expose(), &body)
                     .await
                     .map(Some)

@@ -19,7 +19,11 @@ use sha2::{Digest, Sha256};
 pub use detect::detect;
 use images::{DecodeGate, TooLarge};
 
-use crate::storage::Storage;
+use crate::{
+    db::{self, documents::NewDocument},
+    queue::{self, Job, JobContext},
+    storage::Storage,
+};
 
 /// Largest accepted file.
 pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
@@ -322,6 +326,28 @@ pub async fn store(
         kind: if kind.is_image() { "photo" } else { "document" },
         filename,
     }))
+}
+
+/// Records a stored file as a document of its report, `pending`, and its
+/// antivirus scan job in the same transaction: a file the uploader saw
+/// accepted is always scanned, and served only once clean
+/// (docs/antivirus.md).
+pub async fn record(
+    conn: &mut sqlx::MySqlConnection,
+    document: &NewDocument<'_>,
+) -> Result<u64, sqlx::Error> {
+    let id = db::documents::insert_pending(&mut *conn, document).await?;
+    queue::enqueue(
+        conn,
+        &Job::ScanDocument { document_id: id },
+        Some(&format!("scan_document:{id}")),
+        JobContext {
+            report_id: Some(document.report_id),
+            ..JobContext::default()
+        },
+    )
+    .await?;
+    Ok(id)
 }
 
 /// Reads a stored object.

@@ -12,7 +12,8 @@ use axum::{
     routing::{MethodFilter, on},
 };
 
-use crate::{app::AppState, auth::session::gate, domain::permissions::Access};
+use super::gate::gate;
+use crate::{app::AppState, domain::permissions::Access};
 
 /// One route and the access it requires.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -344,7 +345,7 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
     // Extractor rejections (bad form, query or path) become French pages.
     let router = routes
         .router
-        .layer(middleware::from_fn(crate::error::french_rejections));
+        .layer(middleware::from_fn(super::error_page::french_rejections));
     (router, routes.table)
 }
 

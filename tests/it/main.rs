@@ -14,6 +14,7 @@ mod crawl;
 mod docs;
 mod explain;
 mod follow_up;
+mod layers;
 mod map_stats_exports;
 mod ops_hardening;
 mod outbound;

@@ -563,7 +563,7 @@ pub async fn send_message(
     )
     .await?;
     for file in &stored {
-        db::documents::insert(
+        crate::uploads::record(
             &mut tx,
             &db::documents::NewDocument {
                 uuid: &uuid::Uuid::new_v4().to_string(),

@@ -321,7 +321,7 @@ pub async fn submit(
         .await?;
     }
     for file in &locked.payload.0.files {
-        db::documents::insert(
+        crate::uploads::record(
             &mut tx,
             &db::documents::NewDocument {
                 uuid: &uuid::Uuid::new_v4().to_string(),
