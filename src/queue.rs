@@ -190,15 +190,10 @@ impl Job {
     }
 }
 
-/// Links a job to the report or partner it concerns (for the
-/// interconnection log and its filters).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct JobContext {
-    pub report_id: Option<u64>,
-    pub partner_id: Option<u64>,
-    /// Run no earlier than this many seconds from now.
-    pub delay_secs: i64,
-}
+/// The report, partner and delay of a job: a column set of the outbox row,
+/// defined with it in `db::outbox` (this module depends on that one, not
+/// the reverse).
+pub use crate::db::outbox::JobContext;
 
 /// Records a job in the caller's transaction. With an idempotency key, a
 /// second enqueue of the same key is a no-op.

@@ -42,6 +42,13 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or(8),
         lease: env_secs("WORKER_LEASE_SECS", 300),
         backoff_base: env_secs("WORKER_BACKOFF_SECS", 30),
+        retention: Duration::from_secs(
+            86_400
+                * std::env::var("OUTBOX_RETENTION_DAYS")
+                    .ok()
+                    .and_then(|v| v.parse::<u64>().ok())
+                    .unwrap_or(7),
+        ),
         ..WorkerOptions::default()
     };
     let worker = Worker::new(pool, Arc::new(config), store, options)?;

@@ -1,12 +1,26 @@
-//! The job outbox: insertion in the business transaction, reading for tests
-//! and the interconnection page. The worker's claim/ack queries live here
-//! too when it arrives.
+//! The job outbox: insertion in the business transaction, the worker's
+//! claim (lease) and acknowledgement queries, pruning of finished jobs, and
+//! reading for tests and the interconnection page. Rows are opaque here
+//! (kind + JSON payload): `crate::queue` gives them their type, and imports
+//! this module, never the other way round.
 
 use sqlx::{MySqlConnection, types::Json};
 
 use super::Pool;
-use crate::queue::JobContext;
 
+/// Links a job to the report or partner it concerns (for the
+/// interconnection log and its filters).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JobContext {
+    pub report_id: Option<u64>,
+    pub partner_id: Option<u64>,
+    /// Run no earlier than this many seconds from now.
+    pub delay_secs: i64,
+}
+
+/// Records one job. With an idempotency key, a second insert of the same
+/// key is a no-op, also once the first job was done and pruned (its key
+/// then lives in `outbox_done_keys`).
 pub async fn insert(
     conn: &mut MySqlConnection,
     kind: &str,
@@ -16,14 +30,16 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO outbox (kind, payload, idempotency_key, report_id, partner_id, run_after)
-         VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP() + INTERVAL ? SECOND)
-         ON DUPLICATE KEY UPDATE id = id",
+         SELECT ?, ?, ?, ?, ?, UTC_TIMESTAMP() + INTERVAL ? SECOND FROM DUAL
+         WHERE NOT EXISTS (SELECT 1 FROM outbox_done_keys WHERE idempotency_key = ?)
+         ON DUPLICATE KEY UPDATE outbox.id = outbox.id",
         kind,
         Json(payload),
         idempotency_key,
         context.report_id,
         context.partner_id,
-        context.delay_secs
+        context.delay_secs,
+        idempotency_key
     )
     .execute(conn)
     .await?;
@@ -89,12 +105,26 @@ pub struct ClaimedJob {
     pub partner_id: Option<u64>,
 }
 
+/// Running jobs whose lease has expired (their worker died), oldest lease
+/// first: a range of `idx_outbox_status_locked_until`.
+pub const CLAIM_EXPIRED_SQL: &str = "SELECT id FROM outbox
+     WHERE status = 'running' AND locked_until < UTC_TIMESTAMP()
+     ORDER BY locked_until LIMIT ? FOR UPDATE SKIP LOCKED";
+
+/// Pending or failed jobs whose time has come, earliest first: two ranges
+/// of `idx_outbox_status_run_after` (done and dead rows are never read).
+pub const CLAIM_DUE_SQL: &str = "SELECT id FROM outbox
+     WHERE status IN ('pending', 'failed') AND run_after <= UTC_TIMESTAMP()
+     ORDER BY run_after, id LIMIT ? FOR UPDATE SKIP LOCKED";
+
 /// Hands up to `limit` due jobs to `worker_id` for `lease_secs` seconds.
 ///
-/// Due = pending or failed whose `run_after` has passed, or running whose
-/// lease has expired (its worker died). `FOR UPDATE SKIP LOCKED` lets any
+/// Due = running whose lease has expired (its worker died), or pending or
+/// failed whose `run_after` has passed. `FOR UPDATE SKIP LOCKED` lets any
 /// number of workers claim at once without waiting on each other or taking
 /// the same row; the rows are marked running before the transaction commits.
+/// Each step reads an index range, then the primary key
+/// (tests/it/explain.rs).
 pub async fn claim(
     pool: &Pool,
     worker_id: &str,
@@ -102,51 +132,107 @@ pub async fn claim(
     lease_secs: u32,
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let ids = sqlx::query_scalar!(
+    let mut ids: Vec<u64> = sqlx::query_scalar(CLAIM_EXPIRED_SQL)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    if let Some(left) = limit.checked_sub(ids.len() as u32).filter(|n| *n > 0) {
+        let due: Vec<u64> = sqlx::query_scalar(CLAIM_DUE_SQL)
+            .bind(left)
+            .fetch_all(&mut *tx)
+            .await?;
+        ids.extend(due);
+    }
+    if ids.is_empty() {
+        tx.commit().await?;
+        return Ok(Vec::new());
+    }
+    let mut update: sqlx::QueryBuilder<sqlx::MySql> = sqlx::QueryBuilder::new(
+        "UPDATE outbox SET status = 'running', attempts = attempts + 1, locked_by = ",
+    );
+    update
+        .push_bind(worker_id)
+        .push(", locked_until = UTC_TIMESTAMP() + INTERVAL ")
+        .push_bind(lease_secs)
+        .push(" SECOND WHERE id IN ");
+    push_id_list(&mut update, &ids);
+    update.build().execute(&mut *tx).await?;
+    let mut select: sqlx::QueryBuilder<sqlx::MySql> = sqlx::QueryBuilder::new(
+        "SELECT id, kind, payload, attempts, max_attempts, report_id, partner_id
+         FROM outbox WHERE id IN ",
+    );
+    push_id_list(&mut select, &ids);
+    select.push(" ORDER BY id");
+    let rows = select.build().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    rows.iter().map(claimed_of_row).collect()
+}
+
+fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, sqlx::MySql>, ids: &[u64]) {
+    qb.push("(");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(*id);
+    }
+    list.push_unseparated(")");
+}
+
+fn claimed_of_row(row: &sqlx::mysql::MySqlRow) -> Result<ClaimedJob, sqlx::Error> {
+    use sqlx::Row;
+    Ok(ClaimedJob {
+        id: row.try_get("id")?,
+        kind: row.try_get("kind")?,
+        payload: row.try_get("payload")?,
+        attempts: row.try_get("attempts")?,
+        max_attempts: row.try_get("max_attempts")?,
+        report_id: row.try_get("report_id")?,
+        partner_id: row.try_get("partner_id")?,
+    })
+}
+
+/// `EXPLAIN` of the two claim reads (tests/it/explain.rs).
+pub async fn explain_claim(pool: &Pool) -> Result<Vec<super::cases::ExplainRow>, sqlx::Error> {
+    let explain = |sql: &str| {
+        let mut qb = sqlx::QueryBuilder::new("EXPLAIN ");
+        qb.push(sql.replace("LIMIT ?", "LIMIT 8"));
+        qb
+    };
+    super::cases::explain_rows(pool, [explain(CLAIM_EXPIRED_SQL), explain(CLAIM_DUE_SQL)]).await
+}
+
+/// Deletes up to `batch` jobs done more than `older_than_secs` ago, keeping
+/// their idempotency keys in `outbox_done_keys` (same transaction), and
+/// returns how many went. Dead jobs stay: an admin has to see them. Called
+/// in a loop until it returns less than `batch`, so that no transaction
+/// holds many locks.
+pub async fn prune_done(pool: &Pool, older_than_secs: u64, batch: u32) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let ids: Vec<u64> = sqlx::query_scalar!(
         "SELECT id FROM outbox
-         WHERE (status IN ('pending', 'failed') AND run_after <= UTC_TIMESTAMP())
-            OR (status = 'running' AND locked_until < UTC_TIMESTAMP())
-         ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
-        limit
+         WHERE status = 'done' AND done_at < UTC_TIMESTAMP() - INTERVAL ? SECOND
+         ORDER BY done_at LIMIT ? FOR UPDATE SKIP LOCKED",
+        older_than_secs,
+        batch
     )
     .fetch_all(&mut *tx)
     .await?;
     if ids.is_empty() {
         tx.commit().await?;
-        return Ok(Vec::new());
+        return Ok(0);
     }
-    let list = super::id_list(&ids);
-    sqlx::query!(
-        "UPDATE outbox SET status = 'running', attempts = attempts + 1, locked_by = ?,
-                locked_until = UTC_TIMESTAMP() + INTERVAL ? SECOND
-         WHERE FIND_IN_SET(id, ?)",
-        worker_id,
-        lease_secs,
-        list
-    )
-    .execute(&mut *tx)
-    .await?;
-    let rows = sqlx::query!(
-        "SELECT id, kind, payload AS `payload: Json<serde_json::Value>`, attempts, max_attempts,
-                report_id, partner_id
-         FROM outbox WHERE FIND_IN_SET(id, ?) ORDER BY id",
-        list
-    )
-    .fetch_all(&mut *tx)
-    .await?;
+    let mut keep: sqlx::QueryBuilder<sqlx::MySql> = sqlx::QueryBuilder::new(
+        "INSERT IGNORE INTO outbox_done_keys (idempotency_key, done_at)
+         SELECT idempotency_key, done_at FROM outbox
+         WHERE idempotency_key IS NOT NULL AND id IN ",
+    );
+    push_id_list(&mut keep, &ids);
+    keep.build().execute(&mut *tx).await?;
+    let mut delete: sqlx::QueryBuilder<sqlx::MySql> =
+        sqlx::QueryBuilder::new("DELETE FROM outbox WHERE id IN ");
+    push_id_list(&mut delete, &ids);
+    let deleted = delete.build().execute(&mut *tx).await?.rows_affected();
     tx.commit().await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ClaimedJob {
-            id: r.id,
-            kind: r.kind,
-            payload: r.payload,
-            attempts: r.attempts,
-            max_attempts: r.max_attempts,
-            report_id: r.report_id,
-            partner_id: r.partner_id,
-        })
-        .collect())
+    Ok(deleted)
 }
 
 /// Marks a job done, if `worker_id` still holds it. Returns false when the

@@ -53,6 +53,9 @@ pub struct WorkerOptions {
     /// Whether this worker also inserts the periodic jobs (harmless on
     /// several workers: one row per period).
     pub scheduler: bool,
+    /// Done jobs older than this are deleted by the `outbox_prune` schedule
+    /// (`OUTBOX_RETENTION_DAYS`, docs/worker.md).
+    pub retention: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -66,6 +69,7 @@ impl Default for WorkerOptions {
             connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(30),
             scheduler: true,
+            retention: Duration::from_secs(7 * 86_400),
         }
     }
 }

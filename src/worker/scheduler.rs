@@ -38,6 +38,10 @@ pub const SCHEDULES: &[Schedule] = &[
         hour: 4,
     },
     Schedule {
+        name: "outbox_prune",
+        hour: 5,
+    },
+    Schedule {
         name: "daily_digest",
         hour: 6,
     },
@@ -110,6 +114,19 @@ pub async fn run(worker: &Worker, name: &str, period: &str) -> Result<Completed,
     match name {
         "esabora_sync_schs" => fan_out_esabora_sync(worker, "schs", period).await,
         "esabora_sync_sish" => fan_out_esabora_sync(worker, "sish", period).await,
+        "outbox_prune" => {
+            let older_than = worker.options.retention.as_secs();
+            let mut pruned = 0;
+            loop {
+                let deleted = db::outbox::prune_done(&worker.pool, older_than, 1000).await?;
+                pruned += deleted;
+                if deleted < 1000 {
+                    break;
+                }
+            }
+            tracing::info!(pruned, "finished jobs past their retention pruned");
+            Ok(Completed::Done)
+        }
         "draft_purge" => {
             let purged = db::jobs_data::purge_old_drafts(&worker.pool).await?;
             tracing::info!(purged, "drafts older than six months purged");

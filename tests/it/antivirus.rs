@@ -100,6 +100,7 @@ fn worker_with(app: &TestApp, clamd: ClamdAddress) -> Worker {
             connect_timeout: Duration::from_secs(1),
             timeout: Duration::from_secs(2),
             scheduler: false,
+            ..WorkerOptions::default()
         },
     )
     .expect("worker")

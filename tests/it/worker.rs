@@ -6,6 +6,7 @@ mod email;
 mod esabora;
 mod faults;
 mod geo;
+mod outbox;
 mod page;
 mod partners;
 mod s3;

@@ -25,6 +25,7 @@ pub fn options() -> WorkerOptions {
         connect_timeout: Duration::from_secs(1),
         timeout: Duration::from_secs(2),
         scheduler: false,
+        ..WorkerOptions::default()
     }
 }
 
