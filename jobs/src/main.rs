@@ -42,6 +42,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             .unwrap_or(8),
         lease: env_secs("WORKER_LEASE_SECS", 300),
         backoff_base: env_secs("WORKER_BACKOFF_SECS", 30),
+        job_timeout: env_secs("WORKER_JOB_TIMEOUT_SECS", 600),
         retention: Duration::from_secs(
             86_400
                 * std::env::var("OUTBOX_RETENTION_DAYS")

@@ -299,6 +299,44 @@ pub async fn extend_lease(
     Ok(done.rows_affected() == 1)
 }
 
+/// Extends the leases of the jobs `worker_id` still holds among `ids` (the
+/// heartbeat of a worker). Returns how many were extended.
+pub async fn extend_leases(
+    pool: &Pool,
+    ids: &[u64],
+    worker_id: &str,
+    lease_secs: u32,
+) -> Result<u64, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut qb: sqlx::QueryBuilder<sqlx::MySql> =
+        sqlx::QueryBuilder::new("UPDATE outbox SET locked_until = UTC_TIMESTAMP() + INTERVAL ");
+    qb.push_bind(lease_secs)
+        .push(" SECOND WHERE status = 'running' AND locked_by = ")
+        .push_bind(worker_id)
+        .push(" AND id IN ");
+    push_id_list(&mut qb, ids);
+    Ok(qb.build().execute(pool).await?.rows_affected())
+}
+
+/// Hands claimed jobs that never started back to the queue (a worker
+/// shutting down): pending again at once, their claim not counted as an
+/// attempt. Returns how many went back.
+pub async fn hand_back(pool: &Pool, ids: &[u64], worker_id: &str) -> Result<u64, sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut qb: sqlx::QueryBuilder<sqlx::MySql> = sqlx::QueryBuilder::new(
+        "UPDATE outbox SET status = 'pending', attempts = GREATEST(attempts, 1) - 1,
+                locked_by = NULL, locked_until = NULL, run_after = UTC_TIMESTAMP()
+         WHERE status = 'running' AND locked_by = ",
+    );
+    qb.push_bind(worker_id).push(" AND id IN ");
+    push_id_list(&mut qb, ids);
+    Ok(qb.build().execute(pool).await?.rows_affected())
+}
+
 /// An admin's "Relancer": a failed or dead job runs again now, with a fresh
 /// attempt budget. Returns false when the job is not failed or dead.
 pub async fn retry_now(pool: &Pool, id: u64) -> Result<bool, sqlx::Error> {

@@ -1,32 +1,54 @@
-//! The job engine run by `histologe-worker` (and in-process by the tests).
+//! The job engine run by `histologe-worker` (and in-process by the tests),
+//! built on apalis (docs/worker.md).
 //!
 //! The `outbox` table is the queue, the source of truth and the job log:
-//! 1. [`Worker::run_once`] claims due rows with a lease
-//!    (`db::outbox::claim`: `FOR UPDATE SKIP LOCKED`, status `running`,
-//!    `locked_by`, `locked_until`), so any number of workers can run;
-//! 2. each claimed job runs its handler ([`handlers`]);
-//! 3. the row becomes `done`, or `failed` with `run_after` = now +
-//!    exponential backoff with jitter (at least the service's Retry-After),
-//!    or `dead` after `max_attempts` or on a permanent error. An admin can
-//!    retry a dead job from the "Interconnexions" page.
+//! 1. the apalis backend ([`backend::OutboxBackend`]) claims due rows with a
+//!    lease (`db::outbox::claim`: `FOR UPDATE SKIP LOCKED`, status
+//!    `running`, `locked_by`, `locked_until`), so any number of workers can
+//!    run, and extends the leases of the jobs it holds;
+//! 2. each claimed job goes through one tower service ([`Worker::service`]):
+//!    the acknowledgement, Sentry, a caught panic, a per-job timeout, then
+//!    its handler ([`handlers`]) in a tracing span;
+//! 3. the acknowledgement ([`ack`]) marks the row `done`, or `failed` with
+//!    `run_after` = now + exponential backoff with jitter (at least the
+//!    service's Retry-After), or `dead` after `max_attempts` or on a
+//!    permanent error. An admin can retry a dead job from the
+//!    "Interconnexions" page.
 //!
-//! A worker killed mid-job leaves its rows `running`; once the lease is
-//! over, another worker claims them again. Handlers are idempotent (same
-//! writes, Esabora's duplicate answer, webhook delivery ids), and e-mails
-//! go through `sent_emails` so that none is sent twice.
+//! apalis' `Monitor` runs the outbox worker (with a concurrency limit) and
+//! the schedules ([`scheduler`], on apalis-cron), and stops them on SIGTERM:
+//! jobs in flight finish and are acknowledged, claimed jobs not yet started
+//! are handed back. A worker killed mid-job leaves its rows `running`; once
+//! the lease is over, another worker claims them again. Handlers are
+//! idempotent (same writes, Esabora's duplicate answer, webhook delivery
+//! ids), and e-mails go through `sent_emails` so that none is sent twice.
 //!
-//! The [`scheduler`] turns periodic tasks into outbox rows with one
-//! idempotency key per period, so that several workers never run a
-//! schedule twice.
+//! [`Worker::run_once`] is the deterministic runner of the tests: one claim,
+//! then the same service (handler and acknowledgement) for each job.
 
+pub mod ack;
 pub mod antivirus;
+pub mod backend;
 pub mod handlers;
 pub mod scheduler;
 
 use std::{sync::Arc, time::Duration};
 
+use apalis::layers::{TimeoutLayer, catch_panic::CatchPanicLayer, sentry::SentryLayer};
+use apalis_core::{
+    error::BoxDynError,
+    monitor::Monitor,
+    task::Task,
+    worker::{builder::WorkerBuilder, ext::ack::AcknowledgeLayer},
+};
+use futures::future::BoxFuture;
 use rand::Rng;
+use tower::{Service, ServiceBuilder, ServiceExt};
 
+use self::{
+    ack::{JobFailure, OutboxAck},
+    backend::{InFlight, OutboxBackend, OutboxPersistence},
+};
 use crate::{
     config::Config,
     db::{self, Pool, outbox::ClaimedJob},
@@ -38,7 +60,8 @@ use crate::{
 /// Tunables; the defaults suit production.
 #[derive(Debug, Clone)]
 pub struct WorkerOptions {
-    /// Jobs claimed (and run concurrently) at once.
+    /// Jobs claimed at once, and jobs run concurrently (apalis' concurrency
+    /// limit).
     pub batch: u32,
     /// How long a claimed job is ours before another worker may take it.
     pub lease: Duration,
@@ -50,12 +73,18 @@ pub struct WorkerOptions {
     /// Per call: connect timeout and total timeout.
     pub connect_timeout: Duration,
     pub timeout: Duration,
-    /// Whether this worker also inserts the periodic jobs (harmless on
-    /// several workers: one row per period).
+    /// Whether this worker also runs the schedules (harmless on several
+    /// workers: one row per period).
     pub scheduler: bool,
     /// Done jobs older than this are deleted by the `outbox_prune` schedule
     /// (`OUTBOX_RETENTION_DAYS`, docs/worker.md).
     pub retention: Duration,
+    /// A job running longer is cut short and counted as a failure worth
+    /// another attempt (`WORKER_JOB_TIMEOUT_SECS`).
+    pub job_timeout: Duration,
+    /// How often the schedules tick (apalis-cron); each tick inserts the
+    /// periodic jobs whose hour has come.
+    pub schedule_every: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -70,6 +99,8 @@ impl Default for WorkerOptions {
             timeout: Duration::from_secs(30),
             scheduler: true,
             retention: Duration::from_secs(7 * 86_400),
+            job_timeout: Duration::from_secs(600),
+            schedule_every: Duration::from_secs(60),
         }
     }
 }
@@ -84,10 +115,20 @@ pub struct Worker {
     pub http: Http,
     pub transport: Transport,
     pub options: WorkerOptions,
+    /// The jobs this worker holds (their leases are extended).
+    pub in_flight: InFlight,
+    /// What runs a claimed job: [`Worker::handle`], or a test's stand-in
+    /// ([`Worker::with_handler`]) behind the same layers and acknowledgement.
+    handler: Handler,
 }
 
+/// A job handler, as the service stack calls it.
+pub type Handler = Arc<
+    dyn Fn(Worker, ClaimedJob) -> BoxFuture<'static, Result<Completed, JobError>> + Send + Sync,
+>;
+
 /// How a handler finished.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Completed {
     /// The engine marks the job done.
     Done,
@@ -125,65 +166,55 @@ impl Worker {
             http,
             transport,
             options,
+            in_flight: InFlight::default(),
+            handler: Arc::new(|worker, job| Box::pin(async move { worker.handle(job).await })),
         })
     }
 
-    /// Runs until `shutdown` resolves; jobs in flight finish first.
-    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        tracing::info!(worker = %self.id, "worker started");
-        let mut last_schedule: Option<std::time::Instant> = None;
-        let mut db_down = false;
-        loop {
-            if self.options.scheduler
-                && last_schedule.is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
-            {
-                match scheduler::tick(&self.pool, time::OffsetDateTime::now_utc()).await {
-                    Ok(_) => last_schedule = Some(std::time::Instant::now()),
-                    Err(e) => tracing::warn!(error = %e, "scheduler tick failed"),
-                }
-            }
-            let ran = tokio::select! {
-                () = &mut shutdown => break,
-                ran = self.run_once() => ran,
-            };
-            let idle = match ran {
-                Ok(0) => true,
-                Ok(_) => {
-                    if db_down {
-                        tracing::info!("worker reconnected to MySQL");
-                        db_down = false;
-                    }
-                    false
-                }
-                Err(e) => {
-                    if !db_down {
-                        tracing::warn!(error = %e, "worker cannot claim jobs (MySQL down?)");
-                        db_down = true;
-                    }
-                    true
-                }
-            };
-            if idle {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    () = tokio::time::sleep(self.options.poll_interval) => {}
-                }
-            }
-        }
-        tracing::info!(worker = %self.id, "worker stopped");
+    /// The same worker with another handler behind the same layers and
+    /// acknowledgement (tests: a panicking or hanging handler).
+    pub fn with_handler<F, Fut>(mut self, handler: F) -> Self
+    where
+        F: Fn(Worker, ClaimedJob) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Completed, JobError>> + Send + 'static,
+    {
+        self.handler = Arc::new(move |worker, job| Box::pin(handler(worker, job)));
+        self
     }
 
-    /// Claims one batch and runs it. Returns how many jobs ran.
-    pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
-        let lease = u32::try_from(self.options.lease.as_secs().max(1)).unwrap_or(300);
-        let jobs = db::outbox::claim(&self.pool, &self.id, self.options.batch, lease).await?;
-        let count = jobs.len();
-        futures::future::join_all(jobs.into_iter().map(|job| self.execute(job))).await;
-        Ok(count)
+    /// The service every job goes through, outermost first: the
+    /// acknowledgement into the outbox, the Sentry transaction, the caught
+    /// panic, the per-job timeout, the handler.
+    pub fn service(
+        &self,
+    ) -> impl Service<
+        Task<ClaimedJob>,
+        Response = Completed,
+        Error = BoxDynError,
+        Future = BoxFuture<'static, Result<Completed, BoxDynError>>,
+    >
+    + Clone
+    + Send
+    + 'static
+    + use<> {
+        let worker = self.clone();
+        let handler = self.handler.clone();
+        ServiceBuilder::new()
+            .layer(AcknowledgeLayer::new(OutboxAck {
+                worker: self.clone(),
+            }))
+            .layer(SentryLayer::new())
+            .layer(CatchPanicLayer::with_panic_handler(panic_failure))
+            .layer(TimeoutLayer::new(self.options.job_timeout))
+            .service_fn(move |task: Task<ClaimedJob>| {
+                let run = handler(worker.clone(), task.args);
+                async move { run.await.map_err(|e| BoxDynError::from(JobFailure(e))) }
+            })
     }
 
-    async fn execute(&self, job: ClaimedJob) {
+    /// Parses a claimed job and runs its handler in a span.
+    pub async fn handle(&self, job: ClaimedJob) -> Result<Completed, JobError> {
+        use tracing::Instrument;
         let ctx = CallContext {
             outbox_id: Some(job.id),
             partner_id: job.partner_id,
@@ -192,82 +223,77 @@ impl Worker {
         };
         let span =
             tracing::info_span!("job", id = job.id, kind = %job.kind, attempt = job.attempts);
-        // Heartbeat: a job that runs long (SI-SH chain, big documents) keeps
-        // its lease. It runs inside this future, so a killed worker (or an
-        // aborted task) stops extending it and the lease runs out.
-        let handler = async {
-            match serde_json::from_value(job.payload.0.clone()) {
-                Ok(parsed) => {
-                    use tracing::Instrument;
-                    handlers::run(self, &job, &ctx, parsed)
-                        .instrument(span)
-                        .await
-                }
-                Err(e) => Err(JobError::Permanent(format!("tâche illisible : {e}"))),
+        match serde_json::from_value(job.payload.0.clone()) {
+            Ok(parsed) => {
+                handlers::run(self, &job, &ctx, parsed)
+                    .instrument(span)
+                    .await
             }
-        };
-        tokio::pin!(handler);
-        let lease_secs = u32::try_from(self.options.lease.as_secs().max(1)).unwrap_or(300);
-        let mut every =
-            tokio::time::interval((self.options.lease / 3).max(Duration::from_millis(200)));
-        every.tick().await;
-        let result = loop {
-            tokio::select! {
-                result = &mut handler => break result,
-                _ = every.tick() => {
-                    if !matches!(
-                        db::outbox::extend_lease(&self.pool, job.id, &self.id, lease_secs).await,
-                        Ok(true)
-                    ) {
-                        tracing::warn!(job = job.id, "could not extend the lease");
-                    }
-                }
-            }
-        };
-        match result {
-            Ok(Completed::AlreadyMarked) => {}
-            Ok(Completed::Done) => {
-                let marked = with_db_retry(|| async {
-                    let mut conn = self.pool.acquire().await?;
-                    db::outbox::mark_done(&mut conn, job.id, &self.id).await
-                })
-                .await;
-                if !matches!(marked, Ok(true)) {
-                    tracing::warn!(
-                        job = job.id,
-                        "job done but its lease was lost or the database is down"
-                    );
-                }
-            }
-            Err(error) => self.record_failure(&job, &error).await,
+            Err(e) => Err(JobError::Permanent(format!("tâche illisible : {e}"))),
         }
     }
 
-    async fn record_failure(&self, job: &ClaimedJob, error: &JobError) {
-        let (dead, delay) = match error {
-            JobError::Permanent(_) => (true, Duration::ZERO),
-            JobError::Retry { retry_after, .. } => {
-                let backoff = self.backoff(job.attempts);
-                (
-                    job.attempts >= job.max_attempts,
-                    backoff.max(retry_after.unwrap_or_default()),
-                )
-            }
-        };
-        let message = crate::integrations::excerpt(error.message(), 2000);
-        tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, dead, error = %message, "job failed");
-        let secs = u32::try_from(delay.as_secs().max(u64::from(delay.subsec_nanos() > 0)))
-            .unwrap_or(u32::MAX);
-        let marked = with_db_retry(|| {
-            db::outbox::mark_failed(&self.pool, job.id, &self.id, &message, secs, dead)
-        })
-        .await;
-        if !matches!(marked, Ok(true)) {
-            tracing::warn!(
-                job = job.id,
-                "could not record the failure (lease lost or database down)"
+    /// Runs the worker until `shutdown` resolves (SIGTERM in production):
+    /// apalis' `Monitor` with the outbox worker and, when
+    /// `options.scheduler`, the schedules. On shutdown, jobs in flight
+    /// finish and are acknowledged; claimed jobs not yet started are handed
+    /// back.
+    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) {
+        let mut monitor = Monitor::new();
+        let me = self.clone();
+        monitor = monitor.register(move |_restarts| {
+            let persistence = OutboxPersistence::new(
+                me.pool.clone(),
+                me.id.clone(),
+                me.options.batch.max(1),
+                me.options.lease,
+                me.in_flight.clone(),
             );
+            WorkerBuilder::new(format!("outbox@{}", me.id))
+                .backend(OutboxBackend::new(persistence, me.options.poll_interval))
+                .layer(tower::limit::ConcurrencyLimitLayer::new(
+                    me.options.batch.max(1) as usize,
+                ))
+                .build(me.service())
+        });
+        if self.options.scheduler {
+            monitor = scheduler::register(monitor, &self);
         }
+        tracing::info!(worker = %self.id, "worker started");
+        let result = monitor
+            .run_with_signal(async move {
+                shutdown.await;
+                Ok(())
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "worker stopped with an error");
+        }
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    /// The deterministic runner: claims one batch and runs each job through
+    /// [`Self::service`] (same handler, same acknowledgement). Returns how
+    /// many jobs ran.
+    pub async fn run_once(&self) -> Result<usize, sqlx::Error> {
+        let lease = u32::try_from(self.options.lease.as_secs().max(1)).unwrap_or(300);
+        let jobs = db::outbox::claim(&self.pool, &self.id, self.options.batch, lease).await?;
+        let count = jobs.len();
+        let service = self.service();
+        futures::future::join_all(jobs.into_iter().map(|job| {
+            self.in_flight.insert(job.id);
+            let id = job.id;
+            let service = service.clone();
+            async move {
+                // The acknowledgement has recorded the outcome; the result
+                // is only worth a log line here.
+                if let Err(e) = service.oneshot(backend::task_of(job)).await {
+                    tracing::debug!(job = id, error = %e, "job failed");
+                }
+            }
+        }))
+        .await;
+        Ok(count)
     }
 
     /// Exponential backoff with ±50 % jitter.
@@ -279,6 +305,17 @@ impl Worker {
         let capped = exp.min(self.options.backoff_max);
         capped.mul_f64(rand::rng().random_range(0.5..1.5))
     }
+}
+
+/// A panicking handler's job fails like any other (retried, then dead);
+/// the panic does not take the worker or the batch down.
+fn panic_failure(panic: &Box<dyn std::any::Any + Send>) -> JobFailure {
+    let text = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "sans message".into());
+    JobFailure(JobError::retry(format!("panique du worker : {text}")))
 }
 
 /// Retries a database write for up to a minute: a job whose effect already

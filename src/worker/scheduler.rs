@@ -1,6 +1,7 @@
 //! Periodic tasks as outbox rows.
 //!
-//! Every worker calls [`tick`] each minute. For each schedule whose hour has
+//! Every worker ticks each minute (apalis-cron, [`register`]) and calls
+//! [`tick`]. For each schedule whose hour has
 //! come today (UTC), it inserts `Job::Scheduled { name, period }` with the
 //! idempotency key `schedule:<name>:<YYYY-MM-DD>`: the unique key makes the
 //! second insert a no-op, so a schedule runs once per day however many
@@ -8,6 +9,10 @@
 //! when it comes back (same day). The job itself then has the outbox's
 //! retries and log.
 
+use std::time::Duration;
+
+use apalis_core::{monitor::Monitor, worker::builder::WorkerBuilder};
+use apalis_cron::{CronScheduler, Tick, timezone::Utc};
 use time::OffsetDateTime;
 
 use super::{Completed, Worker};
@@ -103,6 +108,58 @@ pub async fn tick(pool: &Pool, now: OffsetDateTime) -> Result<usize, sqlx::Error
         due += 1;
     }
     Ok(due)
+}
+
+/// A tick every `period` (whole seconds, aligned on the Unix epoch, so
+/// that every worker ticks at the same instants) as an apalis-cron
+/// schedule. Production ticks each minute; each tick inserts the schedules
+/// whose hour has come ([`tick`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Every(pub Duration);
+
+impl apalis_cron::Schedule<Utc> for Every {
+    fn next_tick(&mut self, _timezone: &Utc) -> Option<Tick<Utc>> {
+        let period = self.0.as_secs().max(1);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        Some(Tick::new((now / period + 1) * period))
+    }
+}
+
+/// What one cron tick does: insert the due periodic jobs for the tick's
+/// instant. Several workers ticking at once insert each job once (the
+/// idempotency keys).
+pub async fn on_tick(pool: &Pool, at: Tick<Utc>) -> Result<usize, sqlx::Error> {
+    let now = i64::try_from(at.get_timestamp())
+        .ok()
+        .and_then(|secs| OffsetDateTime::from_unix_timestamp(secs).ok())
+        .unwrap_or_else(OffsetDateTime::now_utc);
+    tick(pool, now).await
+}
+
+/// Adds the schedule worker (apalis-cron, a tick every
+/// `options.schedule_every`) to the monitor.
+pub fn register(monitor: Monitor, worker: &Worker) -> Monitor {
+    let pool = worker.pool.clone();
+    let every = Every(worker.options.schedule_every);
+    let name = format!("schedules@{}", worker.id);
+    monitor.register(move |_restarts| {
+        let pool = pool.clone();
+        WorkerBuilder::new(name.clone())
+            .backend(CronScheduler::new(every))
+            .build(move |at: Tick<Utc>| {
+                let pool = pool.clone();
+                async move {
+                    // A failed tick (database away) is caught up by the
+                    // next one: the schedules of the day stay due.
+                    if let Err(e) = on_tick(&pool, at).await {
+                        tracing::warn!(error = %e, "scheduler tick failed");
+                    }
+                }
+            })
+    })
 }
 
 fn is_deadlock(e: &dyn sqlx::error::DatabaseError) -> bool {

@@ -3,6 +3,7 @@
 //! scheduler, the interconnection page and the S3 storage path.
 
 mod email;
+mod engine;
 mod esabora;
 mod faults;
 mod geo;
