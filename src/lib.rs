@@ -10,6 +10,7 @@
 //! - [`storage`], [`kv`]: object storage and Redis handles.
 //! - [`seed`]: demo data for a first run.
 //! - [`secrets`]: integration secrets encrypted at rest.
+//! - [`filing`]: a form submission written with all its jobs, in one transaction.
 //! - [`telemetry`]: logs and Sentry.
 
 pub mod app;
@@ -19,6 +20,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod filing;
 pub mod integrations;
 pub mod kv;
 pub mod mail;

@@ -1,17 +1,46 @@
 //! Drafts of the public form (`drafts`): one row per form in progress,
 //! keyed by the uuid in the form's URLs.
 
-use sqlx::{MySqlConnection, types::Json};
+use sqlx::{
+    MySql, MySqlConnection,
+    encode::IsNull,
+    error::BoxDynError,
+    mysql::{MySqlTypeInfo, MySqlValueRef},
+    types::Json,
+};
 
 use super::Pool;
-use crate::domain::report::draft::DraftPayload;
+use crate::domain::report::draft::{DraftPayload, DraftState};
+
+// `drafts.status` is a VARCHAR read and written as the domain's enum.
+impl sqlx::Type<MySql> for DraftState {
+    fn type_info() -> MySqlTypeInfo {
+        <str as sqlx::Type<MySql>>::type_info()
+    }
+    fn compatible(ty: &MySqlTypeInfo) -> bool {
+        <str as sqlx::Type<MySql>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, MySql> for DraftState {
+    fn decode(value: MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        let raw = <&str as sqlx::Decode<MySql>>::decode(value)?;
+        DraftState::parse(raw).ok_or_else(|| format!("unknown draft status {raw:?}").into())
+    }
+}
+
+impl sqlx::Encode<'_, MySql> for DraftState {
+    fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        <&str as sqlx::Encode<MySql>>::encode(self.code(), buf)
+    }
+}
 
 pub struct DraftRow {
     pub id: u64,
     pub uuid: String,
     pub payload: Json<DraftPayload>,
     pub current_step: String,
-    pub status: String,
+    pub status: DraftState,
     pub territory_id: Option<u32>,
     pub report_id: Option<u64>,
 }
@@ -38,7 +67,8 @@ pub async fn insert(
 pub async fn find(pool: &Pool, uuid: &str) -> Result<Option<DraftRow>, sqlx::Error> {
     sqlx::query_as!(
         DraftRow,
-        "SELECT id, uuid, payload AS `payload: Json<DraftPayload>`, current_step, status,
+        "SELECT id, uuid, payload AS `payload: Json<DraftPayload>`, current_step,
+                status AS `status: DraftState`,
                 territory_id, report_id
          FROM drafts WHERE uuid = ?",
         uuid
@@ -52,7 +82,8 @@ pub async fn find(pool: &Pool, uuid: &str) -> Result<Option<DraftRow>, sqlx::Err
 pub async fn lock(conn: &mut MySqlConnection, uuid: &str) -> Result<Option<DraftRow>, sqlx::Error> {
     sqlx::query_as!(
         DraftRow,
-        "SELECT id, uuid, payload AS `payload: Json<DraftPayload>`, current_step, status,
+        "SELECT id, uuid, payload AS `payload: Json<DraftPayload>`, current_step,
+                status AS `status: DraftState`,
                 territory_id, report_id
          FROM drafts WHERE uuid = ? FOR UPDATE",
         uuid
@@ -75,14 +106,15 @@ pub async fn update(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "UPDATE drafts SET payload = ?, current_step = ?, territory_id = ?, profile = ?, email = ?, checksum = ?
-         WHERE id = ? AND status = 'en_cours'",
+         WHERE id = ? AND status = ?",
         Json(payload),
         step,
         territory_id,
         profile,
         email,
         checksum,
-        id
+        id,
+        DraftState::InProgress
     )
     .execute(pool)
     .await?;
@@ -96,9 +128,10 @@ pub async fn update_payload(
     payload: &DraftPayload,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE drafts SET payload = ? WHERE id = ? AND status = 'en_cours'",
+        "UPDATE drafts SET payload = ? WHERE id = ? AND status = ?",
         Json(payload),
-        id
+        id,
+        DraftState::InProgress
     )
     .execute(pool)
     .await?;
@@ -112,7 +145,8 @@ pub async fn mark_submitted(
     report_id: u64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE drafts SET status = 'en_signalement', report_id = ?, current_step = 'validation_signalement' WHERE id = ?",
+        "UPDATE drafts SET status = ?, report_id = ?, current_step = 'validation_signalement' WHERE id = ?",
+        DraftState::Submitted,
         report_id,
         id
     )
@@ -124,8 +158,10 @@ pub async fn mark_submitted(
 /// Marks a draft abandoned (a duplicate of an existing report).
 pub async fn archive_draft(pool: &Pool, draft_id: u64) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE drafts SET status = 'archive' WHERE id = ? AND status = 'en_cours'",
-        draft_id
+        "UPDATE drafts SET status = ? WHERE id = ? AND status = ?",
+        DraftState::Archived,
+        draft_id,
+        DraftState::InProgress
     )
     .execute(pool)
     .await?;

@@ -38,6 +38,7 @@ pub mod saved_filters;
 pub mod seed;
 pub mod sent_emails;
 pub mod stats;
+pub mod submission;
 pub mod subscriptions;
 pub mod tags;
 pub mod territories;

@@ -13,9 +13,26 @@ pub async fn count_filed(pool: &Pool) -> Result<u64, sqlx::Error> {
     Ok(total)
 }
 
-use sqlx::{MySqlConnection, types::Json};
+use sqlx::{MySql, MySqlConnection, encode::IsNull, error::BoxDynError, types::Json};
 
-use crate::domain::report::submission::Submission;
+use crate::domain::report::{address::Commune, form::DeclarantProfile, submission::Submission};
+
+// `reports.declarant_profile` / `occupant_profile` are written from the
+// domain's enum under its one code.
+impl sqlx::Type<MySql> for DeclarantProfile {
+    fn type_info() -> sqlx::mysql::MySqlTypeInfo {
+        <str as sqlx::Type<MySql>>::type_info()
+    }
+    fn compatible(ty: &sqlx::mysql::MySqlTypeInfo) -> bool {
+        <str as sqlx::Type<MySql>>::compatible(ty)
+    }
+}
+
+impl sqlx::Encode<'_, MySql> for DeclarantProfile {
+    fn encode_by_ref(&self, buf: &mut Vec<u8>) -> Result<IsNull, BoxDynError> {
+        <&str as sqlx::Encode<MySql>>::encode(self.code(), buf)
+    }
+}
 
 /// A commune of the reference table with its territory's opening state.
 pub struct CommuneRow {
@@ -44,6 +61,21 @@ pub async fn communes_by_postal_code(
     )
     .fetch_all(pool)
     .await
+}
+
+/// The communes with this postal code, as the address check reads them.
+pub async fn communes(pool: &Pool, postal_code: &str) -> Result<Vec<Commune>, sqlx::Error> {
+    Ok(communes_by_postal_code(pool, postal_code)
+        .await?
+        .into_iter()
+        .map(|c| Commune {
+            insee_code: c.insee_code,
+            name: c.name,
+            territory_id: c.territory_id,
+            territory_active: c.territory_active,
+            authorized_insee_codes: c.authorized_insee_codes.map(|j| j.0).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// The next reference number of a territory for a year, race-free: the

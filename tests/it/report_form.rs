@@ -1806,6 +1806,228 @@ async fn the_address_search_asks_the_ban_through_the_logged_client() {
     assert_eq!(calls[0].http_status, Some(200));
 }
 
+// ------------------------------------------------------------ persist
+
+mod persist {
+    //! `filing::persist` alone: a plan made by hand, written in one
+    //! transaction or not at all.
+
+    use histologe::{
+        db,
+        domain::report::{
+            draft::{DraftFile, DraftPayload},
+            submission::{
+                FIRST_FOLLOW_UP, NEW_REPORT_STATUS, PlannedEmail, PlannedJob, PlannedReport,
+                Submission, SubmissionPlan,
+            },
+        },
+        filing::{self, Filed},
+    };
+
+    use super::{ADMIN_13, open_territory, scalar, text};
+    use crate::common::TestApp;
+
+    fn file(name: &str, mime: &str) -> DraftFile {
+        DraftFile {
+            field: "desordres_logement_humidite_photos_upload".into(),
+            key: format!("documents/{name}"),
+            thumbnail_key: None,
+            filename: name.into(),
+            mime: mime.into(),
+            size: 12,
+            sha256: "0".repeat(64),
+            kind: "photo".into(),
+        }
+    }
+
+    async fn draft(app: &TestApp) -> (String, DraftPayload) {
+        let uuid = uuid::Uuid::new_v4().to_string();
+        let mut payload = DraftPayload::default();
+        payload.answers.insert(
+            "adresse_logement_adresse_detail_code_postal".into(),
+            "13001".into(),
+        );
+        let mut conn = app.db.acquire().await.unwrap();
+        db::drafts::insert(&mut conn, &uuid, &payload, "adresse_logement", 13)
+            .await
+            .unwrap();
+        (uuid, payload)
+    }
+
+    async fn plan(app: &TestApp, documents: Vec<DraftFile>) -> SubmissionPlan {
+        let precision = scalar(app, "SELECT CAST(MIN(id) AS SIGNED) FROM defect_precisions").await;
+        SubmissionPlan {
+            report: PlannedReport {
+                uuid: uuid::Uuid::new_v4().to_string(),
+                territory_id: 13,
+                status: NEW_REPORT_STATUS,
+                follow_up_code: "c".repeat(43),
+                severity_score: 12.5,
+                severity_score_raw: 12.46,
+                severity_building: 0.0,
+                severity_dwelling: 12.46,
+                form: Submission {
+                    declarant_email: Some("camille@exemple.fr".into()),
+                    address_line: "12 rue des Lilas".into(),
+                    postal_code: "13001".into(),
+                    city: "Marseille".into(),
+                    consents: serde_json::json!({}),
+                    extra: serde_json::json!({}),
+                    ..Submission::default()
+                },
+            },
+            defect_ids: vec![u32::try_from(precision).unwrap()],
+            qualifications: Vec::new(),
+            documents,
+            first_follow_up: FIRST_FOLLOW_UP,
+            reference_year: 2026,
+            jobs: vec![
+                PlannedJob::Geocode,
+                PlannedJob::Email(PlannedEmail::Confirmation {
+                    to: "camille@exemple.fr".into(),
+                    first_name: "Camille".into(),
+                    link: "https://exemple.fr/suivre-mon-signalement/c".into(),
+                }),
+                PlannedJob::Email(PlannedEmail::ToTerritoryAdmins {
+                    city: "Marseille".into(),
+                    link: "https://exemple.fr/bo/signalements/x".into(),
+                }),
+            ],
+        }
+    }
+
+    async fn jobs(app: &TestApp) -> String {
+        text(
+            app,
+            "SELECT COALESCE(GROUP_CONCAT(kind ORDER BY kind SEPARATOR ','), '') FROM outbox",
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_plan_is_written_with_every_job_in_one_transaction_and_only_once() {
+        let app = TestApp::spawn().await;
+        open_territory(&app).await;
+        let (uuid, payload) = draft(&app).await;
+        let plan = plan(&app, vec![file("a.png", "image/png")]).await;
+
+        let filed = filing::persist(&app.db, &uuid, &payload, &plan)
+            .await
+            .unwrap();
+
+        let Filed::Filed {
+            report_id,
+            reference,
+        } = filed
+        else {
+            panic!("not filed: {filed:?}");
+        };
+        assert_eq!(reference, "2026-1");
+        assert_eq!(
+            text(&app, &format!("SELECT CONCAT(reference, ' ', status, ' ', declarant_email) FROM reports WHERE id = {report_id}")).await,
+            "2026-1 need_validation camille@exemple.fr"
+        );
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM report_defects").await, 1);
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM documents").await, 1);
+        assert_eq!(
+            text(&app, "SELECT body FROM follow_ups").await,
+            FIRST_FOLLOW_UP
+        );
+        // Geocoding, the declarant's confirmation, the territory admin's
+        // notice and the document's antivirus scan: all committed with it.
+        assert_eq!(
+            jobs(&app).await,
+            "geocode_report,scan_document,send_email,send_email"
+        );
+        assert_eq!(
+            scalar(
+                &app,
+                &format!("SELECT COUNT(*) FROM outbox WHERE JSON_SEARCH(payload, 'one', '{ADMIN_13}') IS NOT NULL")
+            )
+            .await,
+            1
+        );
+        assert_eq!(
+            text(
+                &app,
+                &format!("SELECT status FROM drafts WHERE uuid = '{uuid}'")
+            )
+            .await,
+            "en_signalement"
+        );
+
+        // The same draft again (a replayed request): nothing more.
+        let again = filing::persist(&app.db, &uuid, &payload, &plan)
+            .await
+            .unwrap();
+        assert_eq!(again, Filed::AlreadyFiled);
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM reports").await, 1);
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM outbox").await, 4);
+    }
+
+    #[tokio::test]
+    async fn a_failure_midway_leaves_no_report_no_job_and_the_draft_as_it_was() {
+        let app = TestApp::spawn().await;
+        open_territory(&app).await;
+        let (uuid, payload) = draft(&app).await;
+        // The second document cannot be stored (its type is longer than the
+        // column): the first one, and its scan job, were already written.
+        let plan = plan(
+            &app,
+            vec![file("a.png", "image/png"), file("b.png", &"x".repeat(500))],
+        )
+        .await;
+
+        let result = filing::persist(&app.db, &uuid, &payload, &plan).await;
+
+        assert!(result.is_err(), "{result:?}");
+        for table in [
+            "reports",
+            "report_defects",
+            "documents",
+            "follow_ups",
+            "outbox",
+        ] {
+            assert_eq!(
+                scalar(&app, &format!("SELECT COUNT(*) FROM {table}")).await,
+                0,
+                "{table}"
+            );
+        }
+        assert_eq!(
+            text(
+                &app,
+                &format!("SELECT status FROM drafts WHERE uuid = '{uuid}'")
+            )
+            .await,
+            "en_cours"
+        );
+        assert_eq!(
+            scalar(&app, "SELECT COUNT(*) FROM report_reference_counters").await,
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_draft_changed_since_it_was_read_is_not_filed() {
+        let app = TestApp::spawn().await;
+        open_territory(&app).await;
+        let (uuid, mut read_before) = draft(&app).await;
+        read_before
+            .answers
+            .insert("vos_coordonnees_occupant_nom".into(), "Durand".into());
+        let plan = plan(&app, Vec::new()).await;
+
+        let filed = filing::persist(&app.db, &uuid, &read_before, &plan)
+            .await
+            .unwrap();
+
+        assert_eq!(filed, Filed::DraftChanged);
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM reports").await, 0);
+        assert_eq!(jobs(&app).await, "");
+    }
+}
+
 // ------------------------------------------------------------ browser
 
 /// Clicks, then waits until the page whose title starts with `title` is

@@ -12,7 +12,7 @@
 //!   the dwelling's answers;
 //! - anything else: one radio among the precisions.
 
-use super::form::{Answers, Cond, Kind, Profile, Question, eq, get, is, profiles};
+use super::form::{Answers, Cond, DeclarantProfile, Kind, Question, Step, eq, get, is, profiles};
 
 /// A form category with its criteria, as loaded from the taxonomy.
 #[derive(Debug, Clone)]
@@ -108,9 +108,31 @@ pub fn shape(c: &Criterion) -> Shape {
     Shape::Details(questions)
 }
 
+/// The zone a defect screen asks about; `None` for the other screens.
+pub fn step_zone(step: Step) -> Option<&'static str> {
+    match step {
+        Step::DesordresBatiment => Some("batiment"),
+        Step::DesordresLogement => Some("logement"),
+        _ => None,
+    }
+}
+
+/// The categories a defect screen offers (none on the other screens).
+pub fn step_categories<'a>(taxonomy: &'a [Category], step: Step, a: &Answers) -> Vec<&'a Category> {
+    step_zone(step).map_or_else(Vec::new, |zone| categories_for(taxonomy, zone, a))
+}
+
+/// The questions of any screen, the defect screens' from the taxonomy.
+pub fn step_questions(taxonomy: &[Category], step: Step, a: &Answers) -> Vec<Question> {
+    match step_zone(step) {
+        Some(zone) => questions(&categories_for(taxonomy, zone, a), a),
+        None => step.questions(a),
+    }
+}
+
 /// The categories a declarant is offered in a zone.
 pub fn categories_for<'a>(taxonomy: &'a [Category], zone: &str, a: &Answers) -> Vec<&'a Category> {
-    let occupant = super::form::profile(a).is_some_and(Profile::is_occupant);
+    let occupant = super::form::profile(a).is_some_and(DeclarantProfile::is_occupant);
     let hide_light = is(a, "type_logement_sous_sol_sans_fenetre", "oui")
         || is(a, "type_logement_sous_comble_sans_fenetre", "oui");
     taxonomy
@@ -194,7 +216,10 @@ pub fn questions(categories: &[&Category], a: &Answers) -> Vec<Question> {
                         let label = first.rsplit_once(" : ").map_or(first, |(l, _)| l);
                         let mut show = vec![ticked()];
                         if q == "moisissure_apres_nettoyage" {
-                            show.push(profiles(&[Profile::Locataire, Profile::BailleurOccupant]));
+                            show.push(profiles(&[
+                                DeclarantProfile::Locataire,
+                                DeclarantProfile::BailleurOccupant,
+                            ]));
                         }
                         out.push(
                             question(

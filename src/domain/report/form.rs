@@ -17,9 +17,13 @@ use crate::domain::contact::{Email, Phone, PostalCode};
 /// The answers of a draft, keyed by form slug.
 pub type Answers = BTreeMap<String, String>;
 
-/// Who files the report (ProfileDeclarant).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Profile {
+/// Who files the report (ProfileDeclarant), stored in
+/// `reports.declarant_profile` and `drafts.profile` under [`Self::code`], the
+/// one place that spells the codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DeclarantProfile {
+    /// Also what a draft without the answer is read as.
+    #[default]
     Locataire,
     BailleurOccupant,
     TiersParticulier,
@@ -28,7 +32,7 @@ pub enum Profile {
     ServiceSecours,
 }
 
-impl Profile {
+impl DeclarantProfile {
     pub const ALL: [Self; 6] = [
         Self::Locataire,
         Self::BailleurOccupant,
@@ -69,17 +73,37 @@ impl Profile {
     pub fn is_occupant(self) -> bool {
         matches!(self, Self::Locataire | Self::BailleurOccupant)
     }
+
+    /// Someone else than the occupant or the landlord: a relative, a
+    /// professional, the emergency services (Esabora's `Declarant_NonOccupant`).
+    pub fn is_third_party(self) -> bool {
+        match self {
+            Self::TiersParticulier | Self::TiersPro | Self::ServiceSecours => true,
+            Self::Locataire | Self::BailleurOccupant | Self::Bailleur => false,
+        }
+    }
+
+    /// The declarant's link to the occupant when the profile says it
+    /// (`reports.declarant_link`); a private third party answers it.
+    pub fn implied_link(self) -> Option<&'static str> {
+        match self {
+            Self::ServiceSecours => Some("secours"),
+            Self::Bailleur => Some("bailleur"),
+            Self::TiersPro => Some("pro"),
+            Self::Locataire | Self::BailleurOccupant | Self::TiersParticulier => None,
+        }
+    }
 }
 
 /// The derived profile: the occupant detail or the third-party detail,
 /// according to the first answer (docs/form.md §1.1).
-pub fn profile(a: &Answers) -> Option<Profile> {
+pub fn profile(a: &Answers) -> Option<DeclarantProfile> {
     match get(a, "signalement_concerne_profil") {
         Some("logement_occupez") => {
-            get(a, "signalement_concerne_profil_detail_occupant").and_then(Profile::parse)
+            get(a, "signalement_concerne_profil_detail_occupant").and_then(DeclarantProfile::parse)
         }
         Some("autre_logement") => {
-            get(a, "signalement_concerne_profil_detail_tiers").and_then(Profile::parse)
+            get(a, "signalement_concerne_profil_detail_tiers").and_then(DeclarantProfile::parse)
         }
         _ => None,
     }
@@ -98,7 +122,7 @@ pub fn is(a: &Answers, slug: &str, value: &str) -> bool {
 /// The social-housing answer, whichever question asked it (docs/form.md §6
 /// rules 2 and 3): `Some(true)` social, `Some(false)` private, `None` unknown.
 pub fn is_social_housing(a: &Answers) -> Option<bool> {
-    let answer = if profile(a) == Some(Profile::ServiceSecours) {
+    let answer = if profile(a) == Some(DeclarantProfile::ServiceSecours) {
         get(a, "signalement_concerne_logement_social_service_secours")
     } else {
         get(a, "signalement_concerne_logement_social_autre_tiers")
@@ -112,11 +136,14 @@ pub fn is_social_housing(a: &Answers) -> Option<bool> {
 
 /// The occupant's status: owner for BO, tenant for LOC and BAI, else the
 /// third party's answer (`nsp` = unknown).
-pub fn occupant_profile(a: &Answers) -> Option<Profile> {
+pub fn occupant_profile(a: &Answers) -> Option<DeclarantProfile> {
     match profile(a)? {
-        Profile::BailleurOccupant => Some(Profile::BailleurOccupant),
-        Profile::Locataire | Profile::Bailleur => Some(Profile::Locataire),
-        _ => get(a, "signalement_concerne_profil_detail_profil_occupant").and_then(Profile::parse),
+        DeclarantProfile::BailleurOccupant => Some(DeclarantProfile::BailleurOccupant),
+        DeclarantProfile::Locataire | DeclarantProfile::Bailleur => {
+            Some(DeclarantProfile::Locataire)
+        }
+        _ => get(a, "signalement_concerne_profil_detail_profil_occupant")
+            .and_then(DeclarantProfile::parse),
     }
 }
 
@@ -130,7 +157,7 @@ pub enum Cond {
     /// The answer to `slug` is one of `values`.
     Eq(String, Vec<String>),
     /// The declarant's profile is one of these.
-    Profiles(Vec<Profile>),
+    Profiles(Vec<DeclarantProfile>),
     All(Vec<Cond>),
     Any(Vec<Cond>),
     Not(Box<Cond>),
@@ -145,7 +172,7 @@ pub fn eq(slug: &str, values: &[&str]) -> Cond {
     )
 }
 
-pub fn profiles(list: &[Profile]) -> Cond {
+pub fn profiles(list: &[DeclarantProfile]) -> Cond {
     Cond::Profiles(list.to_vec())
 }
 
@@ -154,11 +181,11 @@ pub fn not(c: Cond) -> Cond {
 }
 
 /// The profiles that are not occupants.
-const THIRD_PARTIES: [Profile; 4] = [
-    Profile::TiersParticulier,
-    Profile::TiersPro,
-    Profile::Bailleur,
-    Profile::ServiceSecours,
+const THIRD_PARTIES: [DeclarantProfile; 4] = [
+    DeclarantProfile::TiersParticulier,
+    DeclarantProfile::TiersPro,
+    DeclarantProfile::Bailleur,
+    DeclarantProfile::ServiceSecours,
 ];
 
 impl Cond {
@@ -249,7 +276,7 @@ pub struct Question {
     pub show: Cond,
     pub required: Cond,
     /// Profiles offered a "Je ne sais pas" answer (radios).
-    pub nsp_for: Vec<Profile>,
+    pub nsp_for: Vec<DeclarantProfile>,
     /// Autocomplete token for the browser.
     pub autocomplete: &'static str,
 }
@@ -283,7 +310,7 @@ impl Question {
         self.required = c;
         self
     }
-    fn nsp(mut self, list: &[Profile]) -> Self {
+    fn nsp(mut self, list: &[DeclarantProfile]) -> Self {
         self.nsp_for = list.to_vec();
         self
     }
@@ -405,7 +432,7 @@ impl Step {
         match self {
             Self::CoordonneesOccupant => p.is_some_and(|p| !p.is_occupant()),
             Self::Bailleur => landlord_asked(a),
-            Self::Situation | Self::Complements => p != Some(Profile::ServiceSecours),
+            Self::Situation | Self::Complements => p != Some(DeclarantProfile::ServiceSecours),
             Self::DesordresBatiment => {
                 get(a, "zone_concernee_zone").is_none_or(|z| z != "logement")
             }
@@ -454,7 +481,7 @@ impl Step {
             Self::Adresse => address_questions(),
             Self::Profil => profile_questions(),
             Self::VosCoordonnees => {
-                if profile(a).is_some_and(Profile::is_occupant) {
+                if profile(a).is_some_and(DeclarantProfile::is_occupant) {
                     declarant_occupant_questions()
                 } else {
                     declarant_third_party_questions()
@@ -476,8 +503,12 @@ impl Step {
 /// LOC always; TPA/TPR/SEC unless the occupant owns the dwelling.
 fn landlord_asked(a: &Answers) -> bool {
     match profile(a) {
-        Some(Profile::Locataire) => true,
-        Some(Profile::TiersParticulier | Profile::TiersPro | Profile::ServiceSecours) => !is(
+        Some(DeclarantProfile::Locataire) => true,
+        Some(
+            DeclarantProfile::TiersParticulier
+            | DeclarantProfile::TiersPro
+            | DeclarantProfile::ServiceSecours,
+        ) => !is(
             a,
             "signalement_concerne_profil_detail_profil_occupant",
             "bailleur_occupant",
@@ -683,7 +714,7 @@ fn civility(slug: &str) -> Question {
 fn declarant_occupant_questions() -> Vec<Question> {
     let p = "vos_coordonnees_occupant";
     vec![
-        civility(&format!("{p}_civilite")).required_when(profiles(&[Profile::Locataire])),
+        civility(&format!("{p}_civilite")).required_when(profiles(&[DeclarantProfile::Locataire])),
         Question::new(
             &format!("{p}_nom_organisme"),
             "Nom de l’organisme ou de la société",
@@ -722,7 +753,7 @@ fn declarant_third_party_questions() -> Vec<Question> {
                 ("autre", "Autre"),
             ])),
         )
-        .show(profiles(&[Profile::TiersParticulier]))
+        .show(profiles(&[DeclarantProfile::TiersParticulier]))
         .optional(),
         Question::new(
             &format!("{p}_nom_organisme"),
@@ -730,9 +761,9 @@ fn declarant_third_party_questions() -> Vec<Question> {
             Kind::Text { max: 200 },
         )
         .show(Cond::Any(vec![
-            profiles(&[Profile::TiersPro, Profile::ServiceSecours]),
+            profiles(&[DeclarantProfile::TiersPro, DeclarantProfile::ServiceSecours]),
             Cond::All(vec![
-                profiles(&[Profile::Bailleur]),
+                profiles(&[DeclarantProfile::Bailleur]),
                 eq(
                     "signalement_concerne_profil_detail_bailleur_bailleur",
                     &["organisme_societe"],
@@ -765,7 +796,7 @@ fn declarant_third_party_questions() -> Vec<Question> {
 
 fn occupant_questions() -> Vec<Question> {
     let p = "coordonnees_occupant";
-    let names_required = not(profiles(&[Profile::ServiceSecours]));
+    let names_required = not(profiles(&[DeclarantProfile::ServiceSecours]));
     vec![
         civility(&format!("{p}_civilite")).optional(),
         name(&format!("{p}_nom"), "Nom de famille de l’occupant")
@@ -784,9 +815,9 @@ fn occupant_questions() -> Vec<Question> {
 
 fn landlord_questions() -> Vec<Question> {
     let third = [
-        Profile::TiersParticulier,
-        Profile::TiersPro,
-        Profile::ServiceSecours,
+        DeclarantProfile::TiersParticulier,
+        DeclarantProfile::TiersPro,
+        DeclarantProfile::ServiceSecours,
     ];
     let prevenu = || eq("info_procedure_bailleur_prevenu", &["oui"]);
     vec![
@@ -795,7 +826,7 @@ fn landlord_questions() -> Vec<Question> {
             "Nom du bailleur (personne ou organisme)",
             Kind::Text { max: 255 },
         )
-        .required_when(not(profiles(&[Profile::ServiceSecours]))),
+        .required_when(not(profiles(&[DeclarantProfile::ServiceSecours]))),
         Question::new(
             "coordonnees_bailleur_prenom",
             "Prénom du bailleur",
@@ -854,14 +885,14 @@ fn landlord_questions() -> Vec<Question> {
         )
         .hint("Mois et année, au format MM/AAAA, par exemple 03/2026")
         .show(prevenu())
-        .required_when(profiles(&[Profile::Locataire])),
+        .required_when(profiles(&[DeclarantProfile::Locataire])),
         Question::new(
             "info_procedure_bail_reponse",
             "Qu’a-t-il répondu ?",
             Kind::Textarea { max: 255 },
         )
         .show(prevenu())
-        .required_when(profiles(&[Profile::Locataire])),
+        .required_when(profiles(&[DeclarantProfile::Locataire])),
         Question::new(
             "info_procedure_bail_numero",
             "Numéro de réclamation auprès du bailleur social",
@@ -967,7 +998,10 @@ fn dwelling_questions() -> Vec<Question> {
             Kind::Integer { min: 1, max: 9999 },
         )
         .hint("Une estimation suffit.")
-        .required_when(profiles(&[Profile::Locataire, Profile::BailleurOccupant])),
+        .required_when(profiles(&[
+            DeclarantProfile::Locataire,
+            DeclarantProfile::BailleurOccupant,
+        ])),
         Question::new(
             "composition_logement_nb_pieces",
             "Nombre de pièces à vivre (salon, chambres)",
@@ -1030,12 +1064,12 @@ fn dwelling_questions() -> Vec<Question> {
 
 fn composition_questions() -> Vec<Question> {
     let lease = Cond::Any(vec![
-        profiles(&[Profile::Locataire, Profile::Bailleur]),
+        profiles(&[DeclarantProfile::Locataire, DeclarantProfile::Bailleur]),
         Cond::All(vec![
             profiles(&[
-                Profile::TiersParticulier,
-                Profile::TiersPro,
-                Profile::ServiceSecours,
+                DeclarantProfile::TiersParticulier,
+                DeclarantProfile::TiersPro,
+                DeclarantProfile::ServiceSecours,
             ]),
             not(eq(
                 "signalement_concerne_profil_detail_profil_occupant",
@@ -1060,12 +1094,12 @@ fn composition_questions() -> Vec<Question> {
             yes_no(),
         )
         .nsp(&[
-            Profile::TiersParticulier,
-            Profile::TiersPro,
-            Profile::Bailleur,
+            DeclarantProfile::TiersParticulier,
+            DeclarantProfile::TiersPro,
+            DeclarantProfile::Bailleur,
         ])
         .show(Cond::All(vec![
-            not(profiles(&[Profile::ServiceSecours])),
+            not(profiles(&[DeclarantProfile::ServiceSecours])),
             Cond::Custom(|a| {
                 get(a, "composition_logement_nombre_enfants")
                     .and_then(|v| v.parse::<u32>().ok())
@@ -1077,7 +1111,10 @@ fn composition_questions() -> Vec<Question> {
             "Date d’entrée dans le logement",
             Kind::PastDate,
         )
-        .show(profiles(&[Profile::Locataire, Profile::BailleurOccupant])),
+        .show(profiles(&[
+            DeclarantProfile::Locataire,
+            DeclarantProfile::BailleurOccupant,
+        ])),
         Question::new("bail_dpe_bail", "Un bail a-t-il été signé ?", yes_no_nsp())
             .show(lease.clone()),
         Question::new(
@@ -1093,9 +1130,9 @@ fn composition_questions() -> Vec<Question> {
         )
         .hint("Il figure sur l’avis de taxe foncière. Facultatif.")
         .show(profiles(&[
-            Profile::Locataire,
-            Profile::BailleurOccupant,
-            Profile::Bailleur,
+            DeclarantProfile::Locataire,
+            DeclarantProfile::BailleurOccupant,
+            DeclarantProfile::Bailleur,
         ]))
         .optional(),
         Question::new(
@@ -1133,11 +1170,16 @@ fn composition_questions() -> Vec<Question> {
 
 fn situation_questions() -> Vec<Question> {
     let third = THIRD_PARTIES.to_vec();
-    let not_loc: Vec<Profile> = Profile::ALL
+    let not_loc: Vec<DeclarantProfile> = DeclarantProfile::ALL
         .into_iter()
-        .filter(|p| *p != Profile::Locataire)
+        .filter(|p| *p != DeclarantProfile::Locataire)
         .collect();
-    let occupants = || profiles(&[Profile::Locataire, Profile::BailleurOccupant]);
+    let occupants = || {
+        profiles(&[
+            DeclarantProfile::Locataire,
+            DeclarantProfile::BailleurOccupant,
+        ])
+    };
     let allocation = || eq("logement_social_allocation", &["oui"]);
     let accompagnement = || eq("travailleur_social_accompagnement", &["oui"]);
     vec![
@@ -1196,7 +1238,7 @@ fn situation_questions() -> Vec<Question> {
         .nsp(&not_loc)
         .show(Cond::All(vec![
             eq("travailleur_social_quitte_logement", &["oui"]),
-            not(profiles(&[Profile::BailleurOccupant])),
+            not(profiles(&[DeclarantProfile::BailleurOccupant])),
             not(eq(
                 "signalement_concerne_profil_detail_profil_occupant",
                 &["bailleur_occupant"],
@@ -1215,7 +1257,7 @@ fn situation_questions() -> Vec<Question> {
         )
         .show(Cond::All(vec![
             accompagnement(),
-            profiles(&[Profile::TiersPro]),
+            profiles(&[DeclarantProfile::TiersPro]),
         ]))
         .optional(),
         Question::new(
@@ -1232,10 +1274,10 @@ fn situation_questions() -> Vec<Question> {
 }
 
 fn procedure_questions() -> Vec<Question> {
-    let consent = |slug: &str, label: &str, who: &[Profile]| {
+    let consent = |slug: &str, label: &str, who: &[DeclarantProfile]| {
         Question::new(slug, label, Kind::Checkbox).show(profiles(who))
     };
-    use Profile::*;
+    use DeclarantProfile::*;
     vec![
         Question::new(
             "info_procedure_assurance_contactee",
@@ -1275,7 +1317,7 @@ fn procedure_questions() -> Vec<Question> {
         consent(
             "utilisation_service_ok_visite",
             "J’accepte qu’une visite du logement puisse être organisée.",
-            &Profile::ALL,
+            &DeclarantProfile::ALL,
         ),
         consent(
             "utilisation_service_ok_demande_logement",
@@ -1290,18 +1332,18 @@ fn procedure_questions() -> Vec<Question> {
         consent(
             "utilisation_service_ok_donnees_sante",
             "Je n’ai donné aucune information sur la santé des personnes.",
-            &Profile::ALL,
+            &DeclarantProfile::ALL,
         ),
         consent(
             "utilisation_service_ok_cgu",
             "J’accepte les conditions d’utilisation et la politique de données personnelles.",
-            &Profile::ALL,
+            &DeclarantProfile::ALL,
         ),
     ]
 }
 
 fn complement_questions() -> Vec<Question> {
-    use Profile::*;
+    use DeclarantProfile::*;
     let ic = |s: &str| format!("informations_complementaires_{s}");
     vec![
         Question::new(
@@ -1526,7 +1568,7 @@ pub fn deep_link_answers(code: &str) -> Vec<(&'static str, &'static str)> {
         "locataire_parc_prive" => [occupant("locataire"), vec![(social, "non")]].concat(),
         "locataire_parc_public" => [occupant("locataire"), vec![(social, "oui")]].concat(),
         "tiers_particulier" | "tiers_pro" | "bailleur" | "service_secours" => {
-            third(Profile::parse(code).map_or("", Profile::code))
+            third(DeclarantProfile::parse(code).map_or("", DeclarantProfile::code))
         }
         "bailleur_social" => [
             third("bailleur"),
@@ -1591,7 +1633,7 @@ mod tests {
             ("signalement_concerne_profil_detail_occupant", "locataire"),
             ("signalement_concerne_profil_detail_tiers", "tiers_pro"),
         ]);
-        assert_eq!(profile(&a), Some(Profile::TiersPro));
+        assert_eq!(profile(&a), Some(DeclarantProfile::TiersPro));
     }
 
     #[test]
@@ -1645,7 +1687,7 @@ mod tests {
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        assert_eq!(profile(&answers), Some(Profile::Bailleur));
+        assert_eq!(profile(&answers), Some(DeclarantProfile::Bailleur));
         assert_eq!(is_social_housing(&answers), Some(true));
         assert!(deep_link_answers("n_importe_quoi").is_empty());
     }

@@ -1,18 +1,38 @@
-//! From the answers of a finished draft to the columns of a report
-//! (docs/form.md §4): who is the occupant, who declares, the landlord, the
-//! dwelling, the household and the procedure. Pure data: the database layer
-//! inserts it.
+//! From the answers of a finished draft to a filed report (docs/form.md
+//! §5.6), in three steps each testable alone:
+//!
+//! 1. [`validate`]: the draft checked again as a whole → a
+//!    [`ValidSubmission`] or every error for the summary;
+//! 2. [`plan`]: what filing it writes → a [`SubmissionPlan`] (report row,
+//!    scores, defects, qualifications, documents, jobs);
+//! 3. `filing::persist`: the plan in one transaction.
+//!
+//! This module also maps the answers to the report's columns
+//! ([`Submission`], docs/form.md §4): who is the occupant, who declares, the
+//! landlord, the dwelling, the household and the procedure; and decides what
+//! a submission does with its draft once locked ([`gate`]).
+
+mod plan;
+mod validate;
+
+pub use plan::{
+    FIRST_FOLLOW_UP, KnownPrecision, NEW_REPORT_STATUS, PlanFacts, PlannedEmail, PlannedJob,
+    PlannedReport, SubmissionPlan, plan,
+};
+pub use validate::{Facts, SummaryError, ValidSubmission, validate};
 
 use serde_json::{Map, Value};
 
-use super::form::{self, Answers, Profile, get, is};
+use super::draft::DraftState;
+
+use super::form::{self, Answers, DeclarantProfile, get, is};
 use super::scoring::{DpeFacts, DpePeriod, InsurerContacted, ScoringInput};
 
 /// The columns of a new report that come from the form.
 #[derive(Debug, Clone, Default)]
 pub struct Submission {
-    pub declarant_profile: String,
-    pub occupant_profile: Option<String>,
+    pub declarant_profile: DeclarantProfile,
+    pub occupant_profile: Option<DeclarantProfile>,
     pub is_public_housing: Option<bool>,
 
     pub occupant_civility: Option<String>,
@@ -137,11 +157,11 @@ const IN_COLUMNS: [&str; 3] = [
 
 impl Submission {
     pub fn from_answers(a: &Answers) -> Self {
-        let profile = form::profile(a).unwrap_or(Profile::Locataire);
+        let profile = form::profile(a).unwrap_or(DeclarantProfile::Locataire);
         let occupant = profile.is_occupant();
         let mut s = Submission {
-            declarant_profile: profile.code().to_owned(),
-            occupant_profile: form::occupant_profile(a).map(|p| p.code().to_owned()),
+            declarant_profile: profile,
+            occupant_profile: form::occupant_profile(a),
             is_public_housing: form::is_social_housing(a),
             ..Default::default()
         };
@@ -170,11 +190,9 @@ impl Submission {
             s.declarant_phone = text(a, &format!("{p}_tel"));
             s.declarant_phone_secondary = text(a, &format!("{p}_tel_secondaire"));
             s.declarant_structure = text(a, &format!("{p}_nom_organisme"));
-            s.declarant_link = match profile {
-                Profile::ServiceSecours => Some("secours".into()),
-                Profile::Bailleur => Some("bailleur".into()),
-                Profile::TiersPro => Some("pro".into()),
-                _ => text(a, &format!("{p}_lien")),
+            s.declarant_link = match profile.implied_link() {
+                Some(link) => Some(link.to_owned()),
+                None => text(a, &format!("{p}_lien")),
             };
             let o = "coordonnees_occupant";
             s.occupant_civility = text(a, &format!("{o}_civilite"));
@@ -186,7 +204,7 @@ impl Submission {
 
         // Landlord: the declarant for BO and BAI (docs/form.md §2.2).
         match profile {
-            Profile::BailleurOccupant | Profile::Bailleur => {
+            DeclarantProfile::BailleurOccupant | DeclarantProfile::Bailleur => {
                 s.landlord_kind = text(
                     a,
                     "signalement_concerne_profil_detail_bailleur_proprietaire",
@@ -199,7 +217,7 @@ impl Submission {
                 s.landlord_first_name = s.declarant_first_name.clone();
                 s.landlord_email = s.declarant_email.clone();
                 s.landlord_phone = s.declarant_phone.clone();
-                if profile == Profile::BailleurOccupant {
+                if profile == DeclarantProfile::BailleurOccupant {
                     s.landlord_address = text(a, "adresse_logement_adresse_detail_numero");
                     s.landlord_postal_code = text(a, "adresse_logement_adresse_detail_code_postal");
                     s.landlord_city = text(a, "adresse_logement_adresse_detail_commune");
@@ -370,6 +388,29 @@ impl Submission {
     }
 }
 
+/// What a submission does with its draft, once the row is locked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DraftGate {
+    /// Still in progress and as it was read: file it.
+    File,
+    /// A concurrent submission of the same draft won the race: show its
+    /// confirmation.
+    AlreadyFiled,
+    /// Edited in another tab, or left the form: show the summary again.
+    Changed,
+}
+
+/// Decides from the locked draft's state, whether it already points to a
+/// report, and whether it still holds what the plan was made from.
+pub fn gate(state: DraftState, has_report: bool, unchanged: bool) -> DraftGate {
+    match (state, has_report) {
+        (DraftState::Submitted, true) => DraftGate::AlreadyFiled,
+        (DraftState::Submitted, false) | (DraftState::Archived, _) => DraftGate::Changed,
+        (DraftState::InProgress, _) if unchanged => DraftGate::File,
+        (DraftState::InProgress, _) => DraftGate::Changed,
+    }
+}
+
 /// The initials and postal code that unlock the follow-up space: first
 /// letter of the first name, first letter of the last name (accents and
 /// case ignored).
@@ -412,10 +453,252 @@ mod tests {
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
         let s = Submission::from_answers(&a);
-        assert_eq!(s.declarant_profile, "locataire");
+        assert_eq!(s.declarant_profile, DeclarantProfile::Locataire);
         assert_eq!(s.occupant_last_name.as_deref(), Some("Durand"));
         assert_eq!(s.declarant_email.as_deref(), Some("a@b.fr"));
         assert_eq!(s.dwelling_rooms, Some(1));
         assert_eq!(s.confirmation_recipients().len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod flow_tests {
+    //! validate → plan on a whole tenant's draft, without HTTP nor database.
+
+    use super::*;
+    use crate::domain::report::{
+        address::Commune,
+        defects::{Category, Criterion, PrecisionRef},
+        draft::DraftFile,
+        form::Step,
+        scoring::{self, Precision, Qualification, Zone},
+    };
+
+    const TODAY: time::Date = time::macros::date!(2026 - 11 - 23);
+    const ELEC: &str = "desordres_logement_electricite_installation_dangereuse";
+
+    fn taxonomy() -> Vec<Category> {
+        vec![Category {
+            code: "desordres_logement_electricite".into(),
+            label: "Électricité".into(),
+            zone: "logement".into(),
+            criteria: vec![Criterion {
+                code: ELEC.into(),
+                label: "Installation dangereuse".into(),
+                precisions: vec![PrecisionRef {
+                    code: ELEC.into(),
+                    label: "Installation dangereuse".into(),
+                }],
+            }],
+        }]
+    }
+
+    fn aix(active: bool) -> Vec<Commune> {
+        vec![Commune {
+            insee_code: "13001".into(),
+            name: "Aix-en-Provence".into(),
+            territory_id: 13,
+            territory_active: active,
+            authorized_insee_codes: Vec::new(),
+        }]
+    }
+
+    fn tenant() -> Answers {
+        [
+            ("adresse_logement_adresse_detail_numero", "12 rue des Lilas"),
+            ("adresse_logement_adresse_detail_code_postal", "13100"),
+            ("adresse_logement_adresse_detail_commune", "aix en provence"),
+            ("signalement_concerne_profil", "logement_occupez"),
+            ("signalement_concerne_profil_detail_occupant", "locataire"),
+            ("signalement_concerne_logement_social_autre_tiers", "non"),
+            ("vos_coordonnees_occupant_civilite", "mme"),
+            ("vos_coordonnees_occupant_nom", "Durand"),
+            ("vos_coordonnees_occupant_prenom", "Camille"),
+            ("vos_coordonnees_occupant_email", " Camille@Exemple.FR "),
+            ("vos_coordonnees_occupant_tel", "06 12 34 56 78"),
+            ("coordonnees_bailleur_nom", "SCI Les Lilas"),
+            ("info_procedure_bailleur_prevenu", "non"),
+            ("zone_concernee_zone", "logement"),
+            ("zone_concernee_debut_desordres", "months_1_to_6"),
+            ("zone_concernee_constatation_desordres", "oui"),
+            ("type_logement_nature", "appartement"),
+            ("type_logement_rdc", "non"),
+            ("type_logement_dernier_etage", "non"),
+            ("type_logement_sous_sol_sans_fenetre", "non"),
+            ("composition_logement_piece_unique", "plusieurs_pieces"),
+            ("composition_logement_superficie", "45"),
+            ("composition_logement_nb_pieces", "2"),
+            ("type_logement_commodites_piece_a_vivre_9m", "oui"),
+            ("type_logement_commodites_cuisine", "oui"),
+            ("type_logement_commodites_salle_de_bain", "oui"),
+            ("type_logement_commodites_wc", "oui"),
+            ("type_logement_commodites_wc_cuisine", "non"),
+            ("composition_logement_nombre_personnes", "3"),
+            ("composition_logement_nombre_enfants", "1"),
+            ("composition_logement_enfants", "oui"),
+            ("bail_dpe_date_emmenagement", "2020-05-01"),
+            ("bail_dpe_bail", "oui"),
+            ("bail_dpe_etat_des_lieux", "oui"),
+            ("bail_dpe_dpe", "nsp"),
+            ("logement_social_demande_relogement", "non"),
+            ("logement_social_allocation", "non"),
+            ("travailleur_social_quitte_logement", "non"),
+            ("travailleur_social_accompagnement", "non"),
+            ("desordres_logement_electricite", "1"),
+            (ELEC, "1"),
+            ("info_procedure_assurance_contactee", "non"),
+            ("info_procedure_depart_apres_travaux", "oui"),
+            ("utilisation_service_ok_prevenir_bailleur", "1"),
+            ("utilisation_service_ok_visite", "1"),
+            ("utilisation_service_ok_demande_logement", "1"),
+            ("utilisation_service_ok_signalement_tiers", "1"),
+            ("utilisation_service_ok_donnees_sante", "1"),
+            ("utilisation_service_ok_cgu", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+    }
+
+    fn validate_with(
+        a: &Answers,
+        communes: &[Commune],
+    ) -> Result<ValidSubmission, Vec<SummaryError>> {
+        let taxonomy = taxonomy();
+        validate(
+            a,
+            &Facts {
+                taxonomy: &taxonomy,
+                communes,
+                today: TODAY,
+            },
+        )
+    }
+
+    #[test]
+    fn a_complete_draft_is_valid_and_normalised() {
+        let valid = validate_with(&tenant(), &aix(true)).unwrap_or_else(|e| panic!("{e:#?}"));
+        assert_eq!(valid.territory_id, 13);
+        assert_eq!(valid.precision_codes, [ELEC]);
+        assert_eq!(
+            valid.form.declarant_email.as_deref(),
+            Some("camille@exemple.fr")
+        );
+        assert_eq!(valid.form.declarant_phone.as_deref(), Some("+33612345678"));
+        // The commune's official name and INSEE code replace what was typed.
+        assert_eq!(valid.form.city, "Aix-en-Provence");
+        assert_eq!(valid.form.insee_code.as_deref(), Some("13001"));
+        assert!(valid.scoring.child_under_6);
+    }
+
+    #[test]
+    fn every_problem_of_a_draft_is_reported_with_its_screen() {
+        let mut a = tenant();
+        a.insert("vos_coordonnees_occupant_email".into(), "camille@".into());
+        a.remove("signalement_concerne_profil_detail_occupant");
+        a.remove(ELEC);
+        let errors = validate_with(&a, &aix(false)).unwrap_err();
+        let steps: Vec<Step> = errors.iter().map(|e| e.step).collect();
+        assert!(steps.contains(&Step::Profil), "{errors:#?}");
+        assert!(
+            errors.iter().any(|e| e.step == Step::Adresse
+                && e.message.contains("n’est pas ouvert à Aix-en-Provence")),
+            "{errors:#?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.step == Step::DesordresLogement && e.label == "Les problèmes"),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_postal_code_is_an_address_error() {
+        let errors = validate_with(&tenant(), &[]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].step, Step::Adresse);
+        assert_eq!(
+            errors[0].message,
+            "Ce code postal n’existe pas. Vérifiez-le."
+        );
+    }
+
+    fn facts<'a>(precisions: &'a [KnownPrecision], files: &'a [DraftFile]) -> PlanFacts<'a> {
+        PlanFacts {
+            precisions,
+            files,
+            report_uuid: "0b7f3c1e-5a2d-4c8e-9f10-1234567890ab".into(),
+            follow_up_code: "code".into(),
+            base_url: "https://histologe.example/",
+            now: time::macros::datetime!(2026-11-23 10:00 UTC),
+        }
+    }
+
+    #[test]
+    fn the_plan_scores_once_and_lists_every_job() {
+        let valid = validate_with(&tenant(), &aix(true)).unwrap();
+        let precisions = [KnownPrecision {
+            id: 7,
+            precision: Precision {
+                slug: ELEC.into(),
+                zone: Zone::Logement,
+                coef: 4.0,
+                is_danger: true,
+                is_insalubrite: false,
+                is_suroccupation: false,
+                qualifications: vec![Qualification::Danger],
+            },
+        }];
+        let files = [DraftFile {
+            field: "desordres_logement_electricite_photos_upload".into(),
+            key: "documents/x".into(),
+            thumbnail_key: None,
+            filename: "prise.png".into(),
+            mime: "image/png".into(),
+            size: 10,
+            sha256: "0".repeat(64),
+            kind: "photo".into(),
+        }];
+        let expected = scoring::compute(&[precisions[0].precision.clone()], &valid.scoring);
+        let plan = plan(valid, &facts(&precisions, &files));
+        assert_eq!(plan.report.status, "need_validation");
+        assert_eq!(plan.report.territory_id, 13);
+        assert_eq!(plan.report.severity_score_raw, expected.score);
+        assert_eq!(plan.qualifications, expected.qualifications);
+        assert!(
+            plan.qualifications
+                .iter()
+                .any(|q| q.qualification == Qualification::Danger)
+        );
+        assert_eq!(plan.defect_ids, [7]);
+        assert_eq!(plan.documents, files);
+        assert_eq!(plan.reference_year, 2026);
+        assert_eq!(
+            plan.jobs,
+            [
+                PlannedJob::Geocode,
+                PlannedJob::Email(PlannedEmail::Confirmation {
+                    to: "camille@exemple.fr".into(),
+                    first_name: "Camille".into(),
+                    link: "https://histologe.example/suivre-mon-signalement/code".into(),
+                }),
+                PlannedJob::Email(PlannedEmail::ToTerritoryAdmins {
+                    city: "Aix-en-Provence".into(),
+                    link: "https://histologe.example/bo/signalements/0b7f3c1e-5a2d-4c8e-9f10-1234567890ab"
+                        .into(),
+                }),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_locked_draft_is_filed_once_and_only_as_it_was_read() {
+        use crate::domain::report::draft::DraftState::*;
+        assert_eq!(gate(InProgress, false, true), DraftGate::File);
+        assert_eq!(gate(InProgress, false, false), DraftGate::Changed);
+        assert_eq!(gate(Submitted, true, true), DraftGate::AlreadyFiled);
+        assert_eq!(gate(Submitted, false, true), DraftGate::Changed);
+        assert_eq!(gate(Archived, false, true), DraftGate::Changed);
     }
 }

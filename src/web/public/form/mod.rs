@@ -33,7 +33,7 @@ use crate::{
         permissions::Access,
         report::{
             defects,
-            draft::{DraftFile, DraftPayload},
+            draft::{DraftFile, DraftPayload, DraftState},
             form::{self, Answers, Question, Step},
         },
     },
@@ -157,7 +157,7 @@ async fn load_draft(state: &AppState, uuid: &str) -> AppResult<db::drafts::Draft
     }
     db::drafts::find(&state.db, uuid)
         .await?
-        .filter(|d| d.status == "en_cours" || d.status == "en_signalement")
+        .filter(|d| d.status.is_reachable())
         .ok_or(AppError::NotFound)
 }
 
@@ -171,17 +171,9 @@ fn confirmation_url(uuid: &str) -> String {
 
 /// The questions of a screen, the defect screens' from the taxonomy.
 async fn questions_of(state: &AppState, step: Step, a: &Answers) -> AppResult<Vec<Question>> {
-    Ok(match step {
-        Step::DesordresBatiment | Step::DesordresLogement => {
-            let taxonomy = state.taxonomy().await?;
-            let zone = if step == Step::DesordresBatiment {
-                "batiment"
-            } else {
-                "logement"
-            };
-            defects::questions(&defects::categories_for(&taxonomy, zone, a), a)
-        }
-        other => other.questions(a),
+    Ok(match defects::step_zone(step) {
+        Some(_) => defects::step_questions(&state.taxonomy().await?, step, a),
+        None => step.questions(a),
     })
 }
 
@@ -377,7 +369,7 @@ pub async fn show_step(
     if step == "confirmation" {
         return submit::show_confirmation(&state, layout, &draft).await;
     }
-    if draft.status == "en_signalement" {
+    if draft.status == DraftState::Submitted {
         return Ok(Redirect::to(&confirmation_url(&uuid)).into_response());
     }
     let step = Step::parse(&step).ok_or(AppError::NotFound)?;
@@ -567,7 +559,7 @@ pub async fn save_step(
     request: Request,
 ) -> AppResult<Response> {
     let draft = load_draft(&state, &uuid).await?;
-    if draft.status == "en_signalement" {
+    if draft.status == DraftState::Submitted {
         return Ok(Redirect::to(&confirmation_url(&uuid)).into_response());
     }
     if step == "doublon" {
@@ -591,15 +583,10 @@ pub async fn save_step(
     let questions = questions_of(&state, step, &payload.answers).await?;
     let mut a = merge(&payload.answers, &questions, &submitted);
     let mut errors = form::validate(&questions, &mut a, today());
-    if matches!(step, Step::DesordresBatiment | Step::DesordresLogement) {
+    if defects::step_zone(step).is_some() {
         let taxonomy = state.taxonomy().await?;
-        let zone = if step == Step::DesordresBatiment {
-            "batiment"
-        } else {
-            "logement"
-        };
         errors.extend(defects::check_rooms(
-            &defects::categories_for(&taxonomy, zone, &a),
+            &defects::step_categories(&taxonomy, step, &a),
             &a,
         ));
     }
