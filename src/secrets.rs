@@ -79,6 +79,10 @@ impl Secrets {
             secret_key.as_bytes(),
         );
         let mut key = [0u8; 32];
+        #[allow(
+            clippy::expect_used,
+            reason = "HKDF-SHA256 fails only above 255 × 32 bytes of output"
+        )]
         hkdf.expand(b"xchacha20poly1305 v1", &mut key)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         Self {
@@ -93,6 +97,10 @@ impl Secrets {
     /// `v1:` + base64(nonce ‖ ciphertext ‖ tag).
     pub fn encrypt(&self, column: Column, plain: &str) -> String {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        #[allow(
+            clippy::expect_used,
+            reason = "the AEAD fails only on messages of 256 GiB and more"
+        )]
         let sealed = self
             .cipher
             .encrypt(

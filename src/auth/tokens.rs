@@ -24,6 +24,7 @@ pub fn digest(token: &str) -> String {
 /// clear, and cannot be brute-forced back without the key.
 pub fn keyed_digest(secret_key: &str, value: &str) -> String {
     use hmac::{Hmac, Mac};
+    #[allow(clippy::expect_used, reason = "HMAC takes keys of any length")]
     let mut mac =
         Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("HMAC takes keys of any size");
     mac.update(value.as_bytes());

@@ -370,6 +370,10 @@ impl DecodeGate {
     }
 
     /// Takes every slot (tests: a gate that is full).
+    #[allow(
+        clippy::expect_used,
+        reason = "the semaphore is owned by the gate and never closed"
+    )]
     pub async fn hold_all(&self) -> tokio::sync::OwnedSemaphorePermit {
         let total = u32::try_from(MAX_DECODES).unwrap_or(u32::MAX);
         self.slots

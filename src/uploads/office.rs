@@ -180,6 +180,10 @@ fn detect_ole_inner(bytes: &[u8]) -> Result<FileType, Refusal> {
 
 /// Test documents built the way Office writes them (the structure, not the
 /// content): what the detector reads.
+#[allow(
+    clippy::expect_used,
+    reason = "test samples built in memory: writing to a Vec does not fail"
+)]
 pub mod samples {
     use std::io::{Cursor, Write};
 

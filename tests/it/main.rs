@@ -2,6 +2,14 @@
 //! servers (started by `scripts/services.sh`), each test in its own fresh
 //! database. One binary, so the build links once.
 
+// Helpers outside `#[test]` functions too: a panic in test code is a failed
+// test with its message (Cargo.toml denies both in the application).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a panic is a failed test"
+)]
+
 mod common;
 mod fakes;
 
