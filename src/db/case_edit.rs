@@ -1,7 +1,7 @@
-//! Reads and writes of the "edit report sections" page, and the recompute
-//! of severity and qualifications after an edit.
+//! Reads and writes of the "edit report sections" page. The score is
+//! recomputed afterwards by `db::scoring::rescore`.
 
-use sqlx::{MySqlConnection, types::Json};
+use sqlx::MySqlConnection;
 
 use super::Pool;
 
@@ -82,64 +82,4 @@ pub async fn save(
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
-}
-
-/// The precision codes of a report (for the score).
-pub async fn precision_codes(
-    conn: &mut MySqlConnection,
-    report_id: u64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar!(
-        "SELECT p.code FROM report_defects d JOIN defect_precisions p ON p.id = d.precision_id WHERE d.report_id = ?",
-        report_id
-    )
-    .fetch_all(conn)
-    .await
-}
-
-pub async fn set_severity(
-    conn: &mut MySqlConnection,
-    report_id: u64,
-    raw: f64,
-    building: f64,
-    dwelling: f64,
-    rounded: f64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE reports SET severity_score = ?, severity_score_raw = ?, severity_building = ?, severity_dwelling = ? WHERE id = ?",
-        rounded,
-        raw,
-        building,
-        dwelling,
-        report_id
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Replaces the automatic (not visit-confirmed) qualifications.
-pub async fn replace_auto_qualifications(
-    conn: &mut MySqlConnection,
-    report_id: u64,
-    qualifications: &[(String, String, Vec<String>)],
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "DELETE FROM report_qualifications WHERE report_id = ? AND is_post_visit = FALSE",
-        report_id
-    )
-    .execute(&mut *conn)
-    .await?;
-    for (qualification, status, codes) in qualifications {
-        sqlx::query!(
-            "INSERT INTO report_qualifications (report_id, qualification, status, precision_codes) VALUES (?, ?, ?, ?)",
-            report_id,
-            qualification,
-            status,
-            Json(codes)
-        )
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
 }

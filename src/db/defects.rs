@@ -67,8 +67,8 @@ pub struct PrecisionRow {
 }
 
 /// The precisions with these codes (unknown codes are skipped).
-pub async fn find_precisions(
-    pool: &Pool,
+pub async fn find_precisions<'e>(
+    db: impl sqlx::MySqlExecutor<'e>,
     codes: &[String],
 ) -> Result<Vec<PrecisionRow>, sqlx::Error> {
     if codes.is_empty() {
@@ -84,7 +84,7 @@ pub async fn find_precisions(
          WHERE FIND_IN_SET(p.code, ?)",
         list
     )
-    .fetch_all(pool)
+    .fetch_all(db)
     .await?;
     let mut out: Vec<PrecisionRow> = rows
         .into_iter()

@@ -35,6 +35,7 @@ pub mod outbox;
 pub mod partners;
 pub mod reports;
 pub mod saved_filters;
+pub mod scoring;
 pub mod seed;
 pub mod sent_emails;
 pub mod stats;

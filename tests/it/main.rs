@@ -28,6 +28,7 @@ mod ops_hardening;
 mod outbound;
 mod report_form;
 mod resilience;
+mod scoring;
 mod shell;
 mod uploads_hardening;
 mod worker;

@@ -548,6 +548,66 @@ pub fn compute(precisions: &[Precision], input: &ScoringInput) -> Scoring {
     }
 }
 
+/// Everything scoring reads about one report, as stored: the precisions its
+/// answers selected (`report_defects`) and the facts of [`ScoringInput`]
+/// (`reports` columns). Built from a submission on creation
+/// (`Submission::scoring_facts`) and from the database for a stored report
+/// (`db::scoring::load_facts`), so that every path scores the same facts
+/// (docs/scoring.md §2.7).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ReportFacts {
+    /// Slugs of the selected precisions, composition-derived ones included.
+    /// Overcrowding slugs found here are ignored: [`ReportFacts::precision_slugs`]
+    /// derives overcrowding again from the household.
+    pub defects: Vec<String>,
+    /// The report facts besides the precisions.
+    pub input: ScoringInput,
+}
+
+impl ReportFacts {
+    /// The set S as slugs (docs/scoring.md §1.4): the defects, each once and
+    /// without any stale overcrowding precision, then the overcrowding
+    /// precision the household calls for today. This is what
+    /// `report_defects` holds.
+    pub fn precision_slugs(&self) -> Vec<String> {
+        let mut seen = HashSet::new();
+        let mut out: Vec<String> = self
+            .defects
+            .iter()
+            .filter(|s| !is_overcrowding(s) && seen.insert(s.as_str()))
+            .cloned()
+            .collect();
+        if let Some(slug) = overcrowding_precision(&self.input) {
+            out.push(slug.to_owned());
+        }
+        out
+    }
+}
+
+/// Whether a slug is one of the two derived overcrowding precisions.
+fn is_overcrowding(slug: &str) -> bool {
+    slug == SUROCCUPATION_ALLOCATAIRE || slug == SUROCCUPATION_NON_ALLOCATAIRE
+}
+
+/// The one scoring path: score and automatic qualifications of a report from
+/// its complete facts (docs/scoring.md §2.7). Submission, back-office edit,
+/// demo seed and benchmark data all come here.
+///
+/// `weights` gives the taxonomy facts of a slug (`defect_precisions`); a slug
+/// it does not know is dropped, as the form drops slugs the taxonomy does
+/// not own. S is summed in slug order, whatever order the slugs were stored
+/// in, so that recomputing a stored report gives the very same f64 as its
+/// creation did.
+pub fn assess<'a>(facts: &ReportFacts, weights: impl Fn(&str) -> Option<&'a Precision>) -> Scoring {
+    let mut slugs = facts.precision_slugs();
+    slugs.sort_unstable();
+    let selected: Vec<Precision> = slugs
+        .iter()
+        .filter_map(|slug| weights(slug).cloned())
+        .collect();
+    compute(&selected, &facts.input)
+}
+
 /// S is a set: keep the first occurrence of each slug, in the given order.
 fn dedupe(precisions: &[Precision]) -> Vec<&Precision> {
     let mut seen = HashSet::new();
@@ -1817,6 +1877,90 @@ mod tests {
             ..DpeFacts::default()
         });
         assert_eq!(nde(&compute(&[], &input)), None);
+    }
+
+    // ------------------------------------------------- the one scoring path
+
+    /// Every precision of [`FACTS`], as the taxonomy lookup `assess` takes.
+    fn taxonomy() -> Vec<Precision> {
+        FACTS.iter().map(|f| precision(f.0)).collect()
+    }
+
+    fn weights<'a>(all: &'a [Precision]) -> impl Fn(&str) -> Option<&'a Precision> + 'a {
+        move |slug| all.iter().find(|p| p.slug == slug)
+    }
+
+    #[test]
+    fn report_facts_derive_overcrowding_again_and_drop_a_stale_one() {
+        let mut facts = ReportFacts {
+            defects: vec![
+                slug("B:securite_toit"),
+                slug("B:securite_toit"),
+                SUROCCUPATION_NON_ALLOCATAIRE.to_owned(),
+            ],
+            input: ScoringInput {
+                occupants: Some(3),
+                surface: Some(20.0),
+                allocataire: true,
+                ..defaults()
+            },
+        };
+        assert_eq!(
+            facts.precision_slugs(),
+            [
+                slug("B:securite_toit"),
+                SUROCCUPATION_ALLOCATAIRE.to_owned()
+            ]
+        );
+        facts.input.surface = Some(25.0);
+        assert_eq!(facts.precision_slugs(), [slug("B:securite_toit")]);
+    }
+
+    #[test]
+    fn assess_scores_the_complete_facts_whatever_the_stored_order() {
+        let all = taxonomy();
+        let facts = ReportFacts {
+            defects: [
+                "L:humidite_piece_a_vivre_details_fuite_oui",
+                "L:chauffage_details_difficultes_chauffage_pieces_tout",
+                "B:securite_toit",
+            ]
+            .iter()
+            .map(|s| slug(s))
+            .collect(),
+            input: ScoringInput {
+                insurer_contacted: Some(InsurerContacted::Oui),
+                occupants: Some(3),
+                rooms: Some(1),
+                dpe: DpeFacts {
+                    has_dpe: Some(false),
+                    ..DpeFacts::default()
+                },
+                ..defaults()
+            },
+        };
+        let scoring = assess(&facts, weights(&all));
+        // The insurer answer, the DPE and overcrowding all count: no
+        // ASSURANTIEL, NDE confirmed, SUROCCUPATION.
+        assert_eq!(
+            statuses(&scoring),
+            [
+                St::NonDecenceCheck,
+                St::RsdCheck,
+                St::SuroccupationCheck,
+                St::DangerCheck,
+                St::NdeAveree
+            ]
+        );
+        let reversed = ReportFacts {
+            defects: facts.defects.iter().rev().cloned().collect(),
+            ..facts.clone()
+        };
+        assert_eq!(assess(&reversed, weights(&all)), scoring);
+        // Unknown slugs are dropped, as the form drops them.
+        let mut unknown = facts.clone();
+        unknown.defects.push("desordres_inconnus".to_owned());
+        assert_eq!(assess(&unknown, weights(&all)), scoring);
     }
 
     // ------------------------------------------------------ codes and labels

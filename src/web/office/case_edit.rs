@@ -17,7 +17,6 @@ use crate::{
     db::{self, case_edit::Sections},
     domain::{
         self,
-        report::scoring::{self, ScoringInput},
         workflow::{self, CaseAction},
     },
     error::{AppError, AppResult},
@@ -291,44 +290,9 @@ pub async fn save_edit(
             "Ce signalement vient d’être modifié par quelqu’un d’autre : rechargez la page.".into(),
         ));
     }
-    // The score depends on the children under 6 and the housing facts:
-    // recompute it with the report's defects.
-    let codes = db::case_edit::precision_codes(&mut tx, key.id).await?;
-    let precisions: Vec<_> = db::defects::find_precisions(&state.db, &codes)
-        .await?
-        .into_iter()
-        .map(|p| p.precision)
-        .collect();
-    let input = ScoringInput {
-        child_under_6: after.dwelling_children_under_6 == Some(true),
-        occupants: after.dwelling_occupants_count.map(u32::from),
-        surface: after.dwelling_surface,
-        rooms: after.dwelling_rooms.map(u32::from),
-        allocataire: after.household_housing_allowance == Some(true),
-        ..ScoringInput::default()
-    };
-    let result = scoring::compute(&precisions, &input);
-    db::case_edit::set_severity(
-        &mut tx,
-        key.id,
-        result.score,
-        result.score_batiment,
-        result.score_logement,
-        scoring::score_rounded(result.score),
-    )
-    .await?;
-    let qualifications: Vec<(String, String, Vec<String>)> = result
-        .qualifications
-        .iter()
-        .map(|q| {
-            (
-                q.qualification.code().to_owned(),
-                q.status.code().to_owned(),
-                q.precision_slugs.clone(),
-            )
-        })
-        .collect();
-    db::case_edit::replace_auto_qualifications(&mut tx, key.id, &qualifications).await?;
+    // Children under 6 and the household facts are scoring inputs: score
+    // the report again from all its stored facts (docs/scoring.md §2.7).
+    db::scoring::rescore(&mut tx, key.id).await?;
     if before.address_line != after.address_line
         || before.postal_code != after.postal_code
         || before.city != after.city

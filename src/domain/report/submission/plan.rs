@@ -97,12 +97,19 @@ pub struct SubmissionPlan {
 
 /// Decides what filing `valid` writes.
 pub fn plan(valid: ValidSubmission, facts: &PlanFacts<'_>) -> SubmissionPlan {
-    let selected: Vec<Precision> = facts
-        .precisions
-        .iter()
-        .map(|p| p.precision.clone())
-        .collect();
-    let result = scoring::compute(&selected, &valid.scoring);
+    // The one scoring path (docs/scoring.md §2.7), as a back-office edit
+    // will score the stored report again.
+    let report_facts = scoring::ReportFacts {
+        defects: valid.precision_codes.clone(),
+        input: valid.scoring,
+    };
+    let result = scoring::assess(&report_facts, |slug| {
+        facts
+            .precisions
+            .iter()
+            .map(|p| &p.precision)
+            .find(|p| p.slug == slug)
+    });
     let base = facts.base_url.trim_end_matches('/');
     let follow_up_link = format!("{base}/suivre-mon-signalement/{}", facts.follow_up_code);
     let mut jobs = vec![PlannedJob::Geocode];

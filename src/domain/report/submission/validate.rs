@@ -103,10 +103,13 @@ pub fn validate(draft: &Answers, facts: &Facts<'_>) -> Result<ValidSubmission, V
 
     let form = Submission::from_answers(&a);
     let scoring = form.scoring_input(&a);
-    let mut precision_codes = defects::selected_precisions(facts.taxonomy, &a);
-    if let Some(code) = scoring::overcrowding_precision(&scoring) {
-        precision_codes.push(code.to_owned());
+    // S: the answers' precisions and the overcrowding one the household
+    // calls for (docs/scoring.md §2.4).
+    let precision_codes = scoring::ReportFacts {
+        defects: defects::selected_precisions(facts.taxonomy, &a),
+        input: scoring,
     }
+    .precision_slugs();
     if precision_codes.is_empty() {
         // Without any precision the score is 0 and nobody could act on it.
         let step = if Step::DesordresLogement.applies(&a) {
