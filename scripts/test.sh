@@ -53,4 +53,8 @@ export S3_TEST_ENDPOINT="http://127.0.0.1:$S3_PORT"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 # --- end S3
 
+# CI mode for the tests: insta fails on a snapshot mismatch instead of writing
+# .snap.new files, and the S3 test fails instead of skipping without endpoint.
+export CI="${CI:-true}"
+
 cargo test --workspace --locked "$@"

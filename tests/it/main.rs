@@ -22,6 +22,7 @@ mod crawl;
 mod docs;
 mod explain;
 mod follow_up;
+mod harness;
 mod layers;
 mod map_stats_exports;
 mod ops_hardening;

@@ -6,7 +6,12 @@
 pub mod servers;
 pub mod webdriver;
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{Arc, Mutex, OnceLock},
+};
 
 use histologe::{
     app::{self, AppState},
@@ -48,6 +53,13 @@ pub async fn fresh_database(admin_url: &str) -> String {
     .await
     .expect("create test database");
     let url = format!("{admin_url}/{name}");
+    drop_guards().insert(
+        url.clone(),
+        Arc::new(TestDatabase {
+            admin_url: admin_url.to_owned(),
+            name,
+        }),
+    );
     let pool = db::pool_options(2)
         .connect(&url)
         .await
@@ -59,6 +71,65 @@ pub async fn fresh_database(admin_url: &str) -> String {
     url
 }
 
+/// The databases made by `fresh_database` that no `TestApp` has taken yet,
+/// by URL. The first app spawned on one takes its guard, so that the
+/// database goes away with the last handle on that app.
+fn drop_guards() -> std::sync::MutexGuard<'static, HashMap<String, Arc<TestDatabase>>> {
+    static GUARDS: OnceLock<Mutex<HashMap<String, Arc<TestDatabase>>>> = OnceLock::new();
+    GUARDS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A `t_<uuid>` database of one test, dropped when the test passes and kept
+/// (its name printed) when the test fails, so that it can be inspected.
+///
+/// `Drop` cannot await and the test's runtime may be single-threaded, so the
+/// `DROP DATABASE` runs on a thread of its own with its own runtime, through
+/// a fresh connection, and the dropping thread waits for it.
+pub struct TestDatabase {
+    admin_url: String,
+    pub name: String,
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("test failed: database {} kept for inspection", self.name);
+            return;
+        }
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let dropped = std::thread::spawn(move || -> Result<(), String> {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
+                // A server stopped by a resilience test refuses at once; a
+                // lock still held by a leftover task gives up after 5 s.
+                tokio::time::timeout(std::time::Duration::from_secs(15), async {
+                    let mut conn = MySqlConnection::connect(&admin_url).await?;
+                    sqlx::query("SET SESSION lock_wait_timeout = 5")
+                        .execute(&mut conn)
+                        .await?;
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS `{name}`"))
+                        .execute(&mut conn)
+                        .await?;
+                    conn.close().await
+                })
+                .await
+                .map_err(|_| "timed out".to_owned())?
+                .map_err(|e| e.to_string())
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("test database {} not dropped: {error}", self.name);
+        }
+    }
+}
+
 /// A running instance of the whole web application.
 pub struct TestApp {
     pub address: SocketAddr,
@@ -67,6 +138,8 @@ pub struct TestApp {
     pub state: AppState,
     pub client: reqwest::Client,
     pub mailbox: tempdir::TempDir,
+    /// The test's own database, dropped with the last handle if the test passed.
+    pub database: Option<Arc<TestDatabase>>,
 }
 
 pub mod tempdir {
@@ -139,7 +212,9 @@ impl TestApp {
             .expect("serve");
         });
         let client = new_client();
+        let database = drop_guards().remove(database_url);
         Self {
+            database,
             address,
             base_url: format!("http://{address}"),
             db: state.db.clone(),
@@ -306,6 +381,7 @@ impl TestApp {
             state: self.state.clone(),
             client: self.client.clone(),
             mailbox: tempdir::TempDir::new("histologe-mailbox-clone"),
+            database: self.database.clone(),
         }
     }
 
