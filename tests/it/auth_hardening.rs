@@ -5,7 +5,9 @@
 
 use sqlx::Row;
 
-use crate::common::{DEMO_PASSWORD, TestApp, fresh_database, mysql_admin_url, redis_url};
+use crate::common::{
+    DEMO_PASSWORD, TestApp, cases::CaseBuilder, fresh_database, mysql_admin_url, redis_url,
+};
 
 const SUPER_ADMIN: &str = "admin@histologe.localhost";
 const RT69: &str = "rt69@histologe.localhost";
@@ -29,34 +31,20 @@ async fn partner_id(app: &TestApp, like: &str) -> u64 {
         .unwrap()
 }
 
-/// An active case of territory 69A, inserted directly; returns (id, uuid).
+/// An active case of territory 69A; returns (id, uuid).
 async fn insert_case(app: &TestApp, reference: &str) -> (u64, String) {
-    let uuid = uuid::Uuid::new_v4().to_string();
-    let code = format!("{:0>43}", uuid.replace('-', ""));
-    let result = sqlx::query(
-        "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile, occupant_first_name,
-            occupant_last_name, occupant_email, postal_code, city, insee_code, address_line, created_at,
-            severity_score, follow_up_code)
-         SELECT ?, id, ?, 'active', 'locataire', 'Alex', 'Testeur', 'occupant@exemple.fr', '69003', 'Lyon',
-                '69383', '12 rue Garibaldi', '2026-06-15 10:00:00', 20, ? FROM territories WHERE code = '69A'",
-    )
-    .bind(&uuid)
-    .bind(reference)
-    .bind(&code)
-    .execute(&app.db)
-    .await
-    .expect("insert case");
-    (result.last_insert_id(), uuid)
+    let case = CaseBuilder::new("69A")
+        .reference(reference)
+        .occupant_email("occupant@exemple.fr")
+        .created("2026-06-15 10:00:00")
+        .severity(Some(20.0))
+        .create(app)
+        .await;
+    (case.id, case.uuid)
 }
 
 async fn assign(app: &TestApp, report: u64, partner: u64, status: &str) {
-    sqlx::query("INSERT INTO assignments (report_id, partner_id, status) VALUES (?, ?, ?)")
-        .bind(report)
-        .bind(partner)
-        .bind(status)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    crate::common::cases::assign(app, report, partner, status).await;
 }
 
 async fn subscribers(app: &TestApp, report: u64) -> Vec<String> {

@@ -31,6 +31,7 @@ mod report_form;
 mod resilience;
 mod scoring;
 mod shell;
+mod snapshots;
 mod uploads_hardening;
 mod worker;
 mod workflow;

@@ -7,13 +7,13 @@ use std::time::Instant;
 use futures::StreamExt;
 use serde_json::Value;
 
-use crate::common::{TestApp, screenshot_dir, webdriver::Browser};
+use crate::common::{TestApp, cases::CaseBuilder, screenshot_dir, webdriver::Browser};
 
 const RT69: &str = "rt69@histologe.localhost";
 const AGENT_SCHS69: &str = "agent.schs69@histologe.localhost";
 const SUPER_ADMIN: &str = "admin@histologe.localhost";
 
-/// A case with known facts, inserted directly.
+/// A case with known facts, made through `CaseBuilder`.
 struct Case<'a> {
     reference: &'a str,
     status: &'a str,
@@ -51,39 +51,29 @@ impl Default for Case<'_> {
 }
 
 async fn insert_case(app: &TestApp, c: Case<'_>) -> (u64, String) {
-    let uuid = uuid::Uuid::new_v4().to_string();
-    let code = format!("{:0>43}", uuid.replace('-', ""));
-    let result = sqlx::query(
-        "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile, occupant_first_name,
-            occupant_last_name, postal_code, city, insee_code, address_line, latitude, longitude, created_at,
-            validated_at, closed_at, severity_score, refusal_reason, closure_reason, follow_up_code)
-         SELECT ?, id, ?, ?, ?, 'Alex', ?, '69003', 'Lyon', '69383', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-         FROM territories WHERE code = '69A'",
-    )
-    .bind(&uuid)
-    .bind(c.reference)
-    .bind(c.status)
-    .bind(c.profile)
-    .bind(c.last_name)
-    .bind(c.address)
-    .bind(c.lat)
-    .bind(c.lon)
-    .bind(c.created)
-    .bind(c.validated)
-    .bind(c.closed)
-    .bind(c.severity)
-    .bind(c.refusal_reason)
-    .bind(c.closure_reason)
-    .bind(&code)
-    .execute(&app.db)
-    .await
-    .expect("insert case");
-    (result.last_insert_id(), uuid)
+    let case = CaseBuilder::new("69A")
+        .reference(c.reference)
+        .status(c.status)
+        .profile(c.profile)
+        .occupant("Alex", c.last_name)
+        .street(c.address)
+        .location(c.lat, c.lon)
+        .created(c.created)
+        .validated(c.validated)
+        .closed(c.closed)
+        .severity(c.severity)
+        .refusal_reason(c.refusal_reason)
+        .closure_reason(c.closure_reason)
+        .create(app)
+        .await;
+    (case.id, case.uuid)
 }
 
 /// `count` generated cases of 69A around (lat, lon), spread over about a
 /// kilometre, references `{prefix}-N`.
 async fn insert_many(app: &TestApp, count: u32, prefix: &str, lat: f64, lon: f64) {
+    // Raw on purpose: thousands of rows in one statement for a volume test
+    // (docs/testing.md §2); one `CaseBuilder` per row would take minutes.
     sqlx::query(&format!(
         "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile, occupant_first_name,
             occupant_last_name, occupant_email, postal_code, city, insee_code, address_line, latitude, longitude,
@@ -111,16 +101,7 @@ async fn partner_id(app: &TestApp, like: &str) -> u64 {
 }
 
 async fn assign(app: &TestApp, report: u64, partner: u64, status: &str, answered: Option<&str>) {
-    sqlx::query(
-        "INSERT INTO assignments (report_id, partner_id, status, answered_at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(report)
-    .bind(partner)
-    .bind(status)
-    .bind(answered)
-    .execute(&app.db)
-    .await
-    .unwrap();
+    crate::common::cases::assign_at(app, report, partner, status, answered).await;
 }
 
 async fn json(app: &TestApp, path: &str) -> (u16, Value) {

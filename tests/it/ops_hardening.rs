@@ -11,7 +11,7 @@ use std::{
 use histologe::config::Secret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{TestApp, fresh_database, mysql_admin_url, redis_url};
+use crate::common::{TestApp, cases::CaseBuilder, fresh_database, mysql_admin_url, redis_url};
 
 const SUPER_ADMIN: &str = "admin@histologe.localhost";
 const RT69: &str = "rt69@histologe.localhost";
@@ -21,43 +21,29 @@ const AGENT_SCHS69: &str = "agent.schs69@histologe.localhost";
 const AGENT_ARS69: &str = "agent.ars69@histologe.localhost";
 const AGENT_SCHS13: &str = "agent.schs13@histologe.localhost";
 
-/// A case of territory `territory` at `address` (postal code 69003),
-/// inserted directly. Returns its id and uuid.
+/// A case of territory `territory` at `address` (postal code 69003).
+/// Returns its id and uuid.
 async fn insert_case(
     app: &TestApp,
     territory: &str,
     reference: &str,
     address: &str,
 ) -> (u64, String) {
-    let uuid = uuid::Uuid::new_v4().to_string();
-    let code = format!("{:0>43}", uuid.replace('-', ""));
-    let result = sqlx::query(
-        "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile, occupant_first_name,
-            occupant_last_name, postal_code, city, insee_code, address_line, follow_up_code)
-         SELECT ?, id, ?, 'active', 'locataire', 'Alex', 'Testeur', '69003', 'Lyon', '69383', ?, ?
-         FROM territories WHERE code = ?",
-    )
-    .bind(&uuid)
-    .bind(reference)
-    .bind(address)
-    .bind(&code)
-    .bind(territory)
-    .execute(&app.db)
-    .await
-    .expect("insert case");
-    (result.last_insert_id(), uuid)
+    let case = CaseBuilder::new(territory)
+        .reference(reference)
+        .street(address)
+        .create(app)
+        .await;
+    (case.id, case.uuid)
 }
 
 async fn assign(app: &TestApp, report: u64, partner_key_name: &str) {
-    sqlx::query(
-        "INSERT INTO assignments (report_id, partner_id, status)
-         SELECT ?, id, 'accepted' FROM partners WHERE name LIKE ?",
-    )
-    .bind(report)
-    .bind(partner_key_name)
-    .execute(&app.db)
-    .await
-    .expect("assign");
+    let partner: u64 = sqlx::query_scalar("SELECT id FROM partners WHERE name LIKE ?")
+        .bind(partner_key_name)
+        .fetch_one(&app.db)
+        .await
+        .expect("partner");
+    crate::common::cases::assign(app, report, partner, "en_cours").await;
 }
 
 /// The references listed in the "same address" panel of a case page.
@@ -437,6 +423,8 @@ fn all_columns() -> String {
 
 /// `count` generated active cases of 69A, with every text column filled.
 async fn insert_many(app: &TestApp, count: u32) {
+    // Raw on purpose: thousands of rows in one statement for a volume test
+    // (docs/testing.md §2); one `CaseBuilder` per row would take minutes.
     sqlx::query(&format!(
         "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile, occupant_first_name,
             occupant_last_name, occupant_email, occupant_phone, declarant_first_name, declarant_last_name,

@@ -4,14 +4,14 @@
 
 use sqlx::Row;
 
-use crate::common::TestApp;
+use crate::common::{TestApp, cases::CaseBuilder};
 
 const RT69: &str = "rt69@histologe.localhost";
 const RT13: &str = "rt13@histologe.localhost";
 const AGENT_SCHS69: &str = "agent.schs69@histologe.localhost";
 const AGENT_ARS69: &str = "agent.ars69@histologe.localhost";
 
-/// A case with known facts, inserted directly.
+/// A case with known facts, made through `CaseBuilder`.
 struct NewCase<'a> {
     territory: &'a str,
     reference: &'a str,
@@ -51,34 +51,22 @@ impl Default for NewCase<'_> {
 }
 
 async fn insert_case(app: &TestApp, c: NewCase<'_>) -> (u64, String) {
-    let uuid = uuid::Uuid::new_v4().to_string();
-    let code = format!("{:0>43}", uuid.replace('-', ""));
-    let result = sqlx::query(
-        "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile, occupant_first_name,
-            occupant_last_name, occupant_email, postal_code, city, insee_code, address_line, created_at,
-            severity_score, is_public_housing, household_housing_allowance, dwelling_children_under_6, follow_up_code)
-         SELECT ?, id, ?, ?, ?, 'Alex', ?, ?, ?, ?, '69383', ?, ?, ?, ?, ?, ?, ? FROM territories WHERE code = ?",
-    )
-    .bind(&uuid)
-    .bind(c.reference)
-    .bind(c.status)
-    .bind(c.profile)
-    .bind(c.last_name)
-    .bind(c.email)
-    .bind(c.postal_code)
-    .bind(c.city)
-    .bind(c.address)
-    .bind(c.created)
-    .bind(c.severity)
-    .bind(c.public_housing)
-    .bind(c.allowance)
-    .bind(c.children)
-    .bind(&code)
-    .bind(c.territory)
-    .execute(&app.db)
-    .await
-    .expect("insert case");
-    (result.last_insert_id(), uuid)
+    let case = CaseBuilder::new(c.territory)
+        .reference(c.reference)
+        .status(c.status)
+        .profile(c.profile)
+        .occupant("Alex", c.last_name)
+        .occupant_email(c.email)
+        .commune(c.postal_code, c.city)
+        .street(c.address)
+        .created(c.created)
+        .severity(Some(c.severity))
+        .public_housing(c.public_housing)
+        .housing_allowance(c.allowance)
+        .children_under_6(c.children)
+        .create(app)
+        .await;
+    (case.id, case.uuid)
 }
 
 async fn partner_id(app: &TestApp, like: &str) -> u64 {
@@ -90,13 +78,7 @@ async fn partner_id(app: &TestApp, like: &str) -> u64 {
 }
 
 async fn assign(app: &TestApp, report: u64, partner: u64, status: &str) {
-    sqlx::query("INSERT INTO assignments (report_id, partner_id, status) VALUES (?, ?, ?)")
-        .bind(report)
-        .bind(partner)
-        .bind(status)
-        .execute(&app.db)
-        .await
-        .unwrap();
+    crate::common::cases::assign(app, report, partner, status).await;
 }
 
 async fn status_of(app: &TestApp, report: u64) -> String {

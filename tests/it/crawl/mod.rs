@@ -7,7 +7,7 @@
 //! with malformed ids. No answer may be a 5xx, and the markup it sends must
 //! never come back unescaped, on the answer or on any page read afterwards.
 
-mod html;
+pub mod html;
 mod input;
 
 use std::collections::{HashMap, HashSet, VecDeque};

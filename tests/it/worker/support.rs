@@ -12,7 +12,7 @@ use histologe::{
     worker::{Worker, WorkerOptions},
 };
 
-use crate::common::TestApp;
+use crate::common::{TestApp, cases::CaseBuilder};
 
 /// Options fit for tests: short timeouts, short backoff, no scheduler.
 pub fn options() -> WorkerOptions {
@@ -152,35 +152,24 @@ pub async fn partner(app: &TestApp, settings: PartnerSettings<'_>) -> u64 {
 
 /// A report in territory 13 at `address`.
 pub async fn report(app: &TestApp, address: &str) -> u64 {
-    let territory = territory(app, "13").await;
-    let code: String = uuid::Uuid::new_v4().simple().to_string();
-    sqlx::query(
-        "INSERT INTO reports (uuid, territory_id, reference, status, declarant_profile,
-                              occupant_civility, occupant_first_name, occupant_last_name, occupant_email,
-                              occupant_phone, address_line, postal_code, city, floor, door, details,
-                              dwelling_occupants_count, follow_up_code)
-         VALUES (UUID(), ?, CONCAT('2026-', FLOOR(RAND() * 100000)), 'active', 'locataire',
-                 'mme', 'Nawell', 'Mapaire', 'nawell.mapaire@yopmail.com', '+33240556677',
-                 ?, '13003', 'Marseille', '3e étage', '12', 'Moisissures dans la chambre', 4,
-                 CONCAT(?, '00000000000'))",
-    )
-    .bind(territory)
-    .bind(address)
-    .bind(code)
-    .execute(&app.db)
-    .await
-    .unwrap()
-    .last_insert_id()
+    CaseBuilder::new("13")
+        .occupant_civility("mme")
+        .occupant("Nawell", "Mapaire")
+        .occupant_email("nawell.mapaire@yopmail.com")
+        .occupant_phone("+33240556677")
+        .street(address)
+        .commune("13003", "Marseille")
+        .insee_code(None)
+        .floor_and_door("3e étage", "12")
+        .details("Moisissures dans la chambre")
+        .occupants(4)
+        .create(app)
+        .await
+        .id
 }
 
 pub async fn assignment(app: &TestApp, report_id: u64, partner_id: u64) -> u64 {
-    sqlx::query("INSERT INTO assignments (report_id, partner_id) VALUES (?, ?)")
-        .bind(report_id)
-        .bind(partner_id)
-        .execute(&app.db)
-        .await
-        .unwrap()
-        .last_insert_id()
+    crate::common::cases::assign(app, report_id, partner_id, "nouveau").await
 }
 
 pub fn context(report_id: u64, partner_id: Option<u64>) -> JobContext {
