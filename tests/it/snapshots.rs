@@ -113,12 +113,12 @@ pub fn visible_text(html: &str) -> String {
             out.push('\n');
         } else if name == "input" {
             // A button-like input shows its value; other inputs show nothing.
-            if tag.contains("type=\"submit\"") {
-                if let Some(value) = attribute(&original, "value") {
-                    out.push('\n');
-                    out.push_str(&value);
-                    out.push('\n');
-                }
+            if tag.contains("type=\"submit\"")
+                && let Some(value) = attribute(&original, "value")
+            {
+                out.push('\n');
+                out.push_str(&value);
+                out.push('\n');
             }
         }
     }

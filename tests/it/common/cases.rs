@@ -285,7 +285,7 @@ impl CaseBuilder {
             .clone()
             .unwrap_or_else(|| format!("T-{}", &uuid[..8]));
         let mut tx = app.db.begin().await.expect("begin");
-        let territory_id = db::seed::territory_id(&mut *tx, &self.territory)
+        let territory_id = db::seed::territory_id(&mut tx, &self.territory)
             .await
             .unwrap_or_else(|e| panic!("territory {}: {e}", self.territory));
         let severity = self.severity.unwrap_or(0.0);
@@ -330,7 +330,7 @@ impl CaseBuilder {
         .await
         .expect("date the case");
         for precision in &self.defects {
-            db::reports::insert_defect(&mut *tx, id, *precision)
+            db::reports::insert_defect(&mut tx, id, *precision)
                 .await
                 .expect("insert defect");
         }
@@ -338,7 +338,7 @@ impl CaseBuilder {
         let now = PrimitiveDateTime::new(now.date(), now.time());
         for a in &self.assignments {
             let at = a.answered.as_deref().map_or(now, datetime);
-            db::seed::insert_assignment(&mut *tx, id, a.partner_id, &a.status, at)
+            db::seed::insert_assignment(&mut tx, id, a.partner_id, &a.status, at)
                 .await
                 .expect("insert assignment");
         }
@@ -417,12 +417,12 @@ impl UserBuilder {
         .await
         .expect("insert user");
         if self.status != "inactive" {
-            db::users::set_status(&mut *tx, id, &self.status)
+            db::users::set_status(&mut tx, id, &self.status)
                 .await
                 .expect("user status");
         }
         for (partner, territory) in &self.memberships {
-            db::users::add_membership(&mut *tx, id, *partner, *territory)
+            db::users::add_membership(&mut tx, id, *partner, *territory)
                 .await
                 .expect("membership");
         }
