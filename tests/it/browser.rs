@@ -1,26 +1,31 @@
-//! Browser smoke test: headless Chromium opens the home page, follows the
-//! link to the form, and a screenshot is saved under tests/screenshots/.
+//! Browser tests: headless Chromium driven through the page objects of
+//! `common::pages`, so that each test reads as what a person does;
+//! screenshots are saved under tests/screenshots/.
 
-use crate::common::{TestApp, screenshot_dir, webdriver::Browser};
+use crate::common::{
+    TestApp,
+    pages::{CaseListPage, CasePage, FollowUpPage, HomePage, LoginPage},
+    screenshot_dir,
+    webdriver::Browser,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitor_opens_the_home_page_and_follows_the_link_to_the_form() {
     let app = TestApp::spawn().await;
     let browser = Browser::start(390, 844).await;
-    browser.goto(&app.url("/")).await;
-    assert!(browser.title().await.contains("Histologe"));
+    let home = HomePage::open(&browser, &app).await;
+    assert!(home.title().await.contains("Histologe"));
     browser
         .screenshot(&screenshot_dir().join("shell-home-mobile.png"))
         .await;
-    browser.click("main a[href='/signalement']").await;
-    assert!(
-        browser.current_url().await.ends_with("/signalement"),
-        "{}",
-        browser.current_url().await
-    );
+    let form = home.follow_the_link_to_the_form().await;
     browser
         .screenshot(&screenshot_dir().join("shell-form-link.png"))
         .await;
+    form.start().await;
+    form.fill_address("12 rue des Lilas", "13100", "Aix-en-Provence")
+        .await;
+    assert!(form.title().await.starts_with("Adresse du logement"));
     browser.quit().await;
 }
 
@@ -58,20 +63,8 @@ async fn each_demo_role_logs_in_through_the_browser_and_sees_its_navigation() {
     ];
     for (email, visible, hidden) in cases {
         let browser = Browser::start(1280, 900).await;
-        browser.goto(&app.url("/connexion")).await;
-        browser.type_into("#email", email).await;
-        browser
-            .type_into("#password", crate::common::DEMO_PASSWORD)
-            .await;
-        browser
-            .click("form[action='/connexion'] button[type='submit']")
-            .await;
-        let url = browser.wait_for_url("/bo").await;
-        assert!(
-            url.ends_with("/bo"),
-            "{email} lands on the dashboard, not {url}"
-        );
-        let nav = browser.text_of("#navigation-principale").await;
+        let dashboard = LoginPage::sign_in_as(&browser, &app, email).await;
+        let nav = dashboard.navigation().await;
         for item in visible {
             assert!(nav.contains(item), "{email} should see {item} in {nav:?}");
         }
@@ -112,39 +105,20 @@ async fn a_report_goes_from_validation_to_a_public_follow_up_the_resident_reads(
 
     // The territory admin finds it in the queue and validates it.
     let browser = Browser::start(1280, 1000).await;
-    log_in(&browser, &app, "rt13@histologe.localhost").await;
-    browser
-        .goto(&app.url("/bo/signalements?statut=need_validation"))
+    LoginPage::sign_in_as(&browser, &app, "rt13@histologe.localhost").await;
+    let case = CaseListPage::open(&browser, &app, "statut=need_validation")
+        .await
+        .open_case(&uuid)
         .await;
-    browser
-        .click(&format!("a[href='/bo/signalements/{uuid}']"))
-        .await;
-    assert_eq!(
-        browser
-            .wait_for_text("#statut", "nouveau")
-            .await
-            .to_lowercase(),
-        "nouveau, à valider"
-    );
-    browser
-        .click(&format!("label[for='valider-{schs13}']"))
-        .await;
+    assert_eq!(case.status_once("nouveau").await, "nouveau, à valider");
+    case.tick_partner_to_assign_on_validation(schs13).await;
     browser
         .screenshot(&shots.join("workflow-1-validation.png"))
         .await;
-    browser
-        .click("form[action$='/valider'] button[type='submit']")
-        .await;
-    assert_eq!(
-        browser
-            .wait_for_text("#statut", "en cours")
-            .await
-            .to_lowercase(),
-        "en cours"
-    );
+    case.validate().await;
+    assert_eq!(case.status_once("en cours").await, "en cours");
     assert!(
-        browser
-            .wait_for_text("#affectations", "En attente de réponse")
+        case.assignments_once("En attente de réponse")
             .await
             .contains("En attente de réponse")
     );
@@ -152,32 +126,17 @@ async fn a_report_goes_from_validation_to_a_public_follow_up_the_resident_reads(
 
     // The agent accepts and writes to the resident.
     let browser = Browser::start(1280, 1000).await;
-    log_in(&browser, &app, "agent.schs13@histologe.localhost").await;
-    browser
-        .goto(&app.url(&format!("/bo/signalements/{uuid}")))
-        .await;
-    browser
-        .click("form[action$='/affectation/accepter'] button[type='submit']")
-        .await;
+    LoginPage::sign_in_as(&browser, &app, "agent.schs13@histologe.localhost").await;
+    let case = CasePage::open(&browser, &app, &uuid).await;
+    case.accept_the_assignment().await;
+    assert!(case.assignments_once("Acceptée").await.contains("Acceptée"));
+    case.write_follow_up(
+        "Bonjour, une visite de votre logement sera organisée dans les quinze jours.",
+        true,
+    )
+    .await;
     assert!(
-        browser
-            .wait_for_text("#affectations", "Acceptée")
-            .await
-            .contains("Acceptée")
-    );
-    browser
-        .type_into(
-            "#body",
-            "Bonjour, une visite de votre logement sera organisée dans les quinze jours.",
-        )
-        .await;
-    browser.click("label[for='public']").await;
-    browser
-        .click("form[action$='/suivis'] button[type='submit']")
-        .await;
-    assert!(
-        browser
-            .wait_for_text("#suivis", "sera organisée")
+        case.follow_ups_once("sera organisée")
             .await
             .contains("une visite de votre logement sera organisée")
     );
@@ -188,16 +147,9 @@ async fn a_report_goes_from_validation_to_a_public_follow_up_the_resident_reads(
 
     // The resident reads it in the follow-up space.
     let browser = Browser::start(390, 844).await;
-    browser.goto(&app.url(&follow_up)).await;
-    browser
-        .type_into("input[name='initiale_prenom']", "C")
-        .await;
-    browser.type_into("input[name='initiale_nom']", "D").await;
-    browser
-        .type_into("input[name='code_postal']", "13100")
-        .await;
-    browser.click("main form button[type='submit']").await;
-    let page = browser.wait_for_text("main", "sera organisée").await;
+    let space = FollowUpPage::open(&browser, &app, &follow_up).await;
+    space.confirm_identity("C", "D", "13100").await;
+    let page = space.text_once("sera organisée").await;
     assert!(
         page.contains("une visite de votre logement sera organisée"),
         "{page}"
@@ -206,19 +158,6 @@ async fn a_report_goes_from_validation_to_a_public_follow_up_the_resident_reads(
         .screenshot(&shots.join("workflow-3-resident-reads.png"))
         .await;
     browser.quit().await;
-}
-
-async fn log_in(browser: &Browser, app: &TestApp, email: &str) {
-    browser.goto(&app.url("/connexion")).await;
-    browser.type_into("#email", email).await;
-    browser
-        .type_into("#password", crate::common::DEMO_PASSWORD)
-        .await;
-    browser
-        .click("form[action='/connexion'] button[type='submit']")
-        .await;
-    let url = browser.wait_for_url("/bo").await;
-    assert!(url.ends_with("/bo"), "{email} is signed in, not {url}");
 }
 
 /// A national list in a real browser, over more reports than the list
@@ -240,27 +179,17 @@ async fn a_super_admin_browses_a_long_national_list_then_one_territory() {
     .await
     .expect("bulk load");
     let browser = Browser::start(1280, 1100).await;
-    browser.goto(&app.url("/connexion")).await;
-    browser.type_into("#email", bulk_seed::BENCH_ADMIN).await;
-    browser
-        .type_into("#password", bulk_seed::BENCH_PASSWORD)
+    let url = LoginPage::open(&browser, &app)
+        .await
+        .sign_in(bulk_seed::BENCH_ADMIN, bulk_seed::BENCH_PASSWORD)
         .await;
-    browser
-        .click("form[action='/connexion'] button[type='submit']")
-        .await;
-    browser.wait_for_url("/bo").await;
-    browser.goto(&app.url("/bo/signalements")).await;
-    let count = browser.text_of("p[role='status']").await;
+    assert!(url.ends_with("/bo"), "{url}");
+    let list = CaseListPage::open(&browser, &app, "").await;
+    let count = list.count().await;
     assert!(count.contains("plus de 1"), "{count}");
-    assert!(
-        browser
-            .try_text_of("a.fr-pagination__link--next")
-            .await
-            .is_some(),
-        "the next page is offered"
-    );
-    browser.click("details summary").await;
-    let hint = browser.text_of("label[for='partenaire']").await;
+    assert!(list.offers_a_next_page().await, "the next page is offered");
+    list.open_more_filters().await;
+    let hint = list.partner_filter_label().await;
     assert!(hint.contains("Choisissez d’abord un territoire"), "{hint}");
     browser
         .screenshot(&screenshot_dir().join("list-national.png"))
@@ -269,28 +198,10 @@ async fn a_super_admin_browses_a_long_national_list_then_one_territory() {
         .fetch_one(&app.db)
         .await
         .expect("territory 13");
-    browser
-        .click(&format!("#territoire option[value='{t13}']"))
-        .await;
-    browser
-        .click("form[role='search'] button[type='submit']")
-        .await;
+    list.filter_by_territory(t13).await;
     // The territory's page, with its "Plus de filtres" opened again.
-    browser
-        .wait_for_text("p[role='status']", "signalements")
-        .await;
-    for _ in 0..200 {
-        if browser
-            .current_url()
-            .await
-            .contains(&format!("territoire={t13}"))
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    browser.click("details summary").await;
-    let menu = browser.wait_for_text("#partenaire", "13 – ").await;
+    list.open_more_filters().await;
+    let menu = list.partner_menu_once_it_lists("13 – ").await;
     assert!(menu.contains("13 – "), "{menu}");
     assert!(!menu.contains("69A – "), "{menu}");
     browser

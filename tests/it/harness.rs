@@ -60,3 +60,28 @@ async fn the_database_of_a_failing_test_is_kept_for_inspection() {
         .await
         .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browser_dropped_by_a_failing_test_leaves_no_process_behind() {
+    use crate::common::webdriver::{Browser, is_running};
+    let (started, processes) = tokio::sync::oneshot::channel();
+    let outcome = tokio::task::spawn(async move {
+        let browser = Browser::start(800, 600).await;
+        let tree = browser.processes();
+        started.send(tree).expect("the test waits");
+        panic!("a failing assertion while the browser is open");
+    })
+    .await;
+    assert!(outcome.is_err(), "the browser test failed");
+    let tree = processes.await.expect("the browser started");
+    assert!(tree.len() > 1, "chromedriver started Chromium: {tree:?}");
+    // SIGKILL is delivered at once but a process takes a moment to die:
+    // wait for that, 5 s at most.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut alive: Vec<u32> = tree.clone();
+    while !alive.is_empty() && std::time::Instant::now() < deadline {
+        alive.retain(|pid| is_running(*pid));
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(alive.is_empty(), "still running after the drop: {alive:?}");
+}

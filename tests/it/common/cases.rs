@@ -20,7 +20,7 @@
 
 use histologe::{
     db::{self, reports::NewReport},
-    domain::report::submission::Submission,
+    domain::report::{form::DeclarantProfile, submission::Submission},
 };
 use time::{PrimitiveDateTime, macros::format_description};
 
@@ -77,7 +77,7 @@ impl CaseBuilder {
     /// territory of that code (`69A`, `13`...).
     pub fn new(territory: &str) -> Self {
         let form = Submission {
-            declarant_profile: "locataire".into(),
+            declarant_profile: DeclarantProfile::Locataire,
             occupant_first_name: Some("Alex".into()),
             occupant_last_name: Some("Testeur".into()),
             address_line: "12 rue Garibaldi".into(),
@@ -120,7 +120,8 @@ impl CaseBuilder {
 
     /// Who filed it (`locataire`, `bailleur_occupant`, `tiers_particulier`...).
     pub fn profile(mut self, profile: &str) -> Self {
-        self.form.declarant_profile = profile.to_owned();
+        self.form.declarant_profile = DeclarantProfile::parse(profile)
+            .unwrap_or_else(|| panic!("{profile:?} is not a declarant profile"));
         self
     }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod cases;
+pub mod pages;
 pub mod servers;
 pub mod webdriver;
 

@@ -11,7 +11,7 @@ use std::{
 use serde_json::{Value, json};
 
 pub struct Browser {
-    driver: Child,
+    driver: DriverProcess,
     endpoint: String,
     session: String,
     http: reqwest::Client,
@@ -29,14 +29,18 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
-        let driver = Command::new("chromedriver")
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect(
-                "chromedriver is missing: scripts/test.sh installs chromium and chromium-driver",
-            );
+        // Owned from here on: whatever panics below, the driver and its
+        // browser are killed when this goes out of scope.
+        let driver = DriverProcess(
+            Command::new("chromedriver")
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect(
+                    "chromedriver is missing: scripts/test.sh installs chromium and chromium-driver",
+                ),
+        );
         let endpoint = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -253,24 +257,81 @@ impl Browser {
         std::fs::write(path, png).expect("write screenshot");
     }
 
-    pub async fn quit(mut self) {
+    /// Ends the WebDriver session, then the driver and its browser.
+    pub async fn quit(self) {
         let _ = self
             .http
             .delete(format!("{}/session/{}", self.endpoint, self.session))
             .send()
             .await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        // `DriverProcess::drop` kills what is left.
+    }
+
+    /// The chromedriver process and every process it started (Chromium and
+    /// its helpers), for the test that checks nothing outlives a browser.
+    pub fn processes(&self) -> Vec<u32> {
+        let root = self.driver.0.id();
+        let mut all = vec![root];
+        all.extend(descendants(root));
+        all
     }
 }
 
-impl Drop for Browser {
+/// The chromedriver child process. Killing chromedriver alone would leave
+/// its Chromium processes running (orphans hold hundreds of MB), so `Drop`,
+/// which also runs while a failing test unwinds, kills the whole tree:
+/// descendants first, found through `/proc` while they are still children.
+struct DriverProcess(Child);
+
+impl Drop for DriverProcess {
     fn drop(&mut self) {
-        // A leftover chromium holds memory: the driver takes its browser down.
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = &self.profile;
+        for pid in descendants(self.0.id()) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
+}
+
+/// The processes below `root`, read from `/proc/<pid>/stat` (parent id).
+pub fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+                .filter_map(|pid| {
+                    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                    // "pid (name) state ppid ...": the name may hold spaces.
+                    let after = &stat[stat.rfind(')')? + 2..];
+                    let ppid = after.split(' ').nth(1)?.parse().ok()?;
+                    Some((pid, ppid))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut found = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for (pid, _) in parents.iter().filter(|(_, ppid)| *ppid == parent) {
+            found.push(*pid);
+            frontier.push(*pid);
+        }
+    }
+    found
+}
+
+/// Whether the process still runs (a zombie waiting to be reaped does not).
+pub fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let after = stat[stat.rfind(')')? + 2..].to_owned();
+            after.chars().next()
+        })
+        .is_some_and(|state| state != 'Z' && state != 'X')
 }
 
 mod base64_decode {
