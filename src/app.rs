@@ -135,6 +135,8 @@ pub fn router(state: AppState) -> Router {
             web::csrf::protect,
         ))
         .layer(sessions)
+        // Requests by route template, status and latency (`/metrics`).
+        .layer(middleware::from_fn(web::metrics::track))
         // The authorization gate reads the state from here (see web::routes).
         .layer(axum::Extension(state.clone()))
         // Read by `auth::session::client_ip`, which cannot see the state.

@@ -140,6 +140,9 @@ pub struct Config {
     pub dpe_api_url: String,
     /// `SENTRY_DSN`: errors are reported to Sentry when set.
     pub sentry_dsn: Option<Secret>,
+    /// `METRICS_TOKEN`: the bearer token of `/metrics` (web and worker,
+    /// docs/worker.md §6); without it the endpoint does not exist.
+    pub metrics_token: Option<Secret>,
     /// `LOG_FORMAT`: `json` (default in production) or `pretty`.
     pub log_json: bool,
     /// `TRUST_X_FORWARDED_FOR` (default false): set true only behind a router
@@ -354,6 +357,7 @@ impl Config {
                 "https://data.ademe.fr/data-fair/api/v1/datasets/dpe03existant",
             ),
             sentry_dsn: var("SENTRY_DSN").map(Secret::new),
+            metrics_token: var("METRICS_TOKEN").map(Secret::new),
             log_json,
             trust_forwarded_for: parsed("TRUST_X_FORWARDED_FOR", false)?,
             password_hashing_permits: parsed("PASSWORD_HASHING_PERMITS", 4usize)?.max(1),
@@ -395,6 +399,7 @@ impl Config {
             ban_api_url: "http://127.0.0.1:9/ban".into(),
             dpe_api_url: "http://127.0.0.1:9/dpe".into(),
             sentry_dsn: None,
+            metrics_token: None,
             log_json: false,
             // Tests give each client its own address through the header.
             trust_forwarded_for: true,

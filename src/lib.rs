@@ -24,6 +24,7 @@ pub mod filing;
 pub mod integrations;
 pub mod kv;
 pub mod mail;
+pub mod metrics;
 pub mod queue;
 pub mod secrets;
 pub mod seed;

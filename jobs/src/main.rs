@@ -52,6 +52,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
         ),
         ..WorkerOptions::default()
     };
+    if let Some(addr) = std::env::var("WORKER_METRICS_ADDR")
+        .ok()
+        .filter(|a| !a.is_empty())
+    {
+        let listener = tokio::net::TcpListener::bind(&addr).await?;
+        let router = histologe::worker::metrics::router(pool.clone(), config.metrics_token.clone());
+        tracing::info!(%addr, "worker metrics served");
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::warn!(error = %e, "worker metrics server stopped");
+            }
+        });
+    }
     let worker = Worker::new(pool, Arc::new(config), store, options)?;
     worker.run(app::shutdown_signal()).await;
     Ok(())

@@ -400,3 +400,72 @@ pub async fn list_all(pool: &Pool) -> Result<Vec<JobState>, sqlx::Error> {
     .fetch_all(pool)
     .await
 }
+
+/// The queue's figures for one job kind (operations view, `/metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueFigures {
+    pub kind: String,
+    /// Waiting for their first attempt (due or delayed).
+    pub pending: u64,
+    /// How long the oldest due pending or failed job has waited (seconds).
+    pub oldest_due_secs: u64,
+    pub running: u64,
+    /// Failed, waiting for their next attempt.
+    pub failed: u64,
+    /// Given up, waiting for an administrator.
+    pub dead: u64,
+    /// Done in the last hour (throughput).
+    pub done_last_hour: u64,
+}
+
+/// The figures per kind, from two index ranges: the open statuses
+/// (`idx_outbox_status_run_after`) and the last hour of done jobs
+/// (`idx_outbox_status_done_at`), never the whole table.
+pub async fn queue_figures(pool: &Pool) -> Result<Vec<QueueFigures>, sqlx::Error> {
+    let open = sqlx::query!(
+        "SELECT kind, status, COUNT(*) AS `count!: i64`,
+                MAX(CASE WHEN status IN ('pending', 'failed') AND run_after <= UTC_TIMESTAMP()
+                         THEN TIMESTAMPDIFF(SECOND, run_after, UTC_TIMESTAMP()) END)
+                    AS `oldest?: i64`
+         FROM outbox WHERE status IN ('pending', 'failed', 'running', 'dead')
+         GROUP BY kind, status"
+    )
+    .fetch_all(pool)
+    .await?;
+    let done = sqlx::query!(
+        "SELECT kind, COUNT(*) AS `count!: i64` FROM outbox
+         WHERE status = 'done' AND done_at >= UTC_TIMESTAMP() - INTERVAL 1 HOUR
+         GROUP BY kind"
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut by_kind: std::collections::BTreeMap<String, QueueFigures> = Default::default();
+    let count = |n: i64| u64::try_from(n).unwrap_or_default();
+    for row in open {
+        let figures = by_kind
+            .entry(row.kind.clone())
+            .or_insert_with(|| QueueFigures {
+                kind: row.kind.clone(),
+                ..QueueFigures::default()
+            });
+        match row.status.as_str() {
+            "pending" => figures.pending = count(row.count),
+            "failed" => figures.failed = count(row.count),
+            "running" => figures.running = count(row.count),
+            _ => figures.dead = count(row.count),
+        }
+        figures.oldest_due_secs = figures
+            .oldest_due_secs
+            .max(row.oldest.map(count).unwrap_or_default());
+    }
+    for row in done {
+        by_kind
+            .entry(row.kind.clone())
+            .or_insert_with(|| QueueFigures {
+                kind: row.kind.clone(),
+                ..QueueFigures::default()
+            })
+            .done_last_hour = count(row.count);
+    }
+    Ok(by_kind.into_values().collect())
+}

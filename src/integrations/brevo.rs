@@ -56,7 +56,9 @@ pub fn body(from: &str, email: Message<'_>, tag: &str, idempotency_key: &str) ->
         "subject": email.subject,
         "htmlContent": email.html,
         "textContent": email.text,
-        "tags": [tag],
+        // The key as a second tag: Brevo's event log can be searched by tag,
+        // which resolves an e-mail in doubt (`find_sent`).
+        "tags": [tag, idempotency_key],
         "headers": { "X-Histologe-Idempotency-Key": idempotency_key },
     })
 }
@@ -114,4 +116,56 @@ pub async fn send(
     } else {
         JobError::Permanent(message)
     })
+}
+
+#[derive(Deserialize)]
+struct Events {
+    #[serde(default)]
+    events: Vec<Event>,
+}
+
+#[derive(Deserialize)]
+struct Event {
+    #[serde(rename = "messageId")]
+    message_id: Option<String>,
+}
+
+/// Looks an e-mail up in Brevo's event log by its idempotency key (sent as
+/// a tag, [`body`]): `GET {api}/smtp/statistics/events?tags=<key>`. Brevo
+/// logs a `requests` event for every e-mail it accepted, so an event means
+/// the e-mail left (its message id is returned) and none means it did not.
+pub async fn find_sent(
+    http: &Http,
+    ctx: &CallContext,
+    api_url: &str,
+    api_key: &str,
+    idempotency_key: &str,
+) -> Result<Option<String>, JobError> {
+    let url = format!("{}/smtp/statistics/events", api_url.trim_end_matches('/'));
+    let answer = http
+        .send(
+            ctx,
+            Call {
+                service: "brevo",
+                action: "find_email",
+                endpoint: format!("GET {}", super::loggable_url(&url)),
+                request_excerpt: Some(format!("tags={idempotency_key}")),
+            },
+            http.client()
+                .get(&url)
+                .query(&[("tags", idempotency_key), ("days", "30"), ("limit", "10")])
+                .header("api-key", api_key)
+                .header("accept", "application/json"),
+        )
+        .await?;
+    if !answer.is_success() {
+        return Err(answer.to_error("Brevo"));
+    }
+    let events: Events = serde_json::from_str(&answer.body)
+        .map_err(|_| JobError::retry("Brevo : journal des événements illisible"))?;
+    Ok(events
+        .events
+        .into_iter()
+        .next()
+        .map(|e| e.message_id.unwrap_or_default()))
 }

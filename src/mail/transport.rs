@@ -146,3 +146,39 @@ async fn send_smtp(
         }
     }
 }
+
+/// What a transport can tell of an e-mail whose send was interrupted (a
+/// reservation in `sent_emails` without confirmation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Doubt {
+    /// It left: confirm it with this message id, send nothing.
+    Sent(Option<String>),
+    /// It did not leave, or sending it again cannot double it: send.
+    Resend,
+}
+
+impl Transport {
+    /// Resolves the doubt on the e-mail of `key` (docs/worker.md §5):
+    /// - the mailbox folder writes once per key: sending again is harmless;
+    /// - Brevo is asked for its event log, where the key is a tag;
+    /// - an SMTP relay cannot be asked: the e-mail is sent again (a rare
+    ///   duplicate is better than a resident's confirmation never sent).
+    pub async fn resolve_doubt(
+        &self,
+        http: &Http,
+        ctx: &CallContext,
+        key: &str,
+    ) -> Result<Doubt, JobError> {
+        match self {
+            Transport::Brevo { api_key, api_url } => Ok(
+                match integrations::brevo::find_sent(http, ctx, api_url, api_key.expose(), key)
+                    .await?
+                {
+                    Some(message_id) => Doubt::Sent(Some(message_id).filter(|id| !id.is_empty())),
+                    None => Doubt::Resend,
+                },
+            ),
+            Transport::Smtp(_) | Transport::Mailbox(_) => Ok(Doubt::Resend),
+        }
+    }
+}

@@ -17,6 +17,7 @@ pub mod gate;
 pub mod headers;
 pub mod health;
 pub mod layout;
+pub mod metrics;
 pub mod office;
 pub mod public;
 pub mod routes;

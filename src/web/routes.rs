@@ -94,6 +94,8 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
         .get("/plan-du-site", Public, pages::show_sitemap)
         .get("/healthz", Public, health::healthz)
         .get("/readyz", Public, health::readyz)
+        // Behind METRICS_TOKEN (docs/worker.md §6).
+        .get("/metrics", Public, super::metrics::serve)
         // Accounts.
         .get("/connexion", Public, account::show_login)
         .post("/connexion", Public, account::log_in)

@@ -12,7 +12,7 @@ use crate::{
         esabora::{self, Attachment, Esabora, Flavour, Treated},
         webhook, zapier,
     },
-    mail::render,
+    mail::{render, transport::Doubt},
     queue::{Email, Job, JobContext, enqueue},
 };
 
@@ -78,17 +78,20 @@ fn template_name(email: &Email) -> String {
         .unwrap_or_else(|| "email".into())
 }
 
-/// Sends an e-mail at most once.
+/// Sends an e-mail once, and never withholds it for a database blip.
 ///
 /// `sent_emails` holds one row per idempotency key (`outbox:<id>`):
 /// reserved just before the call to the provider, confirmed with the
-/// provider's message id in the transaction that marks the job done.
+/// provider's message id in the transaction that marks the job done (with
+/// the database retry of every write).
 /// - a worker that dies before the reservation: the next one sends;
 /// - after the confirmation: the next one sees "sent" and only marks done;
 /// - between the two (during the provider call, or after it answered but
-///   before the commit): the outcome is unknown, so the job is not sent
-///   again automatically: it becomes dead with an explicit message, and an
-///   admin decides (retry from the Interconnexions page re-sends).
+///   before the commit): the e-mail is in doubt, and the transport resolves
+///   it ([`Transport::resolve_doubt`](crate::mail::transport::Transport)):
+///   found at the provider → confirmed without a second send; not found,
+///   or a transport that cannot tell (SMTP) → sent again. Only a provider
+///   that refuses to answer for good leaves the job dead for an admin.
 /// - a definite failure (the provider answered an error, or the connection
 ///   was refused, or timed out) releases the reservation and retries.
 async fn send_email(
@@ -98,20 +101,41 @@ async fn send_email(
     email: &Email,
 ) -> Result<Completed, JobError> {
     let key = format!("outbox:{}", job.id);
+    let email_type = template_name(email);
     match db::sent_emails::previous(&worker.pool, &key).await? {
         Previous::Sent => return Ok(Completed::Done),
-        Previous::InDoubt => {
-            return Err(JobError::Permanent(
-                "envoi incertain : le worker s'est arrêté pendant l'envoi ; vérifier la \
-                 réception (journal du fournisseur) avant de relancer"
-                    .into(),
-            ));
-        }
+        Previous::InDoubt => match worker
+            .transport
+            .resolve_doubt(&worker.http, ctx, &key)
+            .await
+        {
+            Ok(Doubt::Sent(message_id)) => {
+                tracing::info!(
+                    job = job.id,
+                    "e-mail in doubt found at the provider: not sent again"
+                );
+                confirm_sent(worker, job, &key, &email_type, message_id.as_deref()).await?;
+                return Ok(Completed::AlreadyMarked);
+            }
+            Ok(Doubt::Resend) => {
+                tracing::info!(
+                    job = job.id,
+                    "e-mail in doubt not found at the provider: sent again"
+                );
+                with_db_retry(|| db::sent_emails::release(&worker.pool, &key)).await?;
+            }
+            Err(JobError::Permanent(reason)) => {
+                return Err(JobError::Permanent(format!(
+                    "envoi incertain : le worker s'est arrêté pendant l'envoi et le fournisseur \
+                     ne dit pas s'il l'a reçu ({reason}) ; vérifier son journal avant de relancer"
+                )));
+            }
+            Err(retry) => return Err(retry),
+        },
         Previous::None => {}
     }
     let rendered =
         render::render(email).map_err(|e| JobError::Permanent(format!("gabarit : {e}")))?;
-    let email_type = template_name(email);
     let provider = worker.transport.provider();
     if !db::sent_emails::reserve(
         &worker.pool,
@@ -124,7 +148,9 @@ async fn send_email(
     )
     .await?
     {
-        return Err(JobError::Permanent("envoi incertain : déjà réservé".into()));
+        return Err(JobError::retry(
+            "envoi incertain : déjà réservé par un autre worker",
+        ));
     }
     let sent = worker
         .transport
@@ -139,13 +165,7 @@ async fn send_email(
         .await;
     match sent {
         Ok(message_id) => {
-            with_db_retry(|| async {
-                let mut tx = worker.pool.begin().await?;
-                db::sent_emails::confirm(&mut tx, &key, &email_type, message_id.as_deref()).await?;
-                db::outbox::mark_done(&mut tx, job.id, &worker.id).await?;
-                tx.commit().await
-            })
-            .await?;
+            confirm_sent(worker, job, &key, &email_type, message_id.as_deref()).await?;
             Ok(Completed::AlreadyMarked)
         }
         Err(error) => {
@@ -153,6 +173,24 @@ async fn send_email(
             Err(error)
         }
     }
+}
+
+/// Confirms a sent e-mail and marks its job done, in one transaction, with
+/// the database retry of every write.
+async fn confirm_sent(
+    worker: &Worker,
+    job: &ClaimedJob,
+    key: &str,
+    email_type: &str,
+    message_id: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    with_db_retry(|| async {
+        let mut tx = worker.pool.begin().await?;
+        db::sent_emails::confirm(&mut tx, key, email_type, message_id).await?;
+        db::outbox::mark_done(&mut tx, job.id, &worker.id).await?;
+        tx.commit().await
+    })
+    .await
 }
 
 async fn geocode_report(

@@ -30,6 +30,7 @@ pub mod ack;
 pub mod antivirus;
 pub mod backend;
 pub mod handlers;
+pub mod metrics;
 pub mod scheduler;
 
 use std::{sync::Arc, time::Duration};

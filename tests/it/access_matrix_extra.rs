@@ -13,6 +13,9 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     // Interconnections (worker issue).
     ("GET", "/bo/interconnexions", [L, F, F, A, A]),
     ("POST", "/bo/interconnexions/{id}/relancer", [L, F, F, A, A]),
+    // Prometheus figures: no role, only the bearer of METRICS_TOKEN (404
+    // here: the tests configure no token; tests/it/worker/operations.rs).
+    ("GET", "/metrics", [A, A, A, A, A]),
     // Development mailbox (404 in production; tests run as `test`).
     ("GET", "/dev/courriels", [A, A, A, A, A]),
     ("GET", "/dev/courriels/{id}", [A, A, A, A, A]),

@@ -8,7 +8,10 @@
 //! request forgery). Errors are categories (`integrations` module).
 //!
 //! Super admins see every call; territory admins only calls about partners
-//! of their territories (and may retry only those).
+//! of their territories (and may retry only those). Both see the worker's
+//! queue per job kind (depth, oldest due job, running, failed, dead, done
+//! in the last hour): counts without any personal data, the same figures as
+//! `/metrics` (docs/worker.md §6).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -83,6 +86,28 @@ pub struct CallItem {
     pub retryable: bool,
 }
 
+/// The queue's figures of one job kind.
+pub struct QueueRow {
+    pub kind: String,
+    pub pending: u64,
+    /// How long the oldest due job has waited, in words.
+    pub oldest: String,
+    pub running: u64,
+    pub failed: u64,
+    pub dead: u64,
+    pub done_last_hour: u64,
+}
+
+/// `45 s`, `2 min`, `3 h 05`, or `—` when nothing waits.
+fn waited(secs: u64) -> String {
+    match secs {
+        0 => "—".into(),
+        1..60 => format!("{secs} s"),
+        60..3600 => format!("{} min", secs / 60),
+        _ => format!("{} h {:02}", secs / 3600, secs % 3600 / 60),
+    }
+}
+
 /// A failed or dead job (visible even when it made no call).
 pub struct JobItem {
     pub id: u64,
@@ -100,6 +125,7 @@ pub struct JobItem {
 #[template(path = "pages/office/interconnections.html")]
 pub struct InterconnectionsPage {
     pub layout: Layout,
+    pub queue: Vec<QueueRow>,
     pub jobs: Vec<JobItem>,
     pub calls: Vec<CallItem>,
     pub services: [(&'static str, &'static str); 8],
@@ -232,6 +258,19 @@ pub async fn list_calls(
             report: j.report_reference.unwrap_or_else(|| "—".into()),
         })
         .collect();
+    let queue = db::outbox::queue_figures(&state.db)
+        .await?
+        .into_iter()
+        .map(|f| QueueRow {
+            oldest: waited(f.oldest_due_secs),
+            kind: f.kind,
+            pending: f.pending,
+            running: f.running,
+            failed: f.failed,
+            dead: f.dead,
+            done_last_hour: f.done_last_hour,
+        })
+        .collect();
     let partners = db::interconnections::partners(&state.db, scope.as_deref()).await?;
     let query_base = format!(
         "service={}&partenaire={}&statut={}&du={}&au={}",
@@ -247,6 +286,7 @@ pub async fn list_calls(
     );
     Ok(InterconnectionsPage {
         layout: page.layout,
+        queue,
         jobs,
         calls,
         services: SERVICES,

@@ -193,12 +193,44 @@ fn respond(reply: Reply) -> Response {
 
 pub const BREVO_KEY: &str = "xkeysib-test";
 
-/// Brevo `POST /v3/smtp/email` (§3.2, §3.3): `api-key` required (401
+/// Brevo `POST /v3/smtp/email` (§3.2, §3.3) and `GET
+/// /v3/smtp/statistics/events?tags=` (§3.4): `api-key` required (401
 /// `unauthorized` otherwise), sender, recipients and subject required (400
 /// `missing_parameter`), recipient e-mails checked (400 `invalid_parameter`
 /// "email is not valid in to"); 201 `{"messageId": "<…@smtp-relay.mailin.fr>"}`.
 pub async fn brevo() -> Fake {
     Fake::start(|request, previous| {
+        // The event log (§3.4): one `requests` event per e-mail accepted
+        // with the searched tag.
+        if request.method == "GET" && request.path == "/v3/smtp/statistics/events" {
+            if request.header("api-key").as_deref() != Some(BREVO_KEY) {
+                return Reply::json(
+                    401,
+                    json!({"code": "unauthorized", "message": "Key not found"}),
+                );
+            }
+            let tag = request.param("tags").unwrap_or_default();
+            let events: Vec<Value> = previous
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.method == "POST" && r.status == 201)
+                .filter(|(_, r)| {
+                    r.json()["tags"]
+                        .as_array()
+                        .is_some_and(|tags| tags.iter().any(|t| t.as_str() == Some(tag.as_str())))
+                })
+                .map(|(n, r)| {
+                    json!({
+                        "email": r.json()["to"][0]["email"],
+                        "date": "2026-11-23T12:00:00.000+01:00",
+                        "messageId": format!("<logged.{n}@smtp-relay.mailin.fr>"),
+                        "event": "requests",
+                        "tag": tag,
+                    })
+                })
+                .collect();
+            return Reply::json(200, json!({ "events": events }));
+        }
         if request.method != "POST" || request.path != "/v3/smtp/email" {
             return Reply::json(
                 404,
