@@ -8,6 +8,8 @@
 //! - [`db`]: every SQL query of the platform, compile-checked.
 //! - [`web`]: HTTP handlers and page structs (public pages, back office).
 //! - [`storage`], [`kv`]: object storage and Redis handles.
+//! - [`case_plan`]: applies a case command's plan (writes, audit, notices,
+//!   jobs) in one transaction.
 //! - [`seed`]: demo data for a first run.
 //! - [`secrets`]: integration secrets encrypted at rest.
 //! - [`filing`]: a form submission written with all its jobs, in one transaction.
@@ -16,6 +18,7 @@
 pub mod app;
 pub mod auth;
 pub mod bulk_seed;
+pub mod case_plan;
 pub mod config;
 pub mod db;
 pub mod domain;

@@ -1,4 +1,9 @@
 //! The audit log: who did what, when, from where, with a field-level diff.
+//!
+//! [`record`] is the one way to write it, and it takes the connection of
+//! the business transaction: the event is committed with the change it
+//! describes, or not at all (never after the commit, where a crash would
+//! leave an unaudited change).
 
 use sqlx::{MySqlConnection, types::Json};
 use time::PrimitiveDateTime;
@@ -6,6 +11,7 @@ use time::PrimitiveDateTime;
 use super::Pool;
 
 /// One event to record.
+#[derive(Debug, Clone)]
 pub struct NewEvent<'a> {
     pub actor_user_id: Option<u64>,
     pub actor_email: Option<&'a str>,
@@ -18,7 +24,59 @@ pub struct NewEvent<'a> {
     pub diff: Option<serde_json::Value>,
 }
 
-pub async fn insert(conn: &mut MySqlConnection, event: &NewEvent<'_>) -> Result<(), sqlx::Error> {
+impl<'a> NewEvent<'a> {
+    /// An action of a signed-in user (or of the system when `actor` is
+    /// `None`) on one entity; origin, report and diff are added with the
+    /// methods below.
+    pub fn new(
+        actor: Option<(u64, &'a str)>,
+        action: &'a str,
+        entity_type: &'a str,
+        entity_id: Option<String>,
+    ) -> Self {
+        Self {
+            actor_user_id: actor.map(|(id, _)| id),
+            actor_email: actor.map(|(_, email)| email),
+            action,
+            entity_type,
+            entity_id,
+            report_id: None,
+            ip: None,
+            user_agent: None,
+            diff: None,
+        }
+    }
+
+    /// An action on a case (entity "report", linked to the report).
+    pub fn on_case(
+        actor: Option<(u64, &'a str)>,
+        action: &'a str,
+        report_id: u64,
+        diff: Option<serde_json::Value>,
+    ) -> Self {
+        Self {
+            report_id: Some(report_id),
+            diff,
+            ..Self::new(actor, action, "report", Some(report_id.to_string()))
+        }
+    }
+
+    /// Where the request came from.
+    pub fn from_origin(self, ip: Option<std::net::IpAddr>, user_agent: Option<&'a str>) -> Self {
+        Self {
+            ip,
+            user_agent,
+            ..self
+        }
+    }
+
+    pub fn with_diff(self, diff: Option<serde_json::Value>) -> Self {
+        Self { diff, ..self }
+    }
+}
+
+/// Writes one audit event, inside the caller's business transaction.
+pub async fn record(conn: &mut MySqlConnection, event: &NewEvent<'_>) -> Result<(), sqlx::Error> {
     let user_agent = event
         .user_agent
         .map(|ua| ua.chars().take(255).collect::<String>());

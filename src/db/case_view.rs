@@ -6,6 +6,7 @@ use time::{Date, PrimitiveDateTime};
 
 use super::Pool;
 use crate::domain::antivirus::ScanStatus;
+use crate::domain::case::{AssignmentStatus, ReportStatus, VisitOutcome};
 use crate::domain::permissions::ReportScope;
 
 /// The report itself, as the case page shows it.
@@ -16,7 +17,7 @@ pub struct CaseReport {
     pub territory_code: String,
     pub territory_name: String,
     pub reference: String,
-    pub status: String,
+    pub status: ReportStatus,
     pub version: u32,
     pub declarant_profile: String,
     pub is_public_housing: Option<bool>,
@@ -80,7 +81,7 @@ pub async fn find_by_uuid(
     sqlx::query_as!(
         CaseReport,
         "SELECT r.id, r.uuid, r.territory_id, t.code AS territory_code, t.name AS territory_name, r.reference,
-                r.status, r.version, r.declarant_profile, r.is_public_housing AS `is_public_housing: bool`,
+                r.status AS `status: ReportStatus`, r.version, r.declarant_profile, r.is_public_housing AS `is_public_housing: bool`,
                 r.occupant_first_name, r.occupant_last_name, r.occupant_email, r.occupant_phone,
                 r.declarant_first_name, r.declarant_last_name, r.declarant_email, r.declarant_phone,
                 r.declarant_structure, r.landlord_name, r.landlord_email, r.landlord_phone,
@@ -112,7 +113,7 @@ pub async fn find_by_uuid(
 pub struct CaseKey {
     pub id: u64,
     pub territory_id: u32,
-    pub status: String,
+    pub status: ReportStatus,
     pub version: u32,
     pub reference: String,
 }
@@ -120,7 +121,7 @@ pub struct CaseKey {
 pub async fn find_key(pool: &Pool, uuid: &str) -> Result<Option<CaseKey>, sqlx::Error> {
     sqlx::query_as!(
         CaseKey,
-        "SELECT id, territory_id, status, version, reference FROM reports WHERE uuid = ?",
+        "SELECT id, territory_id, status AS `status: ReportStatus`, version, reference FROM reports WHERE uuid = ?",
         uuid
     )
     .fetch_optional(pool)
@@ -132,7 +133,7 @@ pub struct AssignmentRow {
     pub partner_id: u64,
     pub partner_name: String,
     pub partner_type: String,
-    pub status: String,
+    pub status: AssignmentStatus,
     pub refusal_reason: Option<String>,
     pub closure_reason: Option<String>,
     pub answer_message: Option<String>,
@@ -143,7 +144,7 @@ pub struct AssignmentRow {
 pub async fn assignments(pool: &Pool, report_id: u64) -> Result<Vec<AssignmentRow>, sqlx::Error> {
     sqlx::query_as!(
         AssignmentRow,
-        "SELECT a.id, a.partner_id, p.name AS partner_name, p.type AS partner_type, a.status, a.refusal_reason,
+        "SELECT a.id, a.partner_id, p.name AS partner_name, p.type AS partner_type, a.status AS `status: AssignmentStatus`, a.refusal_reason,
                 a.closure_reason, a.answer_message, a.created_at, a.answered_at
          FROM assignments a JOIN partners p ON p.id = a.partner_id
          WHERE a.report_id = ?",
@@ -309,14 +310,14 @@ pub struct VisitRow {
     pub id: u64,
     pub partner_name: Option<String>,
     pub scheduled_at: PrimitiveDateTime,
-    pub status: String,
+    pub status: VisitOutcome,
     pub conclusions: Option<String>,
 }
 
 pub async fn visits(pool: &Pool, report_id: u64) -> Result<Vec<VisitRow>, sqlx::Error> {
     sqlx::query_as!(
         VisitRow,
-        "SELECT v.id, p.name AS `partner_name?`, v.scheduled_at, v.status, v.conclusions
+        "SELECT v.id, p.name AS `partner_name?`, v.scheduled_at, v.status AS `status: VisitOutcome`, v.conclusions
          FROM visits v LEFT JOIN partners p ON p.id = v.partner_id
          WHERE v.report_id = ? ORDER BY v.scheduled_at DESC",
         report_id

@@ -8,6 +8,7 @@ use sqlx::{
 };
 
 use super::Pool;
+use crate::domain::case::NotificationKind;
 
 /// The address of a report, as typed.
 #[derive(Debug, Clone)]
@@ -599,7 +600,7 @@ pub struct DigestRow {
     pub id: u64,
     pub user_id: u64,
     pub email: String,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub reference: Option<String>,
     pub report_uuid: Option<String>,
 }
@@ -607,7 +608,7 @@ pub struct DigestRow {
 pub async fn digest_rows(pool: &Pool) -> Result<Vec<DigestRow>, sqlx::Error> {
     sqlx::query_as!(
         DigestRow,
-        "SELECT n.id, n.user_id, u.email, n.kind, r.reference AS `reference?`,
+        "SELECT n.id, n.user_id, u.email, n.kind AS `kind: NotificationKind`, r.reference AS `reference?`,
                 r.uuid AS `report_uuid?`
          FROM notifications n
          JOIN users u ON u.id = n.user_id

@@ -38,6 +38,7 @@ pub mod saved_filters;
 pub mod scoring;
 pub mod seed;
 pub mod sent_emails;
+pub mod states;
 pub mod stats;
 pub mod submission;
 pub mod subscriptions;

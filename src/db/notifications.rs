@@ -3,6 +3,7 @@
 use time::PrimitiveDateTime;
 
 use super::Pool;
+use crate::domain::case::NotificationKind;
 
 pub async fn unread_count(pool: &Pool, user_id: u64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
@@ -15,7 +16,7 @@ pub async fn unread_count(pool: &Pool, user_id: u64) -> Result<i64, sqlx::Error>
 
 pub struct NotificationRow {
     pub id: u64,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub report_uuid: Option<String>,
     pub reference: Option<String>,
     pub seen: bool,
@@ -25,7 +26,7 @@ pub struct NotificationRow {
 pub async fn list(pool: &Pool, user_id: u64) -> Result<Vec<NotificationRow>, sqlx::Error> {
     sqlx::query_as!(
         NotificationRow,
-        "SELECT n.id, n.kind, r.uuid AS `report_uuid?`, r.reference AS `reference?`,
+        "SELECT n.id, n.kind AS `kind: NotificationKind`, r.uuid AS `report_uuid?`, r.reference AS `reference?`,
                 (n.seen_at IS NOT NULL) AS `seen: bool`, n.created_at
          FROM notifications n LEFT JOIN reports r ON r.id = n.report_id
          WHERE n.user_id = ? ORDER BY n.created_at DESC, n.id DESC LIMIT 100",

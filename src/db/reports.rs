@@ -15,6 +15,7 @@ pub async fn count_filed(pool: &Pool) -> Result<u64, sqlx::Error> {
 
 use sqlx::{MySql, MySqlConnection, encode::IsNull, error::BoxDynError, types::Json};
 
+use crate::domain::case::ReportStatus;
 use crate::domain::report::{address::Commune, form::DeclarantProfile, submission::Submission};
 
 // `reports.declarant_profile` / `occupant_profile` are written from the
@@ -330,7 +331,7 @@ pub struct ResidentReport {
     pub uuid: String,
     pub territory_id: u32,
     pub reference: String,
-    pub status: String,
+    pub status: ReportStatus,
     pub declarant_profile: String,
     pub occupant_first_name: Option<String>,
     pub occupant_last_name: Option<String>,
@@ -352,7 +353,7 @@ pub async fn find_by_follow_up_code(
 ) -> Result<Option<ResidentReport>, sqlx::Error> {
     sqlx::query_as!(
         ResidentReport,
-        "SELECT id, uuid, territory_id, reference, status, declarant_profile,
+        "SELECT id, uuid, territory_id, reference, status AS `status: ReportStatus`, declarant_profile,
                 occupant_first_name, occupant_last_name, occupant_email,
                 declarant_first_name, declarant_last_name, declarant_email,
                 address_line, postal_code, city, follow_up_code AS `follow_up_code: String`, created_at, closed_at
@@ -369,7 +370,7 @@ pub async fn find_for_resident(
 ) -> Result<Option<ResidentReport>, sqlx::Error> {
     sqlx::query_as!(
         ResidentReport,
-        "SELECT id, uuid, territory_id, reference, status, declarant_profile,
+        "SELECT id, uuid, territory_id, reference, status AS `status: ReportStatus`, declarant_profile,
                 occupant_first_name, occupant_last_name, occupant_email,
                 declarant_first_name, declarant_last_name, declarant_email,
                 address_line, postal_code, city, follow_up_code AS `follow_up_code: String`, created_at, closed_at
@@ -389,7 +390,7 @@ pub async fn find_by_email_and_postal_code(
 ) -> Result<Vec<ResidentReport>, sqlx::Error> {
     sqlx::query_as!(
         ResidentReport,
-        "SELECT id, uuid, territory_id, reference, status, declarant_profile,
+        "SELECT id, uuid, territory_id, reference, status AS `status: ReportStatus`, declarant_profile,
                 occupant_first_name, occupant_last_name, occupant_email,
                 declarant_first_name, declarant_last_name, declarant_email,
                 address_line, postal_code, city, follow_up_code AS `follow_up_code: String`, created_at, closed_at

@@ -6,28 +6,38 @@
 use sqlx::MySqlConnection;
 use time::PrimitiveDateTime;
 
-/// Moves a report from one status to another if nobody changed it since
-/// `version` was read; returns false when someone did (the caller answers
-/// 409 and nothing is written).
+use crate::domain::case::plan::Answer;
+use crate::domain::case::{AssignmentStatus, NotificationKind, ReportStatus, VisitOutcome};
+
+/// Moves a report from one of the `from` statuses to `to` if nobody changed
+/// it since `version` was read; returns false when someone did (the caller
+/// answers 409 and nothing is written). The dates that go with the new
+/// status are decided here, from the enum, not by SQL string comparisons.
 pub async fn transition(
     conn: &mut MySqlConnection,
     report_id: u64,
     version: u32,
-    from: &[&str],
-    to: &str,
+    from: &[ReportStatus],
+    to: ReportStatus,
 ) -> Result<bool, sqlx::Error> {
-    let allowed = from.join(",");
+    let allowed: Vec<&str> = from.iter().map(|s| s.as_str()).collect();
+    let allowed = allowed.join(",");
+    let validated = to == ReportStatus::Active;
+    // Closing stamps closed_at, reopening (back to active) clears it.
+    let closed = to == ReportStatus::Closed;
+    let reopened = to == ReportStatus::Active;
+    let refused = to == ReportStatus::Refused;
     let result = sqlx::query!(
         "UPDATE reports SET status = ?, version = version + 1,
-            validated_at = IF(? = 'active' AND validated_at IS NULL, UTC_TIMESTAMP(), validated_at),
-            closed_at = IF(? = 'closed', UTC_TIMESTAMP(), IF(? = 'active', NULL, closed_at)),
-            refused_at = IF(? = 'refused', UTC_TIMESTAMP(), refused_at)
+            validated_at = IF(? AND validated_at IS NULL, UTC_TIMESTAMP(), validated_at),
+            closed_at = IF(?, UTC_TIMESTAMP(), IF(?, NULL, closed_at)),
+            refused_at = IF(?, UTC_TIMESTAMP(), refused_at)
          WHERE id = ? AND version = ? AND FIND_IN_SET(status, ?)",
         to,
-        to,
-        to,
-        to,
-        to,
+        validated,
+        closed,
+        reopened,
+        refused,
         report_id,
         version,
         allowed
@@ -95,9 +105,10 @@ pub async fn assign(
     by: u64,
 ) -> Result<Option<u64>, sqlx::Error> {
     let result = sqlx::query!(
-        "INSERT IGNORE INTO assignments (report_id, partner_id, status, assigned_by) VALUES (?, ?, 'nouveau', ?)",
+        "INSERT IGNORE INTO assignments (report_id, partner_id, status, assigned_by) VALUES (?, ?, ?, ?)",
         report_id,
         partner_id,
+        AssignmentStatus::New,
         by
     )
     .execute(conn)
@@ -120,47 +131,63 @@ pub async fn unassign(
     Ok(result.rows_affected() == 1)
 }
 
-/// Changes the status of a partner's assignment if it is still in `from`;
-/// false when it is not (someone answered first).
-#[allow(clippy::too_many_arguments)]
+/// Applies a partner's answer if its assignment is still in the status the
+/// answer starts from; false when it is not (someone answered first).
 pub async fn answer_assignment(
     conn: &mut MySqlConnection,
     report_id: u64,
     partner_id: u64,
-    from: &str,
-    to: &str,
-    reason: Option<&str>,
-    message: Option<&str>,
+    answer: &Answer,
     by: u64,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query!(
-        "UPDATE assignments SET status = ?,
-            refusal_reason = IF(? = 'refuse', ?, refusal_reason),
-            closure_reason = IF(? = 'ferme', ?, closure_reason),
-            answer_message = COALESCE(?, answer_message),
-            answered_by = IF(? IN ('en_cours', 'refuse'), ?, answered_by),
-            answered_at = IF(? IN ('en_cours', 'refuse'), UTC_TIMESTAMP(), answered_at),
-            closed_by = IF(? = 'ferme', ?, closed_by),
-            closed_at = IF(? = 'ferme', UTC_TIMESTAMP(), closed_at)
-         WHERE report_id = ? AND partner_id = ? AND status = ?",
-        to,
-        to,
-        reason,
-        to,
-        reason,
-        message,
-        to,
-        by,
-        to,
-        to,
-        by,
-        to,
-        report_id,
-        partner_id,
-        from
-    )
-    .execute(conn)
-    .await?;
+    let (from, to) = answer.transition();
+    let result = match answer {
+        Answer::Accept => {
+            sqlx::query!(
+                "UPDATE assignments SET status = ?, answered_by = ?, answered_at = UTC_TIMESTAMP()
+                 WHERE report_id = ? AND partner_id = ? AND status = ?",
+                to,
+                by,
+                report_id,
+                partner_id,
+                from
+            )
+            .execute(conn)
+            .await?
+        }
+        Answer::Refuse { reason, message } => {
+            sqlx::query!(
+                "UPDATE assignments SET status = ?, refusal_reason = ?, answer_message = ?,
+                    answered_by = ?, answered_at = UTC_TIMESTAMP()
+                 WHERE report_id = ? AND partner_id = ? AND status = ?",
+                to,
+                reason,
+                message,
+                by,
+                report_id,
+                partner_id,
+                from
+            )
+            .execute(conn)
+            .await?
+        }
+        Answer::Close { reason, message } => {
+            sqlx::query!(
+                "UPDATE assignments SET status = ?, closure_reason = ?, answer_message = ?,
+                    closed_by = ?, closed_at = UTC_TIMESTAMP()
+                 WHERE report_id = ? AND partner_id = ? AND status = ?",
+                to,
+                reason,
+                message,
+                by,
+                report_id,
+                partner_id,
+                from
+            )
+            .execute(conn)
+            .await?
+        }
+    };
     Ok(result.rows_affected() == 1)
 }
 
@@ -172,11 +199,14 @@ pub async fn close_all_assignments(
     by: u64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE assignments SET status = 'ferme', closure_reason = ?, closed_by = ?, closed_at = UTC_TIMESTAMP()
-         WHERE report_id = ? AND status IN ('nouveau', 'en_cours')",
+        "UPDATE assignments SET status = ?, closure_reason = ?, closed_by = ?, closed_at = UTC_TIMESTAMP()
+         WHERE report_id = ? AND status IN (?, ?)",
+        AssignmentStatus::Closed,
         reason,
         by,
-        report_id
+        report_id,
+        AssignmentStatus::New,
+        AssignmentStatus::Accepted
     )
     .execute(conn)
     .await?;
@@ -190,9 +220,11 @@ pub async fn reopen_assignments(
     report_id: u64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE assignments SET status = 'nouveau', closure_reason = NULL, closed_by = NULL, closed_at = NULL
-         WHERE report_id = ? AND status = 'ferme'",
-        report_id
+        "UPDATE assignments SET status = ?, closure_reason = NULL, closed_by = NULL, closed_at = NULL
+         WHERE report_id = ? AND status = ?",
+        AssignmentStatus::New,
+        report_id,
+        AssignmentStatus::Closed
     )
     .execute(conn)
     .await?;
@@ -205,8 +237,10 @@ pub async fn all_assignments_closed(
     report_id: u64,
 ) -> Result<bool, sqlx::Error> {
     let open = sqlx::query_scalar!(
-        "SELECT COUNT(*) AS `n!: i64` FROM assignments WHERE report_id = ? AND status IN ('nouveau', 'en_cours')",
-        report_id
+        "SELECT COUNT(*) AS `n!: i64` FROM assignments WHERE report_id = ? AND status IN (?, ?)",
+        report_id,
+        AssignmentStatus::New,
+        AssignmentStatus::Accepted
     )
     .fetch_one(conn)
     .await?;
@@ -262,10 +296,11 @@ pub async fn plan_visit(
 ) -> Result<u64, sqlx::Error> {
     let result = sqlx::query!(
         "INSERT INTO visits (report_id, partner_id, kind, scheduled_at, status, comment_before, created_by)
-         VALUES (?, ?, 'visite', ?, 'planned', ?, ?)",
+         VALUES (?, ?, 'visite', ?, ?, ?, ?)",
         report_id,
         partner_id,
         scheduled_at,
+        VisitOutcome::Planned,
         comment,
         by
     )
@@ -279,18 +314,19 @@ pub async fn record_visit_outcome(
     conn: &mut MySqlConnection,
     report_id: u64,
     visit_id: u64,
-    status: &str,
+    status: VisitOutcome,
     conclusions: Option<&str>,
     occupant_present: Option<bool>,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query!(
         "UPDATE visits SET status = ?, conclusions = ?, occupant_present = ?, concluded_at = UTC_TIMESTAMP()
-         WHERE id = ? AND report_id = ? AND status = 'planned'",
+         WHERE id = ? AND report_id = ? AND status = ?",
         status,
         conclusions,
         occupant_present,
         visit_id,
-        report_id
+        report_id,
+        VisitOutcome::Planned
     )
     .execute(conn)
     .await?;
@@ -443,7 +479,7 @@ pub async fn notify_many(
     conn: &mut MySqlConnection,
     user_ids: &[u64],
     report_id: u64,
-    kind: &str,
+    kind: NotificationKind,
 ) -> Result<(), sqlx::Error> {
     if user_ids.is_empty() {
         return Ok(());
@@ -451,9 +487,7 @@ pub async fn notify_many(
     let mut qb: sqlx::QueryBuilder<sqlx::MySql> =
         sqlx::QueryBuilder::new("INSERT INTO notifications (user_id, report_id, kind) ");
     qb.push_values(user_ids, |mut row, user_id| {
-        row.push_bind(*user_id)
-            .push_bind(report_id)
-            .push_bind(kind.to_owned());
+        row.push_bind(*user_id).push_bind(report_id).push_bind(kind);
     });
     qb.build().execute(conn).await?;
     Ok(())
@@ -480,30 +514,5 @@ pub async fn resident_contacts(
         report_id
     )
     .fetch_one(conn)
-    .await
-}
-
-pub async fn record_history(
-    conn: &mut MySqlConnection,
-    actor_user_id: u64,
-    actor_email: &str,
-    action: &str,
-    report_id: u64,
-    diff: Option<serde_json::Value>,
-) -> Result<(), sqlx::Error> {
-    super::audit::insert(
-        conn,
-        &super::audit::NewEvent {
-            actor_user_id: Some(actor_user_id),
-            actor_email: Some(actor_email),
-            action,
-            entity_type: "report",
-            entity_id: Some(report_id.to_string()),
-            report_id: Some(report_id),
-            ip: None,
-            user_agent: None,
-            diff,
-        },
-    )
     .await
 }

@@ -146,9 +146,9 @@ impl CaseFilter {
             page: 1,
             ..CaseFilter::default()
         };
-        let statuses: Vec<&str> = super::workflow::REPORT_STATUSES
+        let statuses: Vec<&str> = super::case::ReportStatus::ALL
             .iter()
-            .map(|(c, _)| *c)
+            .map(|s| s.as_str())
             .collect();
         let assignments: Vec<&str> = ASSIGNMENT_FILTERS.iter().map(|(c, _)| *c).collect();
         let sorts: Vec<&str> = SORTS.iter().map(|(c, _)| *c).collect();

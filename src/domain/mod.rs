@@ -10,6 +10,7 @@
 pub mod antivirus;
 pub mod audit;
 pub mod auto_assignment;
+pub mod case;
 pub mod case_filter;
 pub mod contact;
 pub mod export;

@@ -2,50 +2,8 @@
 //! offered, and who may do what to a case (on top of `permissions`, which
 //! decides who may see it).
 
+use super::case::{AssignmentStatus, ReportStatus};
 use super::permissions::Actor;
-
-/// Report statuses, as stored.
-pub const NEED_VALIDATION: &str = "need_validation";
-pub const ACTIVE: &str = "active";
-pub const CLOSED: &str = "closed";
-pub const REFUSED: &str = "refused";
-pub const ARCHIVED: &str = "archived";
-
-/// (code, label) of the report statuses.
-pub const REPORT_STATUSES: [(&str, &str); 5] = [
-    (NEED_VALIDATION, "Nouveau, à valider"),
-    (ACTIVE, "En cours"),
-    (CLOSED, "Fermé"),
-    (REFUSED, "Refusé"),
-    (ARCHIVED, "Archivé"),
-];
-
-pub fn report_status_label(code: &str) -> &str {
-    REPORT_STATUSES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or(code, |(_, l)| l)
-}
-
-/// Assignment statuses, as stored.
-pub const ASSIGNMENT_NEW: &str = "nouveau";
-pub const ASSIGNMENT_ACCEPTED: &str = "en_cours";
-pub const ASSIGNMENT_REFUSED: &str = "refuse";
-pub const ASSIGNMENT_CLOSED: &str = "ferme";
-
-pub const ASSIGNMENT_STATUSES: [(&str, &str); 4] = [
-    (ASSIGNMENT_NEW, "En attente de réponse"),
-    (ASSIGNMENT_ACCEPTED, "Acceptée"),
-    (ASSIGNMENT_REFUSED, "Refusée"),
-    (ASSIGNMENT_CLOSED, "Clôturée"),
-];
-
-pub fn assignment_status_label(code: &str) -> &str {
-    ASSIGNMENT_STATUSES
-        .iter()
-        .find(|(c, _)| *c == code)
-        .map_or(code, |(_, l)| l)
-}
 
 /// Why a territory refuses a new report (Histologe's `MotifRefus`).
 pub const REFUSAL_REASONS: [(&str, &str); 5] = [
@@ -119,33 +77,31 @@ pub fn label_of<'a>(list: &'a [(&'a str, &'a str)], code: &'a str) -> &'a str {
         .map_or(code, |(_, l)| l)
 }
 
-/// Visit statuses and their labels.
-pub const VISIT_STATUSES: [(&str, &str); 4] = [
-    ("planned", "Planifiée"),
-    ("done", "Effectuée"),
-    ("cancelled", "Annulée"),
-    ("not_done", "Non effectuée"),
-];
-
 /// Minimum length of the messages that go with a refusal or a closure.
 pub const MIN_MESSAGE_CHARS: usize = 10;
 
 /// What the policy needs to know about a case and the actor's part in it.
 #[derive(Debug, Clone)]
 pub struct CaseFacts {
+    pub report_id: u64,
+    /// For links to the case.
+    pub uuid: String,
+    /// Moves on with every change: a form carries the version it was
+    /// built from (optimistic lock).
+    pub version: u32,
     pub territory_id: u32,
-    pub status: String,
+    pub status: ReportStatus,
     /// (partner id, assignment status) of every assignment.
-    pub assignments: Vec<(u64, String)>,
+    pub assignments: Vec<(u64, AssignmentStatus)>,
 }
 
 impl CaseFacts {
     /// The actor's partner's assignment status on this case, if any.
-    pub fn own_assignment<'a>(&'a self, actor: &Actor) -> Option<(u64, &'a str)> {
+    pub fn own_assignment(&self, actor: &Actor) -> Option<(u64, AssignmentStatus)> {
         self.assignments
             .iter()
             .find(|(partner, _)| actor.is_member_of(*partner))
-            .map(|(partner, status)| (*partner, status.as_str()))
+            .copied()
     }
 }
 
@@ -168,24 +124,24 @@ pub enum CaseAction {
 /// Whether the actor may perform this action on the case now (status
 /// included). Viewing is decided by `permissions::can_view_report`.
 pub fn can(actor: &Actor, case: &CaseFacts, action: CaseAction) -> bool {
+    use AssignmentStatus as A;
+    use ReportStatus as R;
     let admin = actor.administers_territory(case.territory_id);
     let own = case.own_assignment(actor).map(|(_, status)| status);
-    let status = case.status.as_str();
+    let status = case.status;
     match action {
-        CaseAction::Validate | CaseAction::Refuse => admin && status == NEED_VALIDATION,
-        CaseAction::Assign => admin && matches!(status, NEED_VALIDATION | ACTIVE),
-        CaseAction::CloseForAll => admin && status == ACTIVE,
-        CaseAction::Reopen => admin && matches!(status, CLOSED | REFUSED),
-        CaseAction::EditSections => {
-            status != ARCHIVED && (admin || own == Some(ASSIGNMENT_ACCEPTED))
-        }
-        CaseAction::AnswerAssignment => status == ACTIVE && own == Some(ASSIGNMENT_NEW),
-        CaseAction::CloseAssignment => status == ACTIVE && own == Some(ASSIGNMENT_ACCEPTED),
+        CaseAction::Validate | CaseAction::Refuse => admin && status == R::NeedValidation,
+        CaseAction::Assign => admin && matches!(status, R::NeedValidation | R::Active),
+        CaseAction::CloseForAll => admin && status == R::Active,
+        CaseAction::Reopen => admin && matches!(status, R::Closed | R::Refused),
+        CaseAction::EditSections => status != R::Archived && (admin || own == Some(A::Accepted)),
+        CaseAction::AnswerAssignment => status == R::Active && own == Some(A::New),
+        CaseAction::CloseAssignment => status == R::Active && own == Some(A::Accepted),
         CaseAction::WriteFollowUp | CaseAction::PlanVisit => {
-            (admin && matches!(status, NEED_VALIDATION | ACTIVE))
-                || (status == ACTIVE && own == Some(ASSIGNMENT_ACCEPTED))
+            (admin && matches!(status, R::NeedValidation | R::Active))
+                || (status == R::Active && own == Some(A::Accepted))
         }
-        CaseAction::ManageTags => admin || own == Some(ASSIGNMENT_ACCEPTED),
+        CaseAction::ManageTags => admin || own == Some(A::Accepted),
     }
 }
 
@@ -193,6 +149,8 @@ pub fn can(actor: &Actor, case: &CaseFacts, action: CaseAction) -> bool {
 mod tests {
     use super::*;
     use crate::domain::{permissions::Membership, roles::Role};
+    use AssignmentStatus as A;
+    use ReportStatus as R;
 
     fn actor(role: Role, partner: u64, territory: u32) -> Actor {
         Actor {
@@ -205,14 +163,14 @@ mod tests {
         }
     }
 
-    fn case(status: &str, assignments: &[(u64, &str)]) -> CaseFacts {
+    fn case(status: ReportStatus, assignments: &[(u64, AssignmentStatus)]) -> CaseFacts {
         CaseFacts {
+            report_id: 1,
+            uuid: "u".into(),
+            version: 1,
             territory_id: 69,
-            status: status.into(),
-            assignments: assignments
-                .iter()
-                .map(|(p, s)| (*p, (*s).to_owned()))
-                .collect(),
+            status,
+            assignments: assignments.to_vec(),
         }
     }
 
@@ -221,12 +179,12 @@ mod tests {
         let rt = actor(Role::TerritoryAdmin, 1, 69);
         let other_rt = actor(Role::TerritoryAdmin, 2, 13);
         let agent = actor(Role::Agent, 10, 69);
-        let new = case(NEED_VALIDATION, &[]);
+        let new = case(R::NeedValidation, &[]);
         assert!(can(&rt, &new, CaseAction::Validate));
         assert!(!can(&other_rt, &new, CaseAction::Validate));
         assert!(!can(&agent, &new, CaseAction::Validate));
         assert!(
-            !can(&rt, &case(ACTIVE, &[]), CaseAction::Validate),
+            !can(&rt, &case(R::Active, &[]), CaseAction::Validate),
             "already validated"
         );
     }
@@ -234,10 +192,10 @@ mod tests {
     #[test]
     fn an_agent_answers_a_new_assignment_then_writes_once_accepted() {
         let agent = actor(Role::Agent, 10, 69);
-        let waiting = case(ACTIVE, &[(10, ASSIGNMENT_NEW)]);
+        let waiting = case(R::Active, &[(10, A::New)]);
         assert!(can(&agent, &waiting, CaseAction::AnswerAssignment));
         assert!(!can(&agent, &waiting, CaseAction::WriteFollowUp));
-        let accepted = case(ACTIVE, &[(10, ASSIGNMENT_ACCEPTED)]);
+        let accepted = case(R::Active, &[(10, A::Accepted)]);
         assert!(!can(&agent, &accepted, CaseAction::AnswerAssignment));
         assert!(can(&agent, &accepted, CaseAction::WriteFollowUp));
         assert!(can(&agent, &accepted, CaseAction::CloseAssignment));
@@ -245,7 +203,7 @@ mod tests {
         assert!(!can(&other_partner, &accepted, CaseAction::WriteFollowUp));
         assert!(!can(
             &agent,
-            &case(CLOSED, &[(10, ASSIGNMENT_ACCEPTED)]),
+            &case(R::Closed, &[(10, A::Accepted)]),
             CaseAction::WriteFollowUp
         ));
     }
@@ -253,9 +211,9 @@ mod tests {
     #[test]
     fn closed_and_refused_cases_can_be_reopened_by_the_territory_admin() {
         let rt = actor(Role::TerritoryAdmin, 1, 69);
-        assert!(can(&rt, &case(CLOSED, &[]), CaseAction::Reopen));
-        assert!(can(&rt, &case(REFUSED, &[]), CaseAction::Reopen));
-        assert!(!can(&rt, &case(ACTIVE, &[]), CaseAction::Reopen));
-        assert!(can(&rt, &case(ACTIVE, &[]), CaseAction::CloseForAll));
+        assert!(can(&rt, &case(R::Closed, &[]), CaseAction::Reopen));
+        assert!(can(&rt, &case(R::Refused, &[]), CaseAction::Reopen));
+        assert!(!can(&rt, &case(R::Active, &[]), CaseAction::Reopen));
+        assert!(can(&rt, &case(R::Active, &[]), CaseAction::CloseForAll));
     }
 }

@@ -165,7 +165,7 @@ pub async fn log_in(
             Some(a) => ("user", a.id.to_string()),
             None => ("login_identifier", identifier.clone()),
         };
-        db::audit::insert(
+        db::audit::record(
             &mut tx,
             &db::audit::NewEvent {
                 actor_user_id: account.as_ref().map(|a| a.id),
@@ -185,7 +185,7 @@ pub async fn log_in(
     }
     let account =
         account.ok_or_else(|| AppError::Unexpected(anyhow::anyhow!("matched without account")))?;
-    db::audit::insert(
+    db::audit::record(
         &mut tx,
         &db::audit::NewEvent {
             actor_user_id: Some(account.id),
@@ -215,14 +215,18 @@ pub async fn log_out(
     if let Some(user_id) = session::user_id(&session).await?
         && let Some(user) = session::load_user(&state.db, user_id).await?
     {
-        record(
-            &state,
-            Some(&user),
-            &origin,
-            "logout",
-            "user",
-            Some(user.id.to_string()),
-            None,
+        // Logging out changes nothing else: the event is its own transaction.
+        let mut conn = state.db.acquire().await?;
+        db::audit::record(
+            &mut conn,
+            &audit_event(
+                Some(&user),
+                &origin,
+                "logout",
+                "user",
+                Some(user.id.to_string()),
+                None,
+            ),
         )
         .await?;
     }
@@ -230,33 +234,24 @@ pub async fn log_out(
     Ok(Redirect::to("/connexion?ok=deconnecte"))
 }
 
-/// Records an audit event in its own transaction.
-pub async fn record(
-    state: &AppState,
-    actor: Option<&CurrentUser>,
-    origin: &RequestOrigin,
-    action: &str,
-    entity_type: &str,
+/// The audit event of a request by `actor`, from where it came; the
+/// caller writes it with `db::audit::record` inside its own transaction.
+pub fn audit_event<'a>(
+    actor: Option<&'a CurrentUser>,
+    origin: &'a RequestOrigin,
+    action: &'a str,
+    entity_type: &'a str,
     entity_id: Option<String>,
     diff: Option<serde_json::Value>,
-) -> AppResult<()> {
-    let mut conn = state.db.acquire().await?;
-    db::audit::insert(
-        &mut conn,
-        &db::audit::NewEvent {
-            actor_user_id: actor.map(|u| u.id),
-            actor_email: actor.map(|u| u.email.as_str()),
-            action,
-            entity_type,
-            entity_id,
-            report_id: None,
-            ip: origin.ip,
-            user_agent: origin.user_agent.as_deref(),
-            diff,
-        },
+) -> db::audit::NewEvent<'a> {
+    db::audit::NewEvent::new(
+        actor.map(|u| (u.id, u.email.as_str())),
+        action,
+        entity_type,
+        entity_id,
     )
-    .await?;
-    Ok(())
+    .from_origin(origin.ip, origin.user_agent.as_deref())
+    .with_diff(diff)
 }
 
 #[derive(Template, WebTemplate)]
@@ -540,7 +535,7 @@ async fn set_password(
     };
     // Ends every other session of the user (the point of a reset).
     db::users::set_password(&mut tx, user_id, &hash?).await?;
-    db::audit::insert(
+    db::audit::record(
         &mut tx,
         &db::audit::NewEvent {
             actor_user_id: Some(user_id),

@@ -108,7 +108,7 @@ async fn quarantine(
         // Another worker gave the verdict meanwhile.
         return Ok(());
     }
-    db::audit::insert(
+    db::audit::record(
         &mut tx,
         &db::audit::NewEvent {
             actor_user_id: None,
@@ -234,7 +234,13 @@ async fn tell_territory(
             emailed.push(r.email.clone());
         }
     }
-    db::workflow::notify_many(conn, &notified, document.report_id, "document_bloque").await?;
+    db::workflow::notify_many(
+        conn,
+        &notified,
+        document.report_id,
+        crate::domain::case::NotificationKind::DocumentBlocked,
+    )
+    .await?;
     let reference = db::workflow::resident_contacts(conn, document.report_id)
         .await?
         .reference;

@@ -385,21 +385,6 @@ async fn warn_inactive_accounts(worker: &Worker) -> Result<usize, JobError> {
     Ok(users.len())
 }
 
-fn notification_label(kind: &str) -> &'static str {
-    match kind {
-        "nouveau_signalement" => "nouveau signalement",
-        "nouveau_suivi" => "nouveau suivi",
-        "nouvelle_affectation" => "nouvelle affectation",
-        "cloture_signalement" => "signalement clôturé",
-        "cloture_partenaire" => "clôture d’un partenaire",
-        "suivi_usager" => "message de l’usager",
-        "nouvel_abonnement" => "vous suivez ce signalement",
-        "demande_abandon_procedure" => "demande d’abandon de procédure",
-        "document_bloque" => "fichier bloqué par l’antivirus",
-        _ => "nouveauté",
-    }
-}
-
 /// One e-mail per user who chose the digest, listing the notifications not
 /// yet e-mailed; they are marked e-mailed in the same transaction.
 async fn daily_digest(worker: &Worker, period: &str) -> Result<Completed, JobError> {
@@ -419,7 +404,7 @@ async fn daily_digest(worker: &Worker, period: &str) -> Result<Completed, JobErr
             .map(|r| {
                 (
                     r.reference.clone().unwrap_or_else(|| "—".into()),
-                    notification_label(&r.kind).to_owned(),
+                    r.kind.digest_label().to_owned(),
                     match &r.report_uuid {
                         Some(uuid) => format!("{base}/bo/signalements/{uuid}"),
                         None => format!("{base}/bo"),

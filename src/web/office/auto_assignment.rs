@@ -24,7 +24,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     web::{
-        account::record,
+        account::audit_event,
         forms::FormErrors,
         layout::{Layout, OfficePage},
     },
@@ -299,20 +299,22 @@ pub async fn create_rule(
         },
     )
     .await?;
-    tx.commit().await?;
-    record(
-        &state,
-        Some(&page.user),
-        &origin,
-        "create",
-        "auto_assignment_rule",
-        Some(id.to_string()),
-        Some(domain::audit::created(&[
-            ("partner_type", form.partner_type.clone()),
-            ("territory_id", territory_id.to_string()),
-        ])),
+    db::audit::record(
+        &mut tx,
+        &audit_event(
+            Some(&page.user),
+            &origin,
+            "create",
+            "auto_assignment_rule",
+            Some(id.to_string()),
+            Some(domain::audit::created(&[
+                ("partner_type", form.partner_type.clone()),
+                ("territory_id", territory_id.to_string()),
+            ])),
+        ),
     )
     .await?;
+    tx.commit().await?;
     Ok(Redirect::to("/bo/regles-affectation").into_response())
 }
 
@@ -330,17 +332,19 @@ pub async fn archive_rule(
     }
     let mut tx = state.db.begin().await?;
     db::auto_assignment::archive(&mut tx, id).await?;
-    tx.commit().await?;
-    record(
-        &state,
-        Some(&page.user),
-        &origin,
-        "delete",
-        "auto_assignment_rule",
-        Some(id.to_string()),
-        None,
+    db::audit::record(
+        &mut tx,
+        &audit_event(
+            Some(&page.user),
+            &origin,
+            "delete",
+            "auto_assignment_rule",
+            Some(id.to_string()),
+            None,
+        ),
     )
     .await?;
+    tx.commit().await?;
     Ok(Redirect::to("/bo/regles-affectation"))
 }
 

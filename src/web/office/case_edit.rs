@@ -308,13 +308,14 @@ pub async fn save_edit(
         )
         .await?;
     }
-    db::workflow::record_history(
+    db::audit::record(
         &mut tx,
-        office.user.id,
-        &office.user.email,
-        "edit",
-        key.id,
-        diff,
+        &db::audit::NewEvent::on_case(
+            Some((office.user.id, &office.user.email)),
+            "edit",
+            key.id,
+            diff,
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -16,12 +16,13 @@ use crate::{
     auth::session::CurrentUser,
     db::{self, case_view},
     domain::{
+        case::{AssignmentStatus, ReportStatus, VisitOutcome},
         case_filter::{ASSIGNMENT_FILTERS, CaseFilter, SORTS},
         permissions::{self, ReportFacts},
         roles::Role,
         workflow::{
             self, ASSIGNMENT_REFUSAL_REASONS, CLOSURE_REASONS, CaseAction, CaseFacts,
-            REFUSAL_REASONS, REPORT_STATUSES,
+            REFUSAL_REASONS,
         },
     },
     error::{AppError, AppResult},
@@ -70,7 +71,7 @@ pub struct CasesPage {
     pub error: Option<String>,
     pub pagination: Pagination,
     pub query_base: String,
-    pub statuses: [(&'static str, &'static str); 5],
+    pub statuses: &'static [ReportStatus],
     pub sorts: [(&'static str, &'static str); 5],
     pub assignment_filters: [(&'static str, &'static str); 6],
     pub options: FilterOptions,
@@ -121,14 +122,14 @@ pub async fn list_cases(
                 .map(|(_, partner, status)| {
                     (
                         partner.clone(),
-                        workflow::assignment_status_label(status).to_owned(),
+                        AssignmentStatus::label_of(status).to_owned(),
                     )
                 })
                 .collect(),
             uuid: r.uuid,
             reference: r.reference,
             territory_code: r.territory_code,
-            status_label: workflow::report_status_label(&r.status).to_owned(),
+            status_label: ReportStatus::label_of(&r.status).to_owned(),
             status_code: r.status,
             created: format_date(&r.created_at),
             last_follow_up: r
@@ -163,7 +164,7 @@ pub async fn list_cases(
         ),
         filter,
         error,
-        statuses: REPORT_STATUSES,
+        statuses: ReportStatus::ALL,
         sorts: SORTS,
         assignment_filters: ASSIGNMENT_FILTERS,
         options,
@@ -227,7 +228,13 @@ pub async fn load_visible(
         .await?
         .ok_or(AppError::NotFound)?;
     let assignments = case_view::assignments(&state.db, key.id).await?;
-    let facts = visible_facts(user, key.territory_id, &key.status, &assignments)?;
+    let facts = visible_facts(
+        user,
+        (key.id, uuid, key.version),
+        key.territory_id,
+        key.status,
+        &assignments,
+    )?;
     Ok((key, facts))
 }
 
@@ -235,8 +242,9 @@ pub async fn load_visible(
 /// (403 otherwise).
 fn visible_facts(
     user: &CurrentUser,
+    (report_id, uuid, version): (u64, &str, u32),
     territory_id: u32,
-    status: &str,
+    status: ReportStatus,
     assignments: &[case_view::AssignmentRow],
 ) -> AppResult<CaseFacts> {
     let report = ReportFacts {
@@ -247,11 +255,14 @@ fn visible_facts(
         return Err(AppError::Forbidden);
     }
     Ok(CaseFacts {
+        report_id,
+        uuid: uuid.to_owned(),
+        version,
         territory_id,
-        status: status.to_owned(),
+        status,
         assignments: assignments
             .iter()
-            .map(|a| (a.partner_id, a.status.clone()))
+            .map(|a| (a.partner_id, a.status))
             .collect(),
     })
 }
@@ -259,7 +270,7 @@ fn visible_facts(
 pub struct AssignmentView {
     pub partner_id: u64,
     pub partner_name: String,
-    pub status: String,
+    pub status: AssignmentStatus,
     pub status_label: String,
     pub detail: String,
     pub since: String,
@@ -293,7 +304,7 @@ pub struct CasePage {
     pub defects: Vec<case_view::DefectRow>,
     pub qualifications: Vec<(String, String)>,
     pub follow_ups: Vec<FollowUpView>,
-    pub visits: Vec<(u64, String, String, String, String, String)>,
+    pub visits: Vec<(u64, String, String, VisitOutcome, String, String)>,
     pub documents: Vec<case_view::DocumentRow>,
     pub tags: Vec<(u64, String, bool)>,
     pub same_address: Vec<case_view::SameAddressRow>,
@@ -346,7 +357,13 @@ pub async fn case_page(
         .await?
         .ok_or(AppError::NotFound)?;
     let assignments = case_view::assignments(&state.db, r.id).await?;
-    let facts = visible_facts(&page.user, r.territory_id, &r.status, &assignments)?;
+    let facts = visible_facts(
+        &page.user,
+        (r.id, &r.uuid, r.version),
+        r.territory_id,
+        r.status,
+        &assignments,
+    )?;
     let catalog = state.defect_catalog().await?;
     let scope = permissions::report_scope(&page.user.actor);
     let details = case_view::details(&state.db, &r, &catalog, &scope).await?;
@@ -376,7 +393,7 @@ pub async fn case_page(
         Vec::new()
     };
     Ok(CasePage {
-        status_label: workflow::report_status_label(&r.status).to_owned(),
+        status_label: r.status.label().to_owned(),
         severity: format_score(r.severity),
         created: format_datetime(&r.created_at),
         profile_label: profile_label(&r.declarant_profile),
@@ -385,8 +402,8 @@ pub async fn case_page(
             .map(|a| AssignmentView {
                 partner_id: a.partner_id,
                 partner_name: a.partner_name.clone(),
-                status: a.status.clone(),
-                status_label: workflow::assignment_status_label(&a.status).to_owned(),
+                status: a.status,
+                status_label: a.status.label().to_owned(),
                 detail: [
                     a.refusal_reason
                         .as_deref()
@@ -439,7 +456,7 @@ pub async fn case_page(
             .visits
             .into_iter()
             .map(|v| {
-                let label = workflow::label_of(&workflow::VISIT_STATUSES, &v.status).to_owned();
+                let label = v.status.label().to_owned();
                 (
                     v.id,
                     format_datetime(&v.scheduled_at),
@@ -531,20 +548,6 @@ pub struct NotificationsPage {
     pub notifications: Vec<(String, String, String, bool, String)>,
 }
 
-fn notification_label(kind: &str) -> &'static str {
-    match kind {
-        "nouveau_signalement" => "Nouveau signalement à valider",
-        "nouvelle_affectation" => "Nouvelle affectation pour votre partenaire",
-        "nouveau_suivi" => "Nouveau suivi",
-        "suivi_usager" => "Nouveau message de l’usager",
-        "cloture_signalement" => "Signalement clôturé",
-        "cloture_partenaire" => "Un partenaire a clôturé son intervention",
-        "affectation_refusee" => "Affectation refusée par un partenaire",
-        "document_bloque" => "Fichier bloqué par l’antivirus (mis en quarantaine)",
-        _ => "Notification",
-    }
-}
-
 pub async fn list_notifications(
     State(state): State<AppState>,
     page: OfficePage,
@@ -557,7 +560,7 @@ pub async fn list_notifications(
             .into_iter()
             .map(|n| {
                 (
-                    notification_label(&n.kind).to_owned(),
+                    n.kind.label().to_owned(),
                     n.reference.unwrap_or_default(),
                     n.report_uuid.unwrap_or_default(),
                     n.seen,

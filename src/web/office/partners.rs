@@ -443,7 +443,7 @@ pub async fn create_partner(
     let sealed = seal(&state, &form);
     let id = db::partners::insert(&mut tx, &fields(territory_id, &form, &email, &sealed)).await?;
     db::partners::replace_insee_codes(&mut tx, id, &codes).await?;
-    db::audit::insert(
+    db::audit::record(
         &mut tx,
         &db::audit::NewEvent {
             actor_user_id: Some(page.user.id),
@@ -624,7 +624,7 @@ pub async fn update_partner(
         ),
     ]);
     if diff.is_some() {
-        db::audit::insert(
+        db::audit::record(
             &mut tx,
             &db::audit::NewEvent {
                 actor_user_id: Some(page.user.id),

@@ -20,7 +20,7 @@ use crate::{
     db, domain,
     error::AppResult,
     web::{
-        account::{HASHING_BUSY, record, throttled_message},
+        account::{HASHING_BUSY, audit_event, throttled_message},
         forms::FormErrors,
         layout::{Layout, OfficePage},
     },
@@ -119,7 +119,6 @@ pub async fn update_profile(
         &form.notification_pref,
     )
     .await?;
-    tx.commit().await?;
     let diff = domain::audit::diff(&[
         ("first_name", user.first_name.clone(), first_name),
         ("last_name", user.last_name.clone(), last_name),
@@ -130,17 +129,20 @@ pub async fn update_profile(
         ),
     ]);
     if diff.is_some() {
-        record(
-            &state,
-            Some(&user),
-            &origin,
-            "update",
-            "user",
-            Some(user.id.to_string()),
-            diff,
+        db::audit::record(
+            &mut tx,
+            &audit_event(
+                Some(&user),
+                &origin,
+                "update",
+                "user",
+                Some(user.id.to_string()),
+                diff,
+            ),
         )
         .await?;
     }
+    tx.commit().await?;
     Ok(Redirect::to("/bo/profil?ok=profil").into_response())
 }
 
@@ -223,17 +225,19 @@ pub async fn change_password(
     };
     let mut tx = state.db.begin().await?;
     let generation = db::users::set_password(&mut tx, user.id, &hash?).await?;
-    tx.commit().await?;
-    session::renew(&session, generation).await?;
-    record(
-        &state,
-        Some(&user),
-        &origin,
-        "password_change",
-        "user",
-        Some(user.id.to_string()),
-        None,
+    db::audit::record(
+        &mut tx,
+        &audit_event(
+            Some(&user),
+            &origin,
+            "password_change",
+            "user",
+            Some(user.id.to_string()),
+            None,
+        ),
     )
     .await?;
+    tx.commit().await?;
+    session::renew(&session, generation).await?;
     Ok(Redirect::to("/bo/profil?ok=mot-de-passe").into_response())
 }

@@ -17,7 +17,7 @@ use crate::{
     domain::{self, permissions, roles::Role},
     error::{AppError, AppResult},
     web::{
-        account::record,
+        account::audit_event,
         forms::FormErrors,
         layout::{Layout, OfficePage},
     },
@@ -118,20 +118,22 @@ pub async fn create_tag(
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, view).into_response());
     }
     let id = db::tags::insert(&mut tx, territory_id, &label).await?;
-    tx.commit().await?;
-    record(
-        &state,
-        Some(&page.user),
-        &origin,
-        "create",
-        "tag",
-        Some(id.to_string()),
-        Some(domain::audit::created(&[
-            ("label", label),
-            ("territory_id", territory_id.to_string()),
-        ])),
+    db::audit::record(
+        &mut tx,
+        &audit_event(
+            Some(&page.user),
+            &origin,
+            "create",
+            "tag",
+            Some(id.to_string()),
+            Some(domain::audit::created(&[
+                ("label", label),
+                ("territory_id", territory_id.to_string()),
+            ])),
+        ),
     )
     .await?;
+    tx.commit().await?;
     Ok(Redirect::to("/bo/etiquettes?ok=etiquette-creee").into_response())
 }
 
@@ -149,16 +151,18 @@ pub async fn delete_tag(
     }
     let mut tx = state.db.begin().await?;
     db::tags::archive(&mut tx, id).await?;
-    tx.commit().await?;
-    record(
-        &state,
-        Some(&page.user),
-        &origin,
-        "delete",
-        "tag",
-        Some(id.to_string()),
-        None,
+    db::audit::record(
+        &mut tx,
+        &audit_event(
+            Some(&page.user),
+            &origin,
+            "delete",
+            "tag",
+            Some(id.to_string()),
+            None,
+        ),
     )
     .await?;
+    tx.commit().await?;
     Ok(Redirect::to("/bo/etiquettes?ok=etiquette-supprimee"))
 }

@@ -17,7 +17,7 @@ use crate::{
     db, domain,
     error::{AppError, AppResult},
     web::{
-        account::record,
+        account::audit_event,
         forms::FormErrors,
         layout::{Layout, OfficePage},
     },
@@ -156,7 +156,6 @@ pub async fn update_territory(
     }
     let mut tx = state.db.begin().await?;
     db::territories::update(&mut tx, id, is_active, &form.timezone, &codes).await?;
-    tx.commit().await?;
     let before_codes = t
         .authorized_insee_codes
         .map(|c| c.0.join(","))
@@ -167,16 +166,19 @@ pub async fn update_territory(
         ("authorized_insee_codes", before_codes, codes.join(",")),
     ]);
     if diff.is_some() {
-        record(
-            &state,
-            Some(&page.user),
-            &origin,
-            "update",
-            "territory",
-            Some(id.to_string()),
-            diff,
+        db::audit::record(
+            &mut tx,
+            &audit_event(
+                Some(&page.user),
+                &origin,
+                "update",
+                "territory",
+                Some(id.to_string()),
+                diff,
+            ),
         )
         .await?;
     }
+    tx.commit().await?;
     Ok(Redirect::to("/bo/territoires?ok=territoire-modifie").into_response())
 }

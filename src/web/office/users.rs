@@ -25,7 +25,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     web::{
-        account::{TokenKind, queue_token, record},
+        account::{TokenKind, audit_event, queue_token},
         forms::{FormErrors, Pagination, non_empty},
         layout::{Layout, OfficePage},
     },
@@ -395,7 +395,7 @@ pub async fn create_user(
         first_name,
     )
     .await?;
-    db::audit::insert(
+    db::audit::record(
         &mut tx,
         &db::audit::NewEvent {
             actor_user_id: Some(page.user.id),
@@ -554,7 +554,7 @@ pub async fn update_user(
                     } else {
                         (partner_id.to_string(), String::new())
                     };
-                    db::audit::insert(
+                    db::audit::record(
                         &mut tx,
                         &db::audit::NewEvent {
                             actor_user_id: Some(page.user.id),
@@ -622,7 +622,7 @@ pub async fn update_user(
                     ("role", user.role.clone(), role.code().to_owned()),
                 ]);
                 if diff.is_some() {
-                    db::audit::insert(
+                    db::audit::record(
                         &mut tx,
                         &db::audit::NewEvent {
                             actor_user_id: Some(page.user.id),
@@ -660,7 +660,7 @@ async fn set_status(
     let (user, _, _) = load_managed(state, &page.user, id).await?;
     let mut tx = state.db.begin().await?;
     db::users::set_status(&mut tx, id, new_status).await?;
-    db::audit::insert(
+    db::audit::record(
         &mut tx,
         &db::audit::NewEvent {
             actor_user_id: Some(page.user.id),
@@ -742,16 +742,18 @@ pub async fn resend_activation(
         &user.first_name,
     )
     .await?;
-    tx.commit().await?;
-    record(
-        &state,
-        Some(&page.user),
-        &origin,
-        "resend_activation",
-        "user",
-        Some(id.to_string()),
-        None,
+    db::audit::record(
+        &mut tx,
+        &audit_event(
+            Some(&page.user),
+            &origin,
+            "resend_activation",
+            "user",
+            Some(id.to_string()),
+            None,
+        ),
     )
     .await?;
+    tx.commit().await?;
     Ok(Redirect::to(&format!("/bo/utilisateurs/{id}?ok=activation-renvoyee")).into_response())
 }

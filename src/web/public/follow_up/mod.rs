@@ -22,8 +22,16 @@ use tower_sessions::Session;
 use crate::{
     app::AppState,
     auth::session::RequestOrigin,
-    db,
-    domain::{permissions::Access, report::submission::initial},
+    case_plan, db,
+    domain::{
+        case::{
+            Plan, Refusal,
+            plan::CaseRef,
+            resident::{self, ResidentCase},
+        },
+        permissions::Access,
+        report::submission::initial,
+    },
     error::{AppError, AppResult},
     kv,
     queue::{self, Email, Job, JobContext},
@@ -41,7 +49,6 @@ const LOCK_SECONDS: i64 = 15 * 60;
 /// "Lost my link" requests per IP address per 20 minutes.
 const LINK_LIMIT: i64 = 10;
 const SESSION_KEY: &str = "follow_up_codes";
-const MESSAGE_MAX: usize = 5000;
 /// Messages per report, and per address, per hour: each one notifies the
 /// territory's agents by e-mail.
 const MESSAGES_PER_REPORT_PER_HOUR: i64 = 20;
@@ -148,16 +155,6 @@ async fn is_verified(session: &Session, code: &str) -> AppResult<bool> {
     Ok(codes.iter().any(|c| c == code))
 }
 
-fn status_label(status: &str) -> &'static str {
-    match status {
-        "need_validation" => "Reçu, en attente de validation",
-        "active" => "En cours de traitement",
-        "closed" => "Clôturé",
-        "refused" => "Refusé",
-        _ => "Enregistré",
-    }
-}
-
 fn format_date(d: time::PrimitiveDateTime) -> String {
     format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
 }
@@ -191,25 +188,6 @@ pub fn body_to_paragraphs(body: &str) -> Vec<String> {
         .filter(|l| !l.is_empty())
         .map(str::to_owned)
         .collect()
-}
-
-/// A resident's text as sanitized HTML for the timeline: escaped, line
-/// breaks kept.
-pub fn text_to_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.trim().chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' => out.push_str("<br>"),
-            '\r' => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 async fn render_space(
@@ -251,7 +229,7 @@ async fn render_space(
         layout,
         code: report.follow_up_code.clone(),
         reference: report.reference.clone(),
-        status_label: status_label(&report.status),
+        status_label: report.status.resident_label(),
         address: format!(
             "{}, {} {}",
             report.address_line, report.postal_code, report.city
@@ -262,7 +240,7 @@ async fn render_space(
         message,
         error,
         notice,
-        can_write: matches!(report.status.as_str(), "need_validation" | "active"),
+        can_write: report.status.is_open(),
     })
 }
 
@@ -403,63 +381,32 @@ pub async fn check_identity(
     Ok(Redirect::to(&format!("/suivre-mon-signalement/{code}")).into_response())
 }
 
-/// Queues the "the resident wrote" e-mail to the territory's admins.
-async fn notify_territory(
-    conn: &mut sqlx::MySqlConnection,
+/// The report as the resident's commands know it.
+fn resident_case(report: &db::reports::ResidentReport) -> ResidentCase {
+    ResidentCase {
+        case: CaseRef {
+            report_id: report.id,
+            uuid: report.uuid.clone(),
+            territory_id: report.territory_id,
+        },
+        status: report.status,
+    }
+}
+
+/// Applies a resident's plan in `tx` (the caller commits).
+async fn apply_plan(
     state: &AppState,
-    report: &db::reports::ResidentReport,
-    kind: &str,
-    follow_up_id: u64,
-) -> AppResult<()> {
-    for to in db::reports::territory_admin_emails(conn, report.territory_id).await? {
-        let key = format!("follow-up:{follow_up_id}:{kind}:{to}");
-        queue::enqueue(
-            conn,
-            &Job::SendEmail(Email::ResidentMessage {
-                to,
-                reference: report.reference.clone(),
-                link: format!("{}/bo/signalements/{}", state.config.base_url, report.uuid),
-            }),
-            Some(&key),
-            JobContext {
-                report_id: Some(report.id),
-                ..JobContext::default()
-            },
-        )
-        .await?;
-    }
-    // The partners working on the case (and its subscribers) hear of it
-    // too: in the application, and by e-mail for those who want it at once.
-    let followers = db::workflow::case_followers(conn, report.id).await?;
-    let admins = db::workflow::territory_admins(conn, report.territory_id).await?;
-    let mut notified: Vec<u64> = Vec::new();
-    for r in followers.iter().chain(admins.iter()) {
-        if !notified.contains(&r.user_id) {
-            notified.push(r.user_id);
-        }
-    }
-    db::workflow::notify_many(conn, &notified, report.id, "suivi_usager").await?;
-    for r in followers
-        .iter()
-        .filter(|r| r.notification_pref == "instant")
-    {
-        let key = format!("follow-up:{follow_up_id}:{kind}:{}", r.email);
-        queue::enqueue(
-            conn,
-            &Job::SendEmail(Email::ResidentMessage {
-                to: r.email.clone(),
-                reference: report.reference.clone(),
-                link: format!("{}/bo/signalements/{}", state.config.base_url, report.uuid),
-            }),
-            Some(&key),
-            JobContext {
-                report_id: Some(report.id),
-                ..JobContext::default()
-            },
-        )
-        .await?;
-    }
-    Ok(())
+    tx: &mut sqlx::MySqlConnection,
+    plan: &Plan,
+) -> AppResult<case_plan::Applied> {
+    let ctx = case_plan::ApplyContext {
+        base_url: &state.config.base_url,
+        ..case_plan::ApplyContext::default()
+    };
+    case_plan::apply(tx, plan, &ctx).await.map_err(|e| match e {
+        case_plan::ApplyError::Db(e) => e.into(),
+        other => AppError::Unexpected(other.into()),
+    })
 }
 
 pub async fn send_message(
@@ -509,25 +456,14 @@ pub async fn send_message(
         let page = render_space(&state, layout, &report, message, Some(error), None).await?;
         Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
-    if !matches!(report.status.as_str(), "need_validation" | "active") {
-        return reject(
-            "Ce signalement est clôturé : il n’est plus possible d’y écrire.".into(),
-            message,
-            layout,
-        )
-        .await;
-    }
-    if message.is_empty() {
-        return reject("Écrivez votre message.".into(), message, layout).await;
-    }
-    if message.chars().count() > MESSAGE_MAX {
-        return reject(
-            format!("Le message dépasse {MESSAGE_MAX} caractères."),
-            message,
-            layout,
-        )
-        .await;
-    }
+    let plan = match resident::resident_message(&resident_case(&report), &message) {
+        Ok(plan) => plan,
+        Err(Refusal::Invalid(fields)) => {
+            let error = fields.get("message").unwrap_or_default().to_owned();
+            return reject(error, message, layout).await;
+        }
+        Err(_) => return Err(AppError::Forbidden),
+    };
     if !within_upload_quota(&state, &origin.rate_key(), None, incoming.len()).await? {
         let page = render_space(
             &state,
@@ -553,22 +489,15 @@ pub async fn send_message(
         return reject(error, message, layout).await;
     }
     let mut tx = state.db.begin().await?;
-    let follow_up_id = db::follow_ups::insert(
-        &mut tx,
-        report.id,
-        "resident",
-        "message_usager",
-        &text_to_html(&message),
-        true,
-    )
-    .await?;
+    let applied = apply_plan(&state, &mut tx, &plan).await?;
+    let follow_up_id = applied.follow_up_id;
     for file in &stored {
         crate::uploads::record(
             &mut tx,
             &db::documents::NewDocument {
                 uuid: &uuid::Uuid::new_v4().to_string(),
                 report_id: report.id,
-                follow_up_id: Some(follow_up_id),
+                follow_up_id,
                 object_key: &file.key,
                 thumbnail_key: file.thumbnail_key.as_deref(),
                 filename: &file.filename,
@@ -583,7 +512,6 @@ pub async fn send_message(
         )
         .await?;
     }
-    notify_territory(&mut tx, &state, &report, "message", follow_up_id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/suivre-mon-signalement/{code}?ok=message")).into_response())
 }
@@ -607,29 +535,13 @@ pub async fn request_procedure(
     if !is_verified(&session, &code).await? {
         return Err(AppError::Forbidden);
     }
-    let (category, text, ok) = match form.demande.as_str() {
-        "fermer" => (
-            "demande_abandon_procedure",
-            "L’usager demande la clôture de son signalement.",
-            "fermeture",
-        ),
-        "poursuivre" => (
-            "demande_poursuite_procedure",
-            "L’usager souhaite poursuivre la procédure.",
-            "poursuite",
-        ),
-        _ => return Err(AppError::BadRequest("demande inconnue".into())),
-    };
-    let precision: String = form.precision.trim().chars().take(MESSAGE_MAX).collect();
-    let body = if precision.is_empty() {
-        text.to_owned()
-    } else {
-        format!("{text}<br>{}", text_to_html(&precision))
-    };
+    let request = resident::ProcedureRequest::parse(&form.demande)
+        .ok_or_else(|| AppError::BadRequest("demande inconnue".into()))?;
+    let plan = resident::resident_request(&resident_case(&report), request, &form.precision);
     let mut tx = state.db.begin().await?;
-    let id = db::follow_ups::insert(&mut tx, report.id, "resident", category, &body, true).await?;
-    notify_territory(&mut tx, &state, &report, category, id).await?;
+    apply_plan(&state, &mut tx, &plan).await?;
     tx.commit().await?;
+    let ok = request.notice();
     Ok(Redirect::to(&format!("/suivre-mon-signalement/{code}?ok={ok}")).into_response())
 }
 
@@ -780,6 +692,7 @@ pub async fn request_link(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::case::resident::text_to_html;
 
     #[test]
     fn resident_text_is_stored_escaped_and_shown_as_text() {

@@ -1,0 +1,206 @@
+//! What the resident does from the follow-up space: write a message (with
+//! files, stored by the caller under the follow-up the plan creates), ask
+//! to close the case or to go on with the procedure. The resident proved
+//! who they are with the link and the light check; the commands decide the
+//! rest.
+
+use super::ReportStatus;
+use super::plan::{Author, CaseRef, Guard, NewFollowUp, Notice, Plan};
+use super::refusal::{FieldErrors, Refusal};
+
+/// Longest resident message (and precision of a request).
+pub const MAX_RESIDENT_CHARS: usize = 5000;
+
+/// The report as the resident's commands know it.
+#[derive(Debug, Clone)]
+pub struct ResidentCase {
+    pub case: CaseRef,
+    pub status: ReportStatus,
+}
+
+/// A resident's text as sanitized HTML for the timeline: escaped, line
+/// breaks kept.
+pub fn text_to_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.trim().chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' => out.push_str("<br>"),
+            '\r' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The resident writes to the services: a public follow-up; the territory
+/// admins are e-mailed, followers and admins notified. Refused once the
+/// case is no longer open.
+pub fn resident_message(case: &ResidentCase, message: &str) -> Result<Plan, Refusal> {
+    let message = message.trim();
+    let mut errors = FieldErrors::default();
+    if !case.status.is_open() {
+        errors.add(
+            "message",
+            "Ce signalement est clôturé : il n’est plus possible d’y écrire.",
+        );
+    } else if message.is_empty() {
+        errors.add("message", "Écrivez votre message.");
+    } else if message.chars().count() > MAX_RESIDENT_CHARS {
+        errors.add(
+            "message",
+            format!("Le message dépasse {MAX_RESIDENT_CHARS} caractères."),
+        );
+    }
+    errors.into_result()?;
+    let mut plan = Plan::new(case.case.clone(), None, Guard::None);
+    plan.follow_up = Some(NewFollowUp {
+        author: Author::Resident,
+        partner_id: None,
+        category: "message_usager",
+        body: text_to_html(message),
+        public: true,
+    });
+    plan.notices.push(Notice::ResidentWrote { key: "message" });
+    Ok(plan)
+}
+
+/// What the resident asks about the procedure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcedureRequest {
+    /// Close the case (the resident gives up).
+    Close,
+    /// Go on with the procedure.
+    GoOn,
+}
+
+impl ProcedureRequest {
+    /// From the form's `demande` field.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "fermer" => Some(Self::Close),
+            "poursuivre" => Some(Self::GoOn),
+            _ => None,
+        }
+    }
+
+    /// Follow-up category (also the e-mails' idempotency key part).
+    pub const fn category(self) -> &'static str {
+        match self {
+            Self::Close => "demande_abandon_procedure",
+            Self::GoOn => "demande_poursuite_procedure",
+        }
+    }
+
+    /// The word of the confirmation shown after the request.
+    pub const fn notice(self) -> &'static str {
+        match self {
+            Self::Close => "fermeture",
+            Self::GoOn => "poursuite",
+        }
+    }
+
+    const fn sentence(self) -> &'static str {
+        match self {
+            Self::Close => "L’usager demande la clôture de son signalement.",
+            Self::GoOn => "L’usager souhaite poursuivre la procédure.",
+        }
+    }
+}
+
+/// The resident asks to close the case or to go on, with an optional
+/// precision (cut at 5,000 characters); the services hear of it like a
+/// message.
+pub fn resident_request(case: &ResidentCase, request: ProcedureRequest, precision: &str) -> Plan {
+    let precision: String = precision.trim().chars().take(MAX_RESIDENT_CHARS).collect();
+    let body = if precision.is_empty() {
+        request.sentence().to_owned()
+    } else {
+        format!("{}<br>{}", request.sentence(), text_to_html(&precision))
+    };
+    let mut plan = Plan::new(case.case.clone(), None, Guard::None);
+    plan.follow_up = Some(NewFollowUp {
+        author: Author::Resident,
+        partner_id: None,
+        category: request.category(),
+        body,
+        public: true,
+    });
+    plan.notices.push(Notice::ResidentWrote {
+        key: request.category(),
+    });
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(status: ReportStatus) -> ResidentCase {
+        ResidentCase {
+            case: CaseRef {
+                report_id: 7,
+                uuid: "u".into(),
+                territory_id: 69,
+            },
+            status,
+        }
+    }
+
+    #[test]
+    fn a_message_is_escaped_public_and_tells_the_services() {
+        let plan =
+            resident_message(&case(ReportStatus::Active), " <b>Bonjour</b>\nMerci ").unwrap();
+        let follow_up = plan.follow_up.as_ref().unwrap();
+        assert_eq!(follow_up.author, Author::Resident);
+        assert!(follow_up.public);
+        assert_eq!(follow_up.body, "&lt;b&gt;Bonjour&lt;/b&gt;<br>Merci");
+        assert_eq!(plan.notices, vec![Notice::ResidentWrote { key: "message" }]);
+        assert_eq!(plan.by, None);
+        assert!(plan.audit.is_none());
+    }
+
+    #[test]
+    fn a_message_needs_an_open_case_and_some_text() {
+        let refused = |status, text: &str| match resident_message(&case(status), text) {
+            Err(Refusal::Invalid(errors)) => errors.get("message").unwrap_or_default().to_owned(),
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        assert!(refused(ReportStatus::Closed, "Bonjour").contains("clôturé"));
+        assert_eq!(
+            refused(ReportStatus::NeedValidation, "  "),
+            "Écrivez votre message."
+        );
+        assert!(refused(ReportStatus::Active, &"x".repeat(5001)).contains("5000"));
+    }
+
+    #[test]
+    fn a_closure_request_keeps_its_precision_escaped() {
+        let plan = resident_request(
+            &case(ReportStatus::Active),
+            ProcedureRequest::Close,
+            "J'ai déménagé",
+        );
+        let follow_up = plan.follow_up.unwrap();
+        assert_eq!(follow_up.category, "demande_abandon_procedure");
+        assert_eq!(
+            follow_up.body,
+            "L’usager demande la clôture de son signalement.<br>J&#39;ai déménagé"
+        );
+        assert_eq!(
+            plan.notices,
+            vec![Notice::ResidentWrote {
+                key: "demande_abandon_procedure"
+            }]
+        );
+        assert_eq!(
+            ProcedureRequest::parse("poursuivre"),
+            Some(ProcedureRequest::GoOn)
+        );
+        assert_eq!(ProcedureRequest::parse("autre"), None);
+    }
+}
