@@ -65,6 +65,13 @@ pub async fn apply(
 ) -> Result<Applied, ApplyError> {
     let report_id = plan.case.report_id;
     guard(conn, plan).await?;
+    if let Some(write) = &plan.sections {
+        crate::db::case_edit::save(conn, report_id, &write.sections, &write.insee_code).await?;
+        // Sections hold scoring inputs (children, occupants, surface...):
+        // score again from every stored fact, never from part of them
+        // (docs/scoring.md §2.7).
+        crate::db::scoring::rescore(conn, report_id).await?;
+    }
     // Recipients are read before anything else changes: closing a case
     // tells the partners that worked on it, before their assignments close.
     let mut audiences: Vec<(Audience, Vec<Recipient>)> = Vec::new();
@@ -228,6 +235,18 @@ pub async fn apply(
                     JobContext {
                         report_id: Some(report_id),
                         partner_id: Some(*partner_id),
+                        ..JobContext::default()
+                    },
+                )
+                .await?;
+            }
+            PlannedJob::GeocodeReport => {
+                queue::enqueue(
+                    conn,
+                    &Job::GeocodeReport { report_id },
+                    None,
+                    JobContext {
+                        report_id: Some(report_id),
                         ..JobContext::default()
                     },
                 )

@@ -1,30 +1,11 @@
-//! Reads and writes of the "edit report sections" page. The score is
-//! recomputed afterwards by `db::scoring::rescore`.
+//! Reads and writes of a report's editable sections (the back office's
+//! "modifier" page, `domain::case::edit`). The score is recomputed
+//! afterwards by `db::scoring::rescore`.
 
 use sqlx::MySqlConnection;
 
 use super::Pool;
-
-/// The editable sections of a report.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sections {
-    pub occupant_first_name: Option<String>,
-    pub occupant_last_name: Option<String>,
-    pub occupant_email: Option<String>,
-    pub occupant_phone: Option<String>,
-    pub landlord_name: Option<String>,
-    pub landlord_email: Option<String>,
-    pub landlord_phone: Option<String>,
-    pub dwelling_surface: Option<f64>,
-    pub dwelling_rooms: Option<u16>,
-    pub dwelling_occupants_count: Option<u16>,
-    pub dwelling_children_under_6: Option<bool>,
-    pub is_public_housing: Option<bool>,
-    pub household_housing_allowance: Option<bool>,
-    pub address_line: String,
-    pub postal_code: String,
-    pub city: String,
-}
+pub use crate::domain::case::edit::Sections;
 
 pub async fn load(pool: &Pool, report_id: u64) -> Result<Sections, sqlx::Error> {
     sqlx::query_as!(
@@ -43,22 +24,20 @@ pub async fn load(pool: &Pool, report_id: u64) -> Result<Sections, sqlx::Error> 
     .await
 }
 
-/// Writes the sections if the report is still at `version`; false when
-/// someone changed it in the meantime.
+/// Writes the sections. The version is the plan's guard's business
+/// (`case_plan::apply` checks and bumps it first).
 pub async fn save(
     conn: &mut MySqlConnection,
     report_id: u64,
-    version: u32,
     s: &Sections,
     insee_code: &str,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query!(
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
         "UPDATE reports SET occupant_first_name = ?, occupant_last_name = ?, occupant_email = ?, occupant_phone = ?,
             landlord_name = ?, landlord_email = ?, landlord_phone = ?, dwelling_surface = ?, dwelling_rooms = ?,
             dwelling_occupants_count = ?, dwelling_children_under_6 = ?, is_public_housing = ?,
-            household_housing_allowance = ?, address_line = ?, postal_code = ?, city = ?, insee_code = ?,
-            version = version + 1
-         WHERE id = ? AND version = ?",
+            household_housing_allowance = ?, address_line = ?, postal_code = ?, city = ?, insee_code = ?
+         WHERE id = ?",
         s.occupant_first_name,
         s.occupant_last_name,
         s.occupant_email,
@@ -76,10 +55,9 @@ pub async fn save(
         s.postal_code,
         s.city,
         insee_code,
-        report_id,
-        version
+        report_id
     )
     .execute(conn)
     .await?;
-    Ok(result.rows_affected() == 1)
+    Ok(())
 }

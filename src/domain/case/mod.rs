@@ -10,7 +10,8 @@
 //!   [`assignment`] (assign, unassign, accept / refuse / close an
 //!   assignment), [`closure`] (close for all, reopen), [`follow_up`]
 //!   (follow-up, tags, subscription), [`visit`] (plan, conclude),
-//!   [`resident`] (message, procedure request).
+//!   [`resident`] (message, procedure request), [`edit`] (the report's
+//!   sections).
 //!
 //! `case_plan::apply` carries a plan out; docs/case-commands.md tells
 //! how the pieces fit.
@@ -18,6 +19,7 @@
 pub mod assignment;
 pub mod closure;
 pub mod codes;
+pub mod edit;
 pub mod follow_up;
 pub mod notification;
 pub mod plan;

@@ -6,6 +6,7 @@
 
 use time::PrimitiveDateTime;
 
+use super::edit::SectionsWrite;
 use super::{AssignmentStatus, NotificationKind, ReportStatus, VisitOutcome};
 
 /// The case a plan applies to.
@@ -161,6 +162,8 @@ pub enum Notice {
 pub enum PlannedJob {
     /// The partner's connected systems hear that its assignment changed.
     AssignmentStatusChanged { partner_id: u64 },
+    /// The report's address changed: find its coordinates again.
+    GeocodeReport,
 }
 
 /// A change to who follows the case.
@@ -185,14 +188,17 @@ pub struct AuditEntry {
 }
 
 /// Everything one action on a case does, in the order `apply` does it:
-/// guard, report fields, assignments, visit, tags, follow-up, subscriptions,
-/// audit, notices, jobs.
+/// guard, sections (then the score), report fields, assignments, visit,
+/// tags, follow-up, subscriptions, audit, notices, jobs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub case: CaseRef,
     /// The user acting; `None` for the resident.
     pub by: Option<u64>,
     pub guard: Guard,
+    /// The report's editable sections, rewritten whole; the report is
+    /// then scored again from every stored fact.
+    pub sections: Option<SectionsWrite>,
     pub report_fields: Vec<ReportField>,
     pub assignments: Vec<AssignmentChange>,
     pub visit: Option<NewVisit>,
@@ -212,6 +218,7 @@ impl Plan {
             case,
             by,
             guard,
+            sections: None,
             report_fields: Vec::new(),
             assignments: Vec::new(),
             visit: None,
