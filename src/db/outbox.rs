@@ -105,6 +105,19 @@ pub struct ClaimedJob {
     pub partner_id: Option<u64>,
 }
 
+/// A statement that lost a lock conflict: an InnoDB deadlock victim (1213)
+/// or a lock wait timeout (1205). The statement was rolled back whole, so
+/// it can simply run again; the claim and the writes of the worker meet
+/// such conflicts whenever several workers share the table.
+pub fn is_lock_conflict(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return false;
+    };
+    d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+        .is_some_and(|m| matches!(m.number(), 1205 | 1213))
+        || d.code().as_deref() == Some("40001")
+}
+
 /// Running jobs whose lease has expired (their worker died), oldest lease
 /// first: a range of `idx_outbox_status_locked_until`.
 pub const CLAIM_EXPIRED_SQL: &str = "SELECT id FROM outbox
@@ -131,7 +144,16 @@ pub async fn claim(
     limit: u32,
     lease_secs: u32,
 ) -> Result<Vec<ClaimedJob>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    // READ COMMITTED for this one transaction: the locking reads then lock
+    // the rows they return and no gap, so that two workers claiming at
+    // once no longer deadlock on the end of the index range (seen under
+    // load with REPEATABLE READ's next-key locks). SKIP LOCKED and the
+    // row locks are what keep claims apart; the gaps protect nothing here.
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        .execute(&mut *conn)
+        .await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let mut ids: Vec<u64> = sqlx::query_scalar(CLAIM_EXPIRED_SQL)
         .bind(limit)
         .fetch_all(&mut *tx)
@@ -334,6 +356,27 @@ pub async fn hand_back(pool: &Pool, ids: &[u64], worker_id: &str) -> Result<u64,
     );
     qb.push_bind(worker_id).push(" AND id IN ");
     push_id_list(&mut qb, ids);
+    Ok(qb.build().execute(pool).await?.rows_affected())
+}
+
+/// Hands back every job `worker_id` holds except `running` (a worker's
+/// last act on shutdown, `worker::backend`): rows claimed for it that no
+/// handler started. Returns how many went back.
+pub async fn hand_back_all_but(
+    pool: &Pool,
+    worker_id: &str,
+    running: &[u64],
+) -> Result<u64, sqlx::Error> {
+    let mut qb: sqlx::QueryBuilder<sqlx::MySql> = sqlx::QueryBuilder::new(
+        "UPDATE outbox SET status = 'pending', attempts = GREATEST(attempts, 1) - 1,
+                locked_by = NULL, locked_until = NULL, run_after = UTC_TIMESTAMP()
+         WHERE status = 'running' AND locked_by = ",
+    );
+    qb.push_bind(worker_id);
+    if !running.is_empty() {
+        qb.push(" AND id NOT IN ");
+        push_id_list(&mut qb, running);
+    }
     Ok(qb.build().execute(pool).await?.rows_affected())
 }
 

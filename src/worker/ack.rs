@@ -125,11 +125,14 @@ impl Worker {
                     db::outbox::mark_done(&mut conn, job.id, &self.id).await
                 })
                 .await;
-                if !matches!(marked, Ok(true)) {
-                    tracing::warn!(
+                match marked {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(job = job.id, "job done but its lease was lost"),
+                    Err(e) => tracing::warn!(
                         job = job.id,
-                        "job done but its lease was lost or the database is down"
-                    );
+                        error = %e,
+                        "job done but it could not be marked so (its lease will run out)"
+                    ),
                 }
             }
             Err(error) => self.record_failure(job, &error).await,
@@ -155,11 +158,10 @@ impl Worker {
             db::outbox::mark_failed(&self.pool, job.id, &self.id, &message, secs, dead)
         })
         .await;
-        if !matches!(marked, Ok(true)) {
-            tracing::warn!(
-                job = job.id,
-                "could not record the failure (lease lost or database down)"
-            );
+        match marked {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(job = job.id, "failure not recorded: its lease was lost"),
+            Err(e) => tracing::warn!(job = job.id, error = %e, "could not record the failure"),
         }
     }
 }

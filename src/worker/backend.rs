@@ -11,7 +11,11 @@
 //! - `reenqueue_abandoned` hands back the claimed jobs that a shutdown left
 //!   unstarted (pending again, their attempt not counted);
 //! - the outcome of a job is written by the acknowledgement
-//!   ([`super::ack::OutboxAck`]), not through backend events.
+//!   ([`super::ack::OutboxAck`]), not through backend events;
+//! - on close, once apalis is done, the rows this worker still holds but
+//!   never ran go back too ([`OutboxPersistence::hand_back_unstarted`]):
+//!   apalis drops a fetch that is under way when the shutdown comes, and
+//!   that claim may have committed without its rows ever reaching us.
 //!
 //! Enqueueing stays `queue::enqueue` in the business transaction: the backend
 //! cannot push. A database that is away makes `fetch_next` return nothing
@@ -109,6 +113,27 @@ impl OutboxPersistence {
     fn lease_secs(&self) -> u32 {
         u32::try_from(self.lease.as_secs().max(1)).unwrap_or(300)
     }
+
+    /// The last step of a shutdown: every row still `running` under this
+    /// worker's name that no job of ours is running goes back to the queue,
+    /// its attempt not counted. By then apalis has drained the jobs it
+    /// started (each acknowledged) and handed back the buffered ones; what
+    /// is left was claimed by a fetch that apalis dropped half-way (the
+    /// shutdown came while the claim was under way), so no handler saw it.
+    /// Without this sweep those rows would wait for their lease to end.
+    pub async fn hand_back_unstarted(&self) {
+        let running = self.in_flight.ids();
+        match super::with_db_retry(|| {
+            db::outbox::hand_back_all_but(&self.pool, &self.worker_id, &running)
+        })
+        .await
+        {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "claimed jobs handed back at shutdown"),
+            // Their leases run out: another worker takes them then.
+            Err(e) => tracing::warn!(error = %e, "could not hand the claimed jobs back"),
+        }
+    }
 }
 
 /// A claimed row as an apalis task: its id is the task id, its attempt
@@ -180,6 +205,12 @@ impl Persistence for OutboxPersistence {
                 }
                 Ok(jobs.into_iter().map(task_of).collect())
             }
+            // Another worker's claim won a lock conflict: the next poll
+            // claims again.
+            Err(e) if db::outbox::is_lock_conflict(&e) => {
+                tracing::debug!(error = %e, "claim lost a lock conflict");
+                Ok(Vec::new())
+            }
             Err(e) => {
                 if !self.db_down.swap(true, Ordering::Relaxed) {
                     tracing::warn!(error = %e, "worker cannot claim jobs (MySQL down?)");
@@ -231,6 +262,11 @@ impl Persistence for OutboxPersistence {
 /// The apalis [`Backend`] of `histologe-worker`.
 pub struct OutboxBackend {
     persist: Persisted<OutboxPersistence>,
+    /// The same outbox, for the sweep of [`Backend::poll_close`].
+    outbox: OutboxPersistence,
+    /// That sweep, once started; `closed` once it is over.
+    sweep: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    closed: bool,
     /// Sleep between polls of an empty queue: the heartbeat timer of
     /// [`Persisted`] wakes an idle worker at this pace.
     poll_interval: Duration,
@@ -244,7 +280,10 @@ pub struct OutboxBackend {
 impl OutboxBackend {
     pub fn new(persistence: OutboxPersistence, poll_interval: Duration) -> Self {
         Self {
+            outbox: persistence.clone(),
             persist: Persisted::new(persistence),
+            sweep: None,
+            closed: false,
             poll_interval,
             idle: None,
         }
@@ -290,7 +329,25 @@ impl Backend for OutboxBackend {
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Result<(), sqlx::Error>> {
-        self.persist.poll_close(cx, worker)
+        if self.closed {
+            return Poll::Ready(Ok(()));
+        }
+        if self.sweep.is_none() {
+            match self.persist.poll_close(cx, worker) {
+                Poll::Ready(Ok(())) => {}
+                other => return other,
+            }
+            let outbox = self.outbox.clone();
+            self.sweep = Some(Box::pin(async move { outbox.hand_back_unstarted().await }));
+        }
+        if let Some(sweep) = self.sweep.as_mut()
+            && sweep.as_mut().poll(cx).is_pending()
+        {
+            return Poll::Pending;
+        }
+        self.sweep = None;
+        self.closed = true;
+        Poll::Ready(Ok(()))
     }
 }
 

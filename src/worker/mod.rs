@@ -118,6 +118,9 @@ pub struct Worker {
     pub options: WorkerOptions,
     /// The jobs this worker holds (their leases are extended).
     pub in_flight: InFlight,
+    /// Turns true once [`Worker::run`] has told apalis to stop: from then
+    /// on the worker takes no new job ([`Worker::stopped_taking_jobs`]).
+    stopping: Arc<tokio::sync::watch::Sender<bool>>,
     /// What runs a claimed job: [`Worker::handle`], or a test's stand-in
     /// ([`Worker::with_handler`]) behind the same layers and acknowledgement.
     handler: Handler,
@@ -168,6 +171,7 @@ impl Worker {
             transport,
             options,
             in_flight: InFlight::default(),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
             handler: Arc::new(|worker, job| Box::pin(async move { worker.handle(job).await })),
         })
     }
@@ -261,9 +265,18 @@ impl Worker {
             monitor = scheduler::register(monitor, &self);
         }
         tracing::info!(worker = %self.id, "worker started");
+        // The monitor's own shutdown is started here, before `stopping` is
+        // raised: whoever waits on `stopped_taking_jobs` knows that no job
+        // will start any more (apalis checks that flag before each poll of
+        // the backend). `run_with_signal` starts it again: harmless.
+        let monitor_ctx = monitor.context();
+        let stopping = self.stopping.clone();
         let result = monitor
             .run_with_signal(async move {
                 shutdown.await;
+                tracing::info!("shutdown requested: jobs in flight finish, the others go back");
+                let _ = monitor_ctx.shutdown();
+                stopping.send_replace(true);
                 Ok(())
             })
             .await;
@@ -271,6 +284,15 @@ impl Worker {
             tracing::error!(error = %e, "worker stopped with an error");
         }
         tracing::info!(worker = %self.id, "worker stopped");
+    }
+
+    /// Resolves once [`Self::run`] has received its shutdown signal and
+    /// apalis has been told to stop: no job starts after that, the jobs in
+    /// flight finish (tests synchronise on it instead of sleeping).
+    pub async fn stopped_taking_jobs(&self) {
+        let mut seen = self.stopping.subscribe();
+        // The sender lives in `self`: `wait_for` cannot fail while we wait.
+        let _ = seen.wait_for(|stopping| *stopping).await;
     }
 
     /// The deterministic runner: claims one batch and runs each job through
@@ -340,6 +362,8 @@ where
     }
 }
 
+/// Worth another try: the database away, or a statement that lost a lock
+/// conflict (InnoDB rolled it back whole, so it can run again).
 fn is_transient(e: &sqlx::Error) -> bool {
     matches!(
         e,
@@ -348,4 +372,5 @@ fn is_transient(e: &sqlx::Error) -> bool {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Protocol(_)
     ) || matches!(e, sqlx::Error::Database(d) if d.message().contains("gone away") || d.message().contains("shutdown"))
+        || db::outbox::is_lock_conflict(e)
 }

@@ -86,25 +86,19 @@ pub async fn tick(pool: &Pool, now: OffsetDateTime) -> Result<usize, sqlx::Error
     // One autocommit insert per schedule: concurrent ticks of several
     // workers then never deadlock on the unique key (a transaction holding
     // several inserts can).
-    let mut conn = pool.acquire().await?;
     for schedule in SCHEDULES.iter().filter(|s| now.hour() >= s.hour) {
         let job = Job::Scheduled {
             name: schedule.name.into(),
             period: period.clone(),
         };
         let key = format!("schedule:{}:{period}", schedule.name);
-        let mut tries = 0;
-        loop {
-            match enqueue(&mut conn, &job, Some(&key), JobContext::default()).await {
-                Ok(()) => break,
-                // InnoDB may still pick a concurrent upsert as a deadlock
-                // victim: the other one inserted the row, try again.
-                Err(sqlx::Error::Database(e)) if is_deadlock(e.as_ref()) && tries < 5 => {
-                    tries += 1;
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        // InnoDB may still pick a concurrent upsert as a deadlock victim:
+        // the other one inserted the row, the retry is a no-op.
+        super::with_db_retry(|| async {
+            let mut conn = pool.acquire().await?;
+            enqueue(&mut conn, &job, Some(&key), JobContext::default()).await
+        })
+        .await?;
         due += 1;
     }
     Ok(due)
@@ -160,10 +154,6 @@ pub fn register(monitor: Monitor, worker: &Worker) -> Monitor {
                 }
             })
     })
-}
-
-fn is_deadlock(e: &dyn sqlx::error::DatabaseError) -> bool {
-    e.code().as_deref() == Some("40001") || e.message().contains("Deadlock")
 }
 
 /// Runs one periodic task.

@@ -682,8 +682,37 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
+/// Set in the process that runs the large export alone.
+const ALONE: &str = "HISTOLOGE_TEST_EXPORT_ALONE";
+
+/// Peak memory is a figure of the whole process, and the suite runs other
+/// tests beside this one in the same process: whatever they allocate
+/// meanwhile would count as the export's. So the test runs itself again in
+/// a process of its own (the same test binary, this test only) and
+/// measures there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_export_streams_in_flat_memory() {
+    if std::env::var_os(ALONE).is_none() {
+        let output = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "map_stats_exports::a_large_export_streams_in_flat_memory",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(ALONE, "1")
+            .output()
+            .await
+            .expect("run the export test alone");
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+        eprint!("{}", String::from_utf8_lossy(&output.stderr));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("1 passed"),
+            "the export measured in a process of its own failed (its output is above)"
+        );
+        return;
+    }
     let app = TestApp::spawn_with_accounts().await;
     let started = Instant::now();
     insert_many(&app, 100_000, "2020", 45.70, 4.80).await;
@@ -721,7 +750,10 @@ async fn a_large_export_streams_in_flat_memory() {
         (after - before) / 1024,
         bytes / 1_000_000
     );
-    assert!(csv_time.as_secs() < 20, "{csv_time:?}");
+    // Time is not what this test measures (BENCHMARKS.md does, on a quiet
+    // machine): the bound only catches a path gone quadratic, with room for
+    // a suite sharing two cores.
+    assert!(csv_time.as_secs() < 120, "{csv_time:?}");
 
     // The map over the same 100,000 reports: grid clusters for the
     // country and the département, points in a street.
@@ -742,7 +774,7 @@ async fn a_large_export_streams_in_flat_memory() {
             data["points"].as_array().map_or(0, Vec::len),
             elapsed.as_millis()
         );
-        assert!(elapsed.as_secs() < 5, "{view}: {elapsed:?}");
+        assert!(elapsed.as_secs() < 30, "{view}: {elapsed:?}");
     }
 
     let before = peak_rss_kib();
