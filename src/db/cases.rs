@@ -11,6 +11,7 @@ use time::PrimitiveDateTime;
 
 use super::Pool;
 use crate::domain::{
+    case::{AssignmentStatus, ReportStatus},
     case_filter::{CaseFilter, SearchTerm, search_term},
     permissions::ReportScope,
 };
@@ -52,6 +53,28 @@ pub struct CaseRow {
 }
 
 /// Appends `AND <the reports this scope may see>` (alias `r`).
+/// ` AND [NOT] EXISTS` an assignment of the report whose status is [not]
+/// one of `statuses` (bound, never spelled in the SQL).
+fn push_assignment_exists(
+    qb: &mut QueryBuilder<'_, MySql>,
+    exists: bool,
+    status_in: bool,
+    statuses: &[AssignmentStatus],
+) {
+    qb.push(if exists {
+        " AND EXISTS"
+    } else {
+        " AND NOT EXISTS"
+    })
+    .push(" (SELECT 1 FROM assignments x WHERE x.report_id = r.id AND x.status ")
+    .push(if status_in { "IN (" } else { "NOT IN (" });
+    let mut list = qb.separated(", ");
+    for status in statuses {
+        list.push_bind(*status);
+    }
+    qb.push("))");
+}
+
 pub(crate) fn push_scope(qb: &mut QueryBuilder<'_, MySql>, scope: &ReportScope) {
     let (prefix, ids, suffix): (&str, Vec<u64>, &str) = match scope {
         ReportScope::All => return,
@@ -91,7 +114,8 @@ pub(crate) fn push_where(
     }
     if filter.statuses.is_empty() {
         // Archived cases are out of the way unless asked for.
-        qb.push(" AND r.status <> 'archived'");
+        qb.push(" AND r.status <> ")
+            .push_bind(ReportStatus::Archived);
     } else {
         qb.push(" AND r.status IN (");
         let mut list = qb.separated(", ");
@@ -171,20 +195,22 @@ pub(crate) fn push_where(
         qb.push(")");
     }
     if let Some(a) = filter.assignment.as_deref() {
-        let clause = match a {
-            "en_attente" => " AND EXISTS (SELECT 1 FROM assignments x WHERE x.report_id = r.id AND x.status = 'nouveau')",
-            "acceptee" => " AND EXISTS (SELECT 1 FROM assignments x WHERE x.report_id = r.id AND x.status = 'en_cours')",
-            "refusee" => " AND EXISTS (SELECT 1 FROM assignments x WHERE x.report_id = r.id AND x.status = 'refuse')",
+        use AssignmentStatus as A;
+        match a {
+            "en_attente" => push_assignment_exists(qb, true, true, &[A::New]),
+            "acceptee" => push_assignment_exists(qb, true, true, &[A::Accepted]),
+            "refusee" => push_assignment_exists(qb, true, true, &[A::Refused]),
             "aucune_acceptee" => {
-                " AND r.status = 'active' AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.report_id = r.id AND x.status IN ('en_cours', 'ferme'))"
+                qb.push(" AND r.status = ").push_bind(ReportStatus::Active);
+                push_assignment_exists(qb, false, true, &[A::Accepted, A::Closed]);
             }
-            "cloture_un_partenaire" => " AND EXISTS (SELECT 1 FROM assignments x WHERE x.report_id = r.id AND x.status = 'ferme')",
+            "cloture_un_partenaire" => push_assignment_exists(qb, true, true, &[A::Closed]),
+            // Every partner closed its assignment.
             _ => {
-                " AND EXISTS (SELECT 1 FROM assignments x WHERE x.report_id = r.id)
-                  AND NOT EXISTS (SELECT 1 FROM assignments x WHERE x.report_id = r.id AND x.status <> 'ferme')"
+                qb.push(" AND EXISTS (SELECT 1 FROM assignments x WHERE x.report_id = r.id)");
+                push_assignment_exists(qb, false, false, &[A::Closed]);
             }
-        };
-        qb.push(clause);
+        }
     }
     if let Some(p) = &filter.profile {
         qb.push(" AND r.declarant_profile = ").push_bind(p.clone());

@@ -11,6 +11,7 @@ use sqlx::{
 
 use super::Pool;
 use crate::domain::report::draft::{DraftPayload, DraftState};
+use crate::domain::report::form::DeclarantProfile;
 
 // `drafts.status` is a VARCHAR read and written as the domain's enum.
 impl sqlx::Type<MySql> for DraftState {
@@ -100,7 +101,7 @@ pub async fn update(
     payload: &DraftPayload,
     step: &str,
     territory_id: u32,
-    profile: Option<&str>,
+    profile: Option<DeclarantProfile>,
     email: Option<&str>,
     checksum: Option<&str>,
 ) -> Result<(), sqlx::Error> {

@@ -8,7 +8,8 @@ use sqlx::{
 };
 
 use super::Pool;
-use crate::domain::case::NotificationKind;
+use crate::domain::case::{AssignmentStatus, NotificationKind, ReportStatus, VisitOutcome};
+use crate::domain::report::{draft::DraftState, form::DeclarantProfile};
 
 /// The address of a report, as typed.
 #[derive(Debug, Clone)]
@@ -135,7 +136,7 @@ pub async fn set_dpe(pool: &Pool, report_id: u64, dpe: &Dpe) -> Result<(), sqlx:
 #[derive(Debug, Clone)]
 pub struct AssignmentContext {
     pub assignment_id: u64,
-    pub assignment_status: String,
+    pub assignment_status: AssignmentStatus,
     pub assignment_created_at: PrimitiveDateTime,
     pub is_synchronized: bool,
     pub partner_id: u64,
@@ -152,9 +153,9 @@ pub struct AssignmentContext {
     pub report_id: u64,
     pub report_uuid: String,
     pub reference: String,
-    pub report_status: String,
+    pub report_status: ReportStatus,
     pub report_created_at: PrimitiveDateTime,
-    pub declarant_profile: String,
+    pub declarant_profile: DeclarantProfile,
     pub occupant_civility: Option<String>,
     pub occupant_first_name: Option<String>,
     pub occupant_last_name: Option<String>,
@@ -211,14 +212,15 @@ pub async fn assignment_context(
 ) -> Result<Option<AssignmentContext>, sqlx::Error> {
     sqlx::query_as!(
         AssignmentContext,
-        "SELECT a.id AS assignment_id, a.status AS assignment_status,
+        "SELECT a.id AS assignment_id, a.status AS `assignment_status: AssignmentStatus`,
                 a.created_at AS assignment_created_at,
                 a.is_synchronized AS `is_synchronized: bool`,
                 p.id AS partner_id, p.name AS partner_name, p.type AS partner_type,
                 p.email AS partner_email, p.esabora_kind, p.esabora_url, p.esabora_token,
                 p.webhook_url, p.webhook_secret, p.zapier_url, p.zapier_token,
-                r.id AS report_id, r.uuid AS report_uuid, r.reference, r.status AS report_status,
-                r.created_at AS report_created_at, r.declarant_profile,
+                r.id AS report_id, r.uuid AS report_uuid, r.reference, r.status AS `report_status: ReportStatus`,
+                r.created_at AS report_created_at,
+                r.declarant_profile AS `declarant_profile: DeclarantProfile`,
                 r.occupant_civility, r.occupant_first_name, r.occupant_last_name,
                 r.occupant_email, r.occupant_phone,
                 r.declarant_first_name, r.declarant_last_name, r.declarant_email,
@@ -316,20 +318,27 @@ pub async fn apply_external_status(
     assignment_id: u64,
     report_id: u64,
     partner_id: u64,
-    new_status: Option<&str>,
+    new_status: Option<AssignmentStatus>,
     external_status: &str,
     follow_up: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    // An answer (accepted or refused) dates the answer, a closure the
+    // closure; going back to "new" dates nothing.
+    let answered = matches!(
+        new_status,
+        Some(AssignmentStatus::Accepted | AssignmentStatus::Refused)
+    );
+    let closed = new_status == Some(AssignmentStatus::Closed);
     sqlx::query!(
         "UPDATE assignments SET status = COALESCE(?, status), external_status = LEFT(?, 60),
                 synchronized_at = UTC_TIMESTAMP(),
-                answered_at = IF(? IN ('en_cours', 'refuse'), UTC_TIMESTAMP(), answered_at),
-                closed_at = IF(? = 'ferme', UTC_TIMESTAMP(), closed_at)
+                answered_at = IF(?, UTC_TIMESTAMP(), answered_at),
+                closed_at = IF(?, UTC_TIMESTAMP(), closed_at)
          WHERE id = ?",
         new_status,
         external_status,
-        new_status,
-        new_status,
+        answered,
+        closed,
         assignment_id
     )
     .execute(&mut *conn)
@@ -360,9 +369,12 @@ pub async fn assignments_to_sync(
          JOIN reports r ON r.id = a.report_id
          WHERE a.is_synchronized = TRUE AND p.esabora_kind = ? AND p.esabora_url IS NOT NULL
            AND p.esabora_token IS NOT NULL AND p.is_archived = FALSE
-           AND r.status NOT IN ('archived', 'refused', 'closed')
+           AND r.status NOT IN (?, ?, ?)
          ORDER BY a.id",
-        kind
+        kind,
+        ReportStatus::Archived,
+        ReportStatus::Refused,
+        ReportStatus::Closed
     )
     .fetch_all(pool)
     .await?;
@@ -375,8 +387,9 @@ pub async fn assignments_to_sync(
 /// Deletes the drafts nobody touched for six months. Returns how many.
 pub async fn purge_old_drafts(pool: &Pool) -> Result<u64, sqlx::Error> {
     let done = sqlx::query!(
-        "DELETE FROM drafts WHERE status = 'en_cours'
-           AND updated_at < UTC_TIMESTAMP() - INTERVAL 6 MONTH"
+        "DELETE FROM drafts WHERE status = ?
+           AND updated_at < UTC_TIMESTAMP() - INTERVAL 6 MONTH",
+        DraftState::InProgress
     )
     .execute(pool)
     .await?;
@@ -430,27 +443,19 @@ pub async fn insert_external_visit(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         "INSERT INTO visits (report_id, partner_id, external_operator, kind, scheduled_at, status)
-         VALUES (?, ?, ?, ?, ?, IF(? < UTC_TIMESTAMP(), 'done', 'planned'))",
+         VALUES (?, ?, ?, ?, ?, IF(? < UTC_TIMESTAMP(), ?, ?))",
         report_id,
         partner_id,
         operator,
         kind,
         scheduled_at,
-        scheduled_at
+        scheduled_at,
+        VisitOutcome::Done,
+        VisitOutcome::Planned
     )
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// The current status of an assignment.
-pub async fn assignment_status(
-    pool: &Pool,
-    assignment_id: u64,
-) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar!("SELECT status FROM assignments WHERE id = ?", assignment_id)
-        .fetch_optional(pool)
-        .await
 }
 
 /// A resident to ask for news: an active report without public follow-up
@@ -475,10 +480,11 @@ pub async fn feedback_targets(pool: &Pool) -> Result<Vec<FeedbackTarget>, sqlx::
                     COALESCE((SELECT MAX(f.created_at) FROM follow_ups f
                               WHERE f.report_id = r.id AND f.is_public = TRUE AND f.deleted_at IS NULL),
                              r.validated_at, r.created_at) AS since
-             FROM reports r WHERE r.status = 'active'
+             FROM reports r WHERE r.status = ?
          ) t
          WHERE email IS NOT NULL AND since < UTC_TIMESTAMP() - INTERVAL 45 DAY
-         ORDER BY id"
+         ORDER BY id",
+        ReportStatus::Active
     )
     .fetch_all(pool)
     .await
@@ -510,10 +516,12 @@ pub async fn visits_to_remind(
                 COALESCE(r.occupant_email, r.declarant_email) AS resident_email,
                 r.follow_up_code AS `follow_up_code: String`
          FROM visits v JOIN reports r ON r.id = v.report_id
-         WHERE v.status = 'planned' AND r.status = 'active'
+         WHERE v.status = ? AND r.status = ?
            AND ((? AND DATE(v.scheduled_at) = DATE(UTC_TIMESTAMP() + INTERVAL 2 DAY))
                 OR (NOT ? AND v.scheduled_at < UTC_TIMESTAMP() - INTERVAL 2 DAY AND v.conclusions IS NULL))
          ORDER BY v.id",
+        VisitOutcome::Planned,
+        ReportStatus::Active,
         before,
         before
     )
@@ -534,10 +542,11 @@ pub async fn drafts_to_remind(pool: &Pool) -> Result<Vec<DraftReminder>, sqlx::E
     sqlx::query_as!(
         DraftReminder,
         "SELECT id, uuid, email AS `email!`, current_step FROM drafts
-         WHERE status = 'en_cours' AND email IS NOT NULL AND reminded_at IS NULL
+         WHERE status = ? AND email IS NOT NULL AND reminded_at IS NULL
            AND updated_at < UTC_TIMESTAMP() - INTERVAL 3 DAY
            AND updated_at > UTC_TIMESTAMP() - INTERVAL 6 MONTH
-         ORDER BY id"
+         ORDER BY id",
+        DraftState::InProgress
     )
     .fetch_all(pool)
     .await

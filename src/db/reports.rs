@@ -35,6 +35,16 @@ impl sqlx::Encode<'_, MySql> for DeclarantProfile {
     }
 }
 
+// Read back as the enum: a stored code that is none of its codes is a
+// decode error, not a silent default.
+impl<'r> sqlx::Decode<'r, MySql> for DeclarantProfile {
+    fn decode(value: sqlx::mysql::MySqlValueRef<'r>) -> Result<Self, BoxDynError> {
+        let raw = <&str as sqlx::Decode<MySql>>::decode(value)?;
+        DeclarantProfile::parse(raw)
+            .ok_or_else(|| format!("unknown declarant profile {raw:?}").into())
+    }
+}
+
 /// A commune of the reference table with its territory's opening state.
 pub struct CommuneRow {
     pub insee_code: String,
@@ -357,8 +367,9 @@ pub async fn find_by_follow_up_code(
                 occupant_first_name, occupant_last_name, occupant_email,
                 declarant_first_name, declarant_last_name, declarant_email,
                 address_line, postal_code, city, follow_up_code AS `follow_up_code: String`, created_at, closed_at
-         FROM reports WHERE follow_up_code = ? AND status <> 'archived'",
-        code
+         FROM reports WHERE follow_up_code = ? AND status <> ?",
+        code,
+        ReportStatus::Archived
     )
     .fetch_optional(pool)
     .await
@@ -396,11 +407,13 @@ pub async fn find_by_email_and_postal_code(
                 address_line, postal_code, city, follow_up_code AS `follow_up_code: String`, created_at, closed_at
          FROM reports
          WHERE (occupant_email = ? OR declarant_email = ?) AND postal_code = ?
-           AND status NOT IN ('archived', 'refused')
+           AND status NOT IN (?, ?)
          ORDER BY id DESC LIMIT 5",
         email,
         email,
-        postal_code
+        postal_code,
+        ReportStatus::Archived,
+        ReportStatus::Refused
     )
     .fetch_all(pool)
     .await
@@ -431,12 +444,14 @@ pub async fn find_recent_duplicates(
     let last_name = occupant_last_name.unwrap_or_default();
     sqlx::query_scalar!(
         "SELECT id FROM reports
-         WHERE status IN ('need_validation', 'active', 'injonction_bailleur')
+         WHERE status IN (?, ?)
            AND postal_code = ? AND LOWER(TRIM(address_line)) = LOWER(TRIM(?))
            AND created_at >= UTC_TIMESTAMP() - INTERVAL 90 DAY
            AND ((? = FALSE AND occupant_email = ?)
              OR (? = TRUE AND declarant_email = ? AND LOWER(occupant_last_name) = LOWER(?)))
          ORDER BY id DESC LIMIT 5",
+        ReportStatus::NeedValidation,
+        ReportStatus::Active,
         postal_code,
         address_line,
         third_party,

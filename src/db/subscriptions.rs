@@ -13,6 +13,8 @@
 
 use sqlx::MySqlConnection;
 
+use crate::domain::case::AssignmentStatus;
+
 /// Which subscriptions to re-check.
 #[derive(Debug, Clone, Copy)]
 pub enum Recheck {
@@ -48,13 +50,15 @@ pub async fn prune(conn: &mut MySqlConnection, scope: Recheck) -> Result<u64, sq
                    SELECT 1 FROM user_partners up JOIN partners p ON p.id = up.partner_id
                    JOIN assignments a ON a.partner_id = p.id
                    WHERE up.user_id = u.id AND p.is_archived = FALSE
-                     AND a.report_id = r.id AND a.status IN ('nouveau', 'en_cours'))))",
+                     AND a.report_id = r.id AND a.status IN (?, ?))))",
         case,
         case,
         user,
         user,
         partner,
-        partner
+        partner,
+        AssignmentStatus::New,
+        AssignmentStatus::Accepted
     )
     .execute(conn)
     .await?;

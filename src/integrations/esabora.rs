@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Call, CallContext, Http, JobError};
 use crate::db::jobs_data::AssignmentContext;
+use crate::domain::case::AssignmentStatus;
 
 /// Which Esabora.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +240,7 @@ pub fn schs_push(c: &AssignmentContext, attachments: &[Attachment], file_names: 
             field("Adresse_Latitude", json!(c.latitude.unwrap_or(0.0))),
             field("Adresse_Longitude", json!(c.longitude.unwrap_or(0.0))),
             field("Dossier_Ouverture", json!(dmy(c.report_created_at))),
-            field("Dossier_Commentaire", json!(format!("{}\n{} => {}", problems(c), c.partner_name, c.assignment_status))),
+            field("Dossier_Commentaire", json!(format!("{}\n{} => {}", problems(c), c.partner_name, c.assignment_status.as_str()))),
             field("PJ_Observations", json!(truncate(file_names, 4000))),
             documents(attachments),
         ],
@@ -314,7 +315,7 @@ pub fn sish_dossier(
             field("SitLogement_Relogement", bit(c.household_wants_rehousing)),
             field("SitLogement_Superficie", json!(c.dwelling_surface.map(|s| s.round() as i64))),
             field("SitLogement_MontantLoyer", json!(c.dwelling_rent)),
-            field("Declarant_NonOccupant", flag(Some(c.declarant_profile.starts_with("tiers") || c.declarant_profile == "service_secours"))),
+            field("Declarant_NonOccupant", flag(Some(c.declarant_profile.is_third_party()))),
             field("Logement_Nature", json!(nature)),
             field("Logement_Type", json!(nature)),
             field("Logement_Social", flag(c.is_public_housing)),
@@ -392,7 +393,7 @@ pub fn sish_people(c: &AssignmentContext, dossier_id: &str) -> Vec<Value> {
         Value::Null,
         Value::Null,
     )];
-    if c.declarant_profile.starts_with("tiers") || c.declarant_profile == "service_secours" {
+    if c.declarant_profile.is_third_party() {
         people.push(person(
             "D",
             Value::Null,
@@ -593,13 +594,13 @@ pub fn is_duplicate(body_code: &str) -> bool {
 
 /// Maps an Esabora state to an assignment status (§4.8). `None` when the
 /// state means no change.
-pub fn map_state(sas_state: &str, dossier_state: Option<&str>) -> Option<&'static str> {
+pub fn map_state(sas_state: &str, dossier_state: Option<&str>) -> Option<AssignmentStatus> {
     let etat = dossier_state.unwrap_or_default().to_lowercase();
     match sas_state {
-        "A traiter" => Some("nouveau"),
-        "Importé" if etat == "en cours" => Some("en_cours"),
-        "Importé" if etat == "terminé" => Some("ferme"),
-        "Non importé" | "Rejeté" => Some("refuse"),
+        "A traiter" => Some(AssignmentStatus::New),
+        "Importé" if etat == "en cours" => Some(AssignmentStatus::Accepted),
+        "Importé" if etat == "terminé" => Some(AssignmentStatus::Closed),
+        "Non importé" | "Rejeté" => Some(AssignmentStatus::Refused),
         _ => None,
     }
 }
@@ -626,8 +627,14 @@ mod tests {
         assert_eq!(floor(Some("0")), Value::Null);
         assert_eq!(floor(Some("3e étage")), json!("3"));
         assert_eq!(floor(Some("sous-sol")), json!("-1"));
-        assert_eq!(map_state("Importé", Some("En cours")), Some("en_cours"));
-        assert_eq!(map_state("Importé", Some("terminé")), Some("ferme"));
-        assert_eq!(map_state("Rejeté", None), Some("refuse"));
+        assert_eq!(
+            map_state("Importé", Some("En cours")),
+            Some(AssignmentStatus::Accepted)
+        );
+        assert_eq!(
+            map_state("Importé", Some("terminé")),
+            Some(AssignmentStatus::Closed)
+        );
+        assert_eq!(map_state("Rejeté", None), Some(AssignmentStatus::Refused));
     }
 }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Call, CallContext, Http, JobError};
 use crate::db::jobs_data::AssignmentContext;
+use crate::domain::report::form::DeclarantProfile;
 
 fn ymd(date: time::PrimitiveDateTime) -> String {
     format!(
@@ -24,12 +25,12 @@ pub fn payload(
     base_url: &str,
     contributors: &[String],
 ) -> Value {
-    let declarant_type = match c.declarant_profile.as_str() {
-        "locataire" => "Locataire",
-        "bailleur_occupant" => "Bailleur occupant",
-        "bailleur" => "Bailleur",
-        "tiers_pro" | "service_secours" => "Professionnel",
-        _ => "Autre",
+    let declarant_type = match c.declarant_profile {
+        DeclarantProfile::Locataire => "Locataire",
+        DeclarantProfile::BailleurOccupant => "Bailleur occupant",
+        DeclarantProfile::Bailleur => "Bailleur",
+        DeclarantProfile::TiersPro | DeclarantProfile::ServiceSecours => "Professionnel",
+        DeclarantProfile::TiersParticulier => "Autre",
     };
     json!({
         "signalementUrl": format!("{}/bo/signalements/{}", base_url.trim_end_matches('/'), c.report_uuid),

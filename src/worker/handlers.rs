@@ -7,6 +7,7 @@ use serde_json::json;
 use super::{Completed, Worker, with_db_retry};
 use crate::{
     db::{self, jobs_data::AssignmentContext, outbox::ClaimedJob, sent_emails::Previous},
+    domain::case::AssignmentStatus,
     integrations::{
         CallContext, JobError, ban, dpe,
         esabora::{self, Attachment, Esabora, Flavour, Treated},
@@ -504,12 +505,12 @@ async fn mark_synchronized(
     Ok(Completed::Done)
 }
 
-fn status_words(status: &str) -> &'static str {
+fn status_words(status: AssignmentStatus) -> &'static str {
     match status {
-        "nouveau" => "remis en attente",
-        "en_cours" => "accepté",
-        "ferme" => "clôturé",
-        _ => "refusé",
+        AssignmentStatus::New => "remis en attente",
+        AssignmentStatus::Accepted => "accepté",
+        AssignmentStatus::Closed => "clôturé",
+        AssignmentStatus::Refused => "refusé",
     }
 }
 
@@ -576,14 +577,12 @@ async fn esabora_sync(
         }
         text
     });
-    let status_now = new_status
-        .unwrap_or(c.assignment_status.as_str())
-        .to_owned();
+    let status_now = new_status.unwrap_or(c.assignment_status);
     // Events (SCHS, accepted dossiers) and visits (SI-SH): each becomes an
     // import job whose idempotency key is the Esabora id, so a daily sync
     // imports each of them once.
     let imports = match esabora.flavour {
-        Flavour::Schs if status_now == "en_cours" => {
+        Flavour::Schs if status_now == AssignmentStatus::Accepted => {
             let events = esabora
                 .search(
                     &worker.http,
@@ -802,14 +801,14 @@ async fn send_webhook(
         "report": {
             "uuid": c.report_uuid,
             "reference": c.reference,
-            "status": c.report_status,
+            "status": c.report_status.as_str(),
             "url": format!("{}/bo/signalements/{}", worker.config.base_url, c.report_uuid),
             "address": c.address_line,
             "postal_code": c.postal_code,
             "city": c.city,
             "insee_code": c.insee_code,
         },
-        "assignment": { "id": c.assignment_id, "status": c.assignment_status },
+        "assignment": { "id": c.assignment_id, "status": c.assignment_status.as_str() },
         "partner": { "id": c.partner_id, "name": c.partner_name },
     });
     webhook::deliver(&worker.http, ctx, &url, &secret, &delivery, &body).await?;

@@ -69,6 +69,18 @@ impl DeclarantProfile {
         }
     }
 
+    /// The short label of the back office (case page, statistics).
+    pub fn office_label(self) -> &'static str {
+        match self {
+            Self::Locataire => "Locataire",
+            Self::BailleurOccupant => "Propriétaire occupant",
+            Self::TiersParticulier => "Tiers particulier (proche, voisin)",
+            Self::TiersPro => "Tiers professionnel",
+            Self::ServiceSecours => "Service de secours",
+            Self::Bailleur => "Bailleur",
+        }
+    }
+
     /// Locataire and propriétaire occupant file for their own home.
     pub fn is_occupant(self) -> bool {
         matches!(self, Self::Locataire | Self::BailleurOccupant)

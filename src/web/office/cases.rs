@@ -19,6 +19,7 @@ use crate::{
         case::{AssignmentStatus, ReportStatus, VisitOutcome},
         case_filter::{ASSIGNMENT_FILTERS, CaseFilter, SORTS},
         permissions::{self, ReportFacts},
+        report::form::DeclarantProfile,
         roles::Role,
         workflow::{
             self, ASSIGNMENT_REFUSAL_REASONS, CLOSURE_REASONS, CaseAction, CaseFacts,
@@ -329,16 +330,10 @@ pub struct CasePage {
     pub map_link: String,
 }
 
+/// The back-office label of a stored declarant profile ("Inconnu" for a
+/// code that is none of [`DeclarantProfile`]'s).
 pub fn profile_label(code: &str) -> &'static str {
-    match code {
-        "locataire" => "Locataire",
-        "bailleur_occupant" => "Propriétaire occupant",
-        "tiers_particulier" => "Tiers particulier (proche, voisin)",
-        "tiers_pro" => "Tiers professionnel",
-        "service_secours" => "Service de secours",
-        "bailleur" => "Bailleur",
-        _ => "Inconnu",
-    }
+    DeclarantProfile::parse(code).map_or("Inconnu", DeclarantProfile::office_label)
 }
 
 /// Builds the case page (also used to re-render it with form errors).

@@ -668,7 +668,7 @@ pub async fn save_step(
         &payload,
         step.slug(),
         territory_id,
-        form::profile(&payload.answers).map(|p| p.code()),
+        form::profile(&payload.answers),
         email.as_deref(),
         checksum.as_deref(),
     )
