@@ -4,30 +4,32 @@
 //! real deployment), statuses, profiles and 36 months, with their defects,
 //! qualifications, assignments, ~5 follow-ups each and visits.
 //!
-//! Bulk loading: a generator thread builds batches of rows while the async
-//! side writes the previous batch with multi-row INSERTs (src/db/bulk.rs),
-//! one transaction per batch, foreign keys kept. Deterministic for a given
-//! `--rng-seed`. Refuses to run on a database whose name has no `bench` in
+//! The reports and their history come from the one generator
+//! (`generator::dataset`, shared with the demo seed); this module sets up
+//! the national staff and loads in bulk: a generator thread builds batches
+//! of rows while the async side writes the previous batch with multi-row
+//! INSERTs (src/db/bulk.rs), one transaction per batch, foreign keys kept.
+//! Deterministic for a given `--rng-seed` (and day). Refuses to run on a database whose name has no `bench` in
 //! it (the demo and test databases are never touched), and does nothing
 //! when the database already holds reports.
 
 use std::time::Instant;
 
-use base64::Engine;
 use futures::StreamExt;
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
 use sqlx::types::Json;
-use time::{Duration, OffsetDateTime, PrimitiveDateTime};
 
 use crate::{
     auth::password,
     db::{
         self,
-        bulk::{
-            AssignmentRow, FollowUpRow, PartnerRow, QualificationRow, ReportRow, UserRow, VisitRow,
-        },
+        bulk::{Batch, PartnerRow, UserRow},
     },
-    domain::report::scoring::{self, Precision, Qualification, ScoringInput, Zone},
+    generator::{
+        dataset::{self, Dataset, Partner, Territory},
+        names::{self, Surnames},
+        reports::{Catalogue, Scale},
+    },
 };
 
 /// Password of every generated account (loopback benchmark only).
@@ -62,138 +64,6 @@ pub fn is_bench_database(url: &str) -> bool {
         .unwrap_or(false)
 }
 
-const FIRST_NAMES: &[&str] = &[
-    "Nadia", "Karim", "Sophie", "Thomas", "Fatou", "Julien", "Aïcha", "Marc", "Léa", "Mehdi",
-    "Chloé", "Yves", "Inès", "Pierre", "Amina", "Hugo", "Sarah", "Bruno", "Élodie", "Moussa",
-    "Camille", "Louis", "Manon", "Nicolas", "Yasmine", "Paul", "Emma", "Rachid", "Jeanne", "Omar",
-];
-const LAST_NAMES: &[&str] = &[
-    "Benali",
-    "Dupont",
-    "Nguyen",
-    "Lefèvre",
-    "Diallo",
-    "Garcia",
-    "Rousseau",
-    "Haddad",
-    "Fontaine",
-    "Traoré",
-    "Mercier",
-    "Lambert",
-    "Bonnet",
-    "Chevalier",
-    "Da Silva",
-    "Morel",
-    "Girard",
-    "Mansouri",
-    "Faure",
-    "Roux",
-    "Martin",
-    "Bernard",
-    "Petit",
-    "Durand",
-    "Leroy",
-    "Moreau",
-    "Simon",
-    "Laurent",
-    "Michel",
-    "Lefebvre",
-    "Fournier",
-    "Blanc",
-    "Guerin",
-    "Muller",
-    "Henry",
-    "Roussel",
-    "Nicolas",
-    "Perrin",
-    "Morin",
-    "Mathieu",
-    "Clement",
-    "Gauthier",
-    "Dumont",
-    "Lopez",
-    "Fabre",
-    "Brun",
-    "Dufour",
-    "Meyer",
-    "Barbier",
-    "Aubert",
-];
-/// Syllables of the generated surnames (40 x 40 = 1,600 of them).
-const NAME_STARTS: &[&str] = &[
-    "Bel", "Ber", "Bou", "Cha", "Del", "Dur", "Fa", "Gar", "Gi", "Lan", "Le", "Ma", "Mon", "Pe",
-    "Ri", "Ro", "Sa", "Ta", "Va", "Vi", "Ben", "Car", "Col", "Cou", "Dam", "Fer", "Gau", "Jou",
-    "Lau", "Mar", "Mer", "Pas", "Pon", "Que", "Ray", "Sau", "Ser", "Tes", "Tour", "Ver",
-];
-const NAME_ENDS: &[&str] = &[
-    "nard", "rand", "mont", "lin", "chet", "gnon", "zet", "vier", "rault", "quet", "det", "geot",
-    "neau", "ron", "tier", "vet", "bert", "card", "gier", "lot", "maire", "nier", "rat", "reau",
-    "rin", "teau", "thier", "tin", "vaux", "zière", "bois", "court", "fort", "lard", "lière",
-    "mas", "nay", "rieux", "sard", "ville",
-];
-
-/// Surnames as a national file holds them: a long tail, where even the
-/// most common name is a fraction of a percent (Martin, the most frequent
-/// in France, is about 0.4 %). One report in twenty takes one of the
-/// common names of [`LAST_NAMES`] (0.1 % each), the others one of 1,600
-/// generated ones: a search for a name matches about a thousand reports
-/// out of a million, as it would in production (the previous pool of 50
-/// names made every name 2 % of the base).
-fn surname(rng: &mut StdRng) -> &'static str {
-    static GENERATED: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
-        NAME_STARTS
-            .iter()
-            .flat_map(|a| NAME_ENDS.iter().map(move |b| format!("{a}{b}")))
-            .collect()
-    });
-    if rng.random_bool(0.05) {
-        LAST_NAMES.choose(rng).copied().unwrap_or("Martin")
-    } else {
-        GENERATED.choose(rng).map_or("Martin", String::as_str)
-    }
-}
-
-const STREETS: &[&str] = &[
-    "rue de la République",
-    "avenue Jean Jaurès",
-    "rue Victor Hugo",
-    "boulevard de la Libération",
-    "rue des Écoles",
-    "place du Marché",
-    "rue Pasteur",
-    "chemin des Vignes",
-    "rue du Moulin",
-    "avenue de la Gare",
-    "rue Émile Zola",
-    "impasse des Lilas",
-    "rue Garibaldi",
-    "cours Gambetta",
-    "rue de la Paix",
-    "allée des Tilleuls",
-    "rue du Général de Gaulle",
-    "rue Jules Ferry",
-];
-const LANDLORDS: &[&str] = &[
-    "SCI Les Tilleuls",
-    "M. Girard",
-    "Mme Lopez",
-    "Foncière du Centre",
-    "Habitat et Territoires",
-    "M. Perrin",
-    "SARL Immo Sud",
-    "Mme Caron",
-    "Office public de l’habitat",
-    "SCI du Port",
-];
-const DETAILS: &[&str] = &[
-    "De la moisissure apparaît sur les murs de la chambre des enfants depuis l’hiver dernier, malgré l’aération.",
-    "Le chauffage ne fonctionne plus depuis octobre ; le propriétaire ne répond pas à nos appels.",
-    "Des fils électriques sont à nu dans la salle de bain et les prises chauffent.",
-    "Présence de punaises de lit et de cafards dans tout l’appartement.",
-    "Le plafond de la cuisine s’est effondré en partie après une fuite venant de l’étage.",
-    "Nous sommes six dans un deux-pièces de 28 m², sans fenêtre dans une des pièces.",
-    "L’escalier de l’immeuble est dangereux : marches cassées et rampe descellée.",
-];
 const PARTNER_TYPES: &[&str] = &[
     "commune_schs",
     "ars",
@@ -211,74 +81,11 @@ const PARTNER_TYPES: &[&str] = &[
     "ccas",
     "epci",
 ];
-const PARTNER_MESSAGES: &[(&str, bool)] = &[
-    (
-        "Prise de contact avec l’occupant ; une visite est à programmer.",
-        true,
-    ),
-    ("Courrier de mise en demeure envoyé au propriétaire.", false),
-    (
-        "Le propriétaire s’engage à faire les travaux avant la fin du mois.",
-        true,
-    ),
-    (
-        "Relance du bailleur par téléphone, sans réponse pour l’instant.",
-        false,
-    ),
-    (
-        "Visite effectuée : humidité importante dans la chambre, rapport à suivre.",
-        true,
-    ),
-];
-
-/// What the generator knows of a territory.
-struct Territory {
-    id: u32,
-    weight: u32,
-    /// (south, west, north, east)
-    bbox: (f64, f64, f64, f64),
-    communes: Vec<(String, String, String)>,
-    /// Partner ids (index 0: the territory's lead partner).
-    partners: Vec<u64>,
-    /// First user id of each partner (USERS_PER_PARTNER consecutive ids).
-    first_user: Vec<u64>,
-}
-
-/// One transaction's worth of rows.
-#[derive(Default)]
-struct Batch {
-    reports: Vec<ReportRow>,
-    defects: Vec<(u64, u32, PrimitiveDateTime)>,
-    qualifications: Vec<QualificationRow>,
-    assignments: Vec<AssignmentRow>,
-    follow_ups: Vec<FollowUpRow>,
-    visits: Vec<VisitRow>,
-}
-
-fn now() -> PrimitiveDateTime {
-    let now = OffsetDateTime::now_utc();
-    PrimitiveDateTime::new(
-        now.date(),
-        now.time().replace_nanosecond(0).unwrap_or(now.time()),
-    )
-}
 
 fn uuid(rng: &mut StdRng) -> String {
     uuid::Builder::from_random_bytes(rng.random())
         .into_uuid()
         .to_string()
-}
-
-fn ascii(name: &str) -> String {
-    name.chars()
-        .filter_map(|c| match c {
-            'é' | 'è' | 'ê' | 'É' => Some('e'),
-            'ï' | 'î' => Some('i'),
-            'ç' => Some('c'),
-            c if c.is_ascii_alphanumeric() => Some(c.to_ascii_lowercase()),
-            _ => None,
-        })
-        .collect()
 }
 
 /// Loads the dataset; returns a summary for the terminal.
@@ -292,12 +99,12 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(options.rng_seed);
     db::bulk::activate_all_territories(pool).await?;
-    let precisions = {
+    let (catalogue, ids) = {
         let mut conn = pool.acquire().await?;
-        db::seed::precisions(&mut conn).await?
+        let catalogue = Catalogue::new(db::defects::all_precisions(&mut conn).await?);
+        (catalogue, db::bulk::next_ids(&mut conn).await?)
     };
     let communes = db::bulk::all_communes(pool).await?;
-    let ids = db::bulk::next_ids(pool).await?;
     let hash = password::hash(BENCH_PASSWORD.to_owned()).await?;
 
     // Territories, partners, users.
@@ -329,7 +136,7 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
                 ))
             })
             .unwrap_or((46.0, 2.0, 47.0, 3.0));
-        let own: Vec<(String, String, String)> = communes
+        let own: Vec<dataset::Commune> = communes
             .iter()
             .filter(|c| c.0 == t.id)
             .map(|c| (c.1.clone(), c.2.clone(), c.3.clone()))
@@ -337,20 +144,7 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
         if own.is_empty() {
             continue;
         }
-        // Big urban départements get many more reports.
-        let weight = match t.code.as_str() {
-            "13" | "59" | "69A" | "75" | "93" => 40,
-            "92" | "94" | "33" | "31" | "06" | "62" | "34" | "44" | "67" | "76" => 20,
-            _ => 5 + (t.id % 7) * 2,
-        };
-        let mut territory = Territory {
-            id: t.id,
-            weight,
-            bbox,
-            communes: own,
-            partners: Vec::new(),
-            first_user: Vec::new(),
-        };
+        let mut staff = Vec::with_capacity(PARTNERS_PER_TERRITORY);
         for k in 0..PARTNERS_PER_TERRITORY {
             let partner_type = if k == 0 {
                 "ddt_m"
@@ -378,13 +172,15 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
                 email: format!("partenaire{id}@bench.localhost"),
             });
             if matches!(partner_type, "commune_schs" | "epci" | "ccas") {
-                let n = rng.random_range(1..=12).min(territory.communes.len());
-                for c in territory.communes.choose_multiple(&mut rng, n) {
+                let n = rng.random_range(1..=12).min(own.len());
+                for c in own.choose_multiple(&mut rng, n) {
                     insee_rows.push((id, c.0.clone()));
                 }
             }
-            territory.partners.push(id);
-            territory.first_user.push(next_user);
+            let mut partner = Partner {
+                id,
+                users: Vec::with_capacity(USERS_PER_PARTNER),
+            };
             for u in 0..USERS_PER_PARTNER {
                 let role = match (k, u) {
                     (0, 0 | 1) => "territory_admin",
@@ -402,16 +198,34 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
                     id: next_user,
                     uuid: uuid(&mut rng),
                     email,
-                    first_name: FIRST_NAMES.choose(&mut rng).copied().unwrap_or("Alex"),
-                    last_name: LAST_NAMES.choose(&mut rng).copied().unwrap_or("Martin"),
+                    first_name: names::first_name(&mut rng),
+                    last_name: names::surname(&mut rng, Surnames::Common),
                     role,
                     membership: Some((id, t.id)),
                     can_assign: u < 2,
                 });
+                partner.users.push(next_user);
                 next_user += 1;
             }
+            staff.push(partner);
         }
-        territories.push(territory);
+        let mut staff = staff.into_iter();
+        let Some(lead) = staff.next() else {
+            continue;
+        };
+        territories.push(Territory {
+            id: t.id,
+            // Big urban départements get many more reports.
+            weight: match t.code.as_str() {
+                "13" | "59" | "69A" | "75" | "93" => 40,
+                "92" | "94" | "33" | "31" | "06" | "62" | "34" | "44" | "67" | "76" => 20,
+                _ => 5 + (t.id % 7) * 2,
+            },
+            bbox,
+            communes: own,
+            lead,
+            partners: staff.collect(),
+        });
     }
     {
         let mut tx = pool.begin().await?;
@@ -429,40 +243,22 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
     );
 
     // Reports, generated on a thread while the previous batch is written.
-    let score_precisions: Vec<(u32, Precision)> = precisions
-        .iter()
-        .map(|p| {
-            (
-                p.id,
-                Precision {
-                    slug: p.code.clone(),
-                    zone: Zone::parse(&p.zone).unwrap_or(Zone::Logement),
-                    coef: p.coef,
-                    is_danger: p.is_danger,
-                    is_insalubrite: p.is_insalubrite,
-                    is_suroccupation: p.is_suroccupation,
-                    qualifications: p
-                        .qualifications
-                        .0
-                        .iter()
-                        .filter_map(|q| Qualification::parse(q))
-                        .collect(),
-                },
-            )
-        })
-        .collect();
     let total = options.reports;
-    let first_report = ids.report;
+    let first_id = ids.report;
+    let territory_count = territories.len();
     let (sender, receiver) = tokio::sync::mpsc::channel::<Batch>(3);
     let generator = std::thread::spawn(move || {
-        generate(
-            rng,
-            &territories,
-            &score_precisions,
-            total,
-            first_report,
-            &sender,
-        )
+        let dataset = Dataset {
+            territories: &territories,
+            catalogue: &catalogue,
+            scale: Scale::NATIONAL,
+            today: dataset::today(),
+            first_id,
+            batch_size: BATCH,
+        };
+        dataset::generate(&mut rng, &dataset, total, |batch| {
+            sender.blocking_send(batch).is_ok()
+        })
     });
     let mut loaded = 0u64;
     let mut follow_ups = 0u64;
@@ -506,15 +302,10 @@ pub async fn run(pool: &db::Pool, options: &BenchDataOptions) -> anyhow::Result<
     db::bulk::analyze(pool).await?;
     let elapsed = started.elapsed();
     Ok(format!(
-        "Jeu de données de benchmark chargé en {:.0} s : {} territoires ouverts, {} partenaires, {} comptes, \
+        "Jeu de données de benchmark chargé en {:.0} s : {territory_count} territoires ouverts, {} partenaires, {} comptes, \
          {loaded} signalements, {defects} désordres, {assignments} affectations, {follow_ups} suivis, {visits} visites.\n\
          Compte super admin : {BENCH_ADMIN} / {BENCH_PASSWORD}",
         elapsed.as_secs_f64(),
-        counters
-            .iter()
-            .map(|c| c.0)
-            .collect::<std::collections::HashSet<_>>()
-            .len(),
         partners.len(),
         users.len(),
     ))
@@ -543,325 +334,8 @@ async fn write_batch(pool: &db::Pool, batch: Batch) -> anyhow::Result<(u64, u64,
 
 async fn try_write_batch(pool: &db::Pool, batch: &Batch) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    db::bulk::insert_reports(&mut tx, &batch.reports).await?;
-    db::bulk::insert_defects(&mut tx, &batch.defects).await?;
-    db::bulk::insert_qualifications(&mut tx, &batch.qualifications).await?;
-    db::bulk::insert_assignments(&mut tx, &batch.assignments).await?;
-    db::bulk::insert_follow_ups(&mut tx, &batch.follow_ups).await?;
-    db::bulk::insert_visits(&mut tx, &batch.visits).await?;
+    db::bulk::insert_batch(&mut tx, batch).await?;
     tx.commit().await
-}
-
-/// Builds the report batches; returns the reference counters.
-fn generate(
-    mut rng: StdRng,
-    territories: &[Territory],
-    precisions: &[(u32, Precision)],
-    total: u64,
-    first_id: u64,
-    sender: &tokio::sync::mpsc::Sender<Batch>,
-) -> Vec<(u32, u16, u32)> {
-    let today = now();
-    let weights: u32 = territories.iter().map(|t| t.weight).sum();
-    let mut counters: std::collections::HashMap<(u32, u16), u32> = std::collections::HashMap::new();
-    let mut batch = Batch::default();
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    for n in 0..total {
-        let id = first_id + n;
-        let mut pick = rng.random_range(0..weights);
-        let territory = territories
-            .iter()
-            .find(|t| {
-                if pick < t.weight {
-                    true
-                } else {
-                    pick -= t.weight;
-                    false
-                }
-            })
-            .unwrap_or(&territories[0]);
-        // 36 months, slightly more recent reports than old ones.
-        let age_minutes = {
-            let u: f64 = rng.random();
-            (u.powf(1.3) * 36.0 * 30.4 * 24.0 * 60.0) as i64 + 30
-        };
-        let created_at = today - Duration::minutes(age_minutes);
-        let year = created_at.year() as u16;
-        let number = counters.entry((territory.id, year)).or_insert(0);
-        *number += 1;
-        let age_days = age_minutes / (24 * 60);
-        let status = match (age_days, rng.random_range(0..100)) {
-            (0..15, 0..60) => "need_validation",
-            (0..15, 60..95) => "active",
-            (0..15, _) => "refused",
-            (_, 0..3) => "need_validation",
-            (_, 3..48) => "active",
-            (_, 48..82) => "closed",
-            (_, 82..92) => "refused",
-            _ => "archived",
-        };
-        let profile = *[
-            "locataire",
-            "locataire",
-            "locataire",
-            "locataire",
-            "bailleur_occupant",
-            "tiers_particulier",
-            "tiers_particulier",
-            "tiers_pro",
-            "service_secours",
-        ]
-        .choose(&mut rng)
-        .unwrap_or(&"locataire");
-        let first = *FIRST_NAMES.choose(&mut rng).unwrap_or(&"Léa");
-        let last = surname(&mut rng);
-        let third_party = profile.starts_with("tiers") || profile == "service_secours";
-        let declarant_first = third_party.then(|| *FIRST_NAMES.choose(&mut rng).unwrap_or(&"Léa"));
-        let declarant_last = third_party.then(|| surname(&mut rng));
-        let (insee, postal, city) = territory
-            .communes
-            .choose(&mut rng)
-            .cloned()
-            .unwrap_or_default();
-
-        let how_many = rng.random_range(1..=5);
-        let picked: Vec<&(u32, Precision)> =
-            precisions.choose_multiple(&mut rng, how_many).collect();
-        let children = rng.random_bool(0.25);
-        let chosen: Vec<Precision> = picked.iter().map(|(_, p)| p.clone()).collect();
-        let scoring = scoring::compute(
-            &chosen,
-            &ScoringInput {
-                child_under_6: children,
-                ..ScoringInput::default()
-            },
-        );
-        for (precision_id, _) in &picked {
-            batch.defects.push((id, *precision_id, created_at));
-        }
-        for q in &scoring.qualifications {
-            batch.qualifications.push(QualificationRow {
-                report_id: id,
-                qualification: q.qualification.code(),
-                status: q.status.code(),
-                precision_codes: Json(q.precision_slugs.clone()),
-            });
-        }
-
-        let validated_at = matches!(status, "active" | "closed" | "archived")
-            .then(|| created_at + Duration::hours(rng.random_range(2..96)))
-            .map(|v| v.min(today));
-        let refused_at = (status == "refused").then(|| (created_at + Duration::days(3)).min(today));
-        let closed_at = (status == "closed" || status == "archived").then(|| {
-            (validated_at.unwrap_or(created_at) + Duration::days(rng.random_range(20..400)))
-                .min(today)
-        });
-
-        let mut last_at = created_at;
-        let mut last_kind = "system";
-        batch.follow_ups.push(FollowUpRow {
-            report_id: id,
-            author_user_id: None,
-            author_partner_id: None,
-            author_kind: "system",
-            category: "signalement_depose",
-            body: "Signalement déposé depuis le formulaire public.",
-            is_public: true,
-            created_at,
-        });
-        if let Some(at) = refused_at {
-            batch.follow_ups.push(FollowUpRow {
-                report_id: id,
-                author_user_id: Some(territory.first_user[0]),
-                author_partner_id: Some(territory.partners[0]),
-                author_kind: "partner",
-                category: "signalement_is_refused",
-                body: "Signalement refusé : hors du périmètre de la lutte contre l’habitat indigne.",
-                is_public: true,
-                created_at: at,
-            });
-            last_at = at;
-            last_kind = "partner";
-        }
-        if let Some(validated) = validated_at {
-            batch.follow_ups.push(FollowUpRow {
-                report_id: id,
-                author_user_id: Some(territory.first_user[0]),
-                author_partner_id: Some(territory.partners[0]),
-                author_kind: "system",
-                category: "signalement_is_active",
-                body: "Signalement validé et transmis aux partenaires compétents.",
-                is_public: true,
-                created_at: validated,
-            });
-            last_at = validated;
-            last_kind = "system";
-            let count = rng.random_range(1..=3);
-            let picks: Vec<usize> =
-                rand::seq::index::sample(&mut rng, territory.partners.len() - 1, count)
-                    .into_iter()
-                    .map(|i| i + 1)
-                    .collect();
-            for &k in &picks {
-                let assignment_status = match status {
-                    "closed" | "archived" => "ferme",
-                    _ => *["nouveau", "en_cours", "en_cours", "en_cours", "refuse"]
-                        .choose(&mut rng)
-                        .unwrap_or(&"nouveau"),
-                };
-                batch.assignments.push(AssignmentRow {
-                    report_id: id,
-                    partner_id: territory.partners[k],
-                    status: assignment_status,
-                    created_at: validated,
-                });
-            }
-            let end = closed_at.unwrap_or(today);
-            let span = (end - validated).whole_minutes().max(1);
-            let messages = rng.random_range(1..=5);
-            let mut times: Vec<i64> = (0..messages).map(|_| rng.random_range(0..span)).collect();
-            times.sort_unstable();
-            for m in times {
-                let k = *picks.choose(&mut rng).unwrap_or(&1);
-                let (body, public) = *PARTNER_MESSAGES
-                    .choose(&mut rng)
-                    .unwrap_or(&PARTNER_MESSAGES[0]);
-                let at = validated + Duration::minutes(m);
-                batch.follow_ups.push(FollowUpRow {
-                    report_id: id,
-                    author_user_id: Some(
-                        territory.first_user[k] + rng.random_range(0..USERS_PER_PARTNER as u64),
-                    ),
-                    author_partner_id: Some(territory.partners[k]),
-                    author_kind: "partner",
-                    category: "message_partner",
-                    body,
-                    is_public: public,
-                    created_at: at,
-                });
-                last_at = at;
-                last_kind = "partner";
-            }
-            if rng.random_bool(0.25) {
-                let scheduled_at = validated + Duration::days(rng.random_range(7..60));
-                let (visit_status, conclusions) = if scheduled_at < today {
-                    (
-                        "done",
-                        Some("Désordres constatés : humidité, ventilation insuffisante."),
-                    )
-                } else {
-                    ("planned", None)
-                };
-                batch.visits.push(VisitRow {
-                    report_id: id,
-                    partner_id: territory.partners[picks[0]],
-                    scheduled_at,
-                    status: visit_status,
-                    conclusions,
-                });
-            }
-            if let Some(at) = closed_at {
-                batch.follow_ups.push(FollowUpRow {
-                    report_id: id,
-                    author_user_id: Some(territory.first_user[0]),
-                    author_partner_id: Some(territory.partners[0]),
-                    author_kind: "partner",
-                    category: "signalement_is_closed",
-                    body: "Signalement clôturé pour tous les partenaires.",
-                    is_public: true,
-                    created_at: at,
-                });
-                last_at = at;
-                last_kind = "partner";
-            }
-        }
-
-        let (s, w, no, e) = territory.bbox;
-        let lat = s + (no - s) * (0.15 + 0.7 * rng.random::<f64>());
-        let lon = w + (e - w) * (0.15 + 0.7 * rng.random::<f64>());
-        let code_bytes: [u8; 32] = rng.random();
-        batch.reports.push(ReportRow {
-            id,
-            uuid: uuid(&mut rng),
-            territory_id: territory.id,
-            reference: format!("{year}-{number}"),
-            status,
-            declarant_profile: profile,
-            occupant_profile: match profile {
-                "locataire" => Some("locataire"),
-                "bailleur_occupant" => Some("bailleur_occupant"),
-                _ => None,
-            },
-            is_public_housing: [Some(true), Some(false), Some(false), None]
-                .choose(&mut rng)
-                .copied()
-                .flatten(),
-            occupant_first_name: first,
-            occupant_last_name: last,
-            occupant_email: format!("{}.{}{}@exemple.fr", ascii(first), ascii(last), id),
-            occupant_phone: format!("+336{:08}", rng.random_range(0..100_000_000)),
-            declarant_first_name: declarant_first,
-            declarant_last_name: declarant_last,
-            declarant_email: declarant_first.map(|f| format!("{}.d{}@exemple.fr", ascii(f), id)),
-            landlord_name: LANDLORDS.choose(&mut rng).copied().unwrap_or("SCI"),
-            dwelling_type: if rng.random_bool(0.75) {
-                "appartement"
-            } else {
-                "maison"
-            },
-            dwelling_surface: f64::from(rng.random_range(12..140)),
-            dwelling_rooms: rng.random_range(1..7),
-            occupants: rng.random_range(1..8),
-            children_under_6: children,
-            housing_allowance: Some(rng.random_bool(0.5)),
-            details: DETAILS.choose(&mut rng).copied().unwrap_or(""),
-            address_line: format!(
-                "{} {}",
-                rng.random_range(1..200),
-                STREETS.choose(&mut rng).copied().unwrap_or("rue")
-            ),
-            postal_code: postal,
-            city,
-            insee_code: insee,
-            latitude: (lat * 1e6).round() / 1e6,
-            longitude: (lon * 1e6).round() / 1e6,
-            severity: scoring::score_rounded(scoring.score),
-            severity_raw: scoring.score,
-            severity_building: scoring.score_batiment,
-            severity_dwelling: scoring.score_logement,
-            follow_up_code: b64.encode(code_bytes),
-            created_at,
-            validated_at,
-            closed_at,
-            closure_reason: closed_at.map(|_| {
-                *[
-                    "travaux_faits_ou_en_cours",
-                    "logement_decent",
-                    "depart_occupant",
-                    "insalubrite",
-                    "non_decence",
-                ]
-                .choose(&mut rng)
-                .unwrap_or(&"autre")
-            }),
-            refused_at,
-            refusal_reason: refused_at.map(|_| {
-                *["hors_pdlhi", "doublon", "hors_competence"]
-                    .choose(&mut rng)
-                    .unwrap_or(&"autre")
-            }),
-            last_follow_up_at: last_at,
-            last_follow_up_author_kind: last_kind,
-        });
-        if batch.reports.len() >= BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err()
-        {
-            break;
-        }
-    }
-    if !batch.reports.is_empty() {
-        let _ = sender.blocking_send(batch);
-    }
-    counters.into_iter().map(|((t, y), n)| (t, y, n)).collect()
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@
 //! - [`storage`], [`kv`]: object storage and Redis handles.
 //! - [`case_plan`]: applies a case command's plan (writes, audit, notices,
 //!   jobs) in one transaction.
-//! - [`seed`]: demo data for a first run.
+//! - [`seed`]: demo data for a first run; [`bulk_seed`]: benchmark data; both
+//!   drawn by [`generator`].
 //! - [`secrets`]: integration secrets encrypted at rest.
 //! - [`filing`]: a form submission written with all its jobs, in one transaction.
 //! - [`telemetry`]: logs and Sentry.
@@ -24,6 +25,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod filing;
+pub mod generator;
 pub mod integrations;
 pub mod kv;
 pub mod mail;

@@ -1,8 +1,10 @@
-//! Bulk inserts for the national-scale benchmark dataset (`histologe
+//! Bulk inserts of generated data (src/generator/), for the demo seed
+//! (`histologe seed`) and the national-scale benchmark dataset (`histologe
 //! bench-data`): multi-row `INSERT ... VALUES (...), (...)` statements built
 //! with sqlx's `QueryBuilder` (every value bound), with ids chosen by the
-//! loader (a single writer) so that children rows need no round trip.
-//! Never used by the application itself.
+//! generator so that children rows need no round trip. [`Batch`] is one
+//! transaction's worth of rows, written by [`insert_batch`]. Never used by
+//! the application itself.
 
 use sqlx::{MySql, MySqlConnection, QueryBuilder, types::Json};
 use time::PrimitiveDateTime;
@@ -65,21 +67,21 @@ pub struct NextIds {
     pub report: u64,
 }
 
-pub async fn next_ids(pool: &Pool) -> Result<NextIds, sqlx::Error> {
+pub async fn next_ids(conn: &mut MySqlConnection) -> Result<NextIds, sqlx::Error> {
     let partner = sqlx::query_scalar!(
         "SELECT CAST(COALESCE(MAX(id), 0) + 1 AS UNSIGNED) AS `n!: u64` FROM partners"
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     let user = sqlx::query_scalar!(
         "SELECT CAST(COALESCE(MAX(id), 0) + 1 AS UNSIGNED) AS `n!: u64` FROM users"
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     let report = sqlx::query_scalar!(
         "SELECT CAST(COALESCE(MAX(id), 0) + 1 AS UNSIGNED) AS `n!: u64` FROM reports"
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     Ok(NextIds {
         partner,
@@ -188,6 +190,7 @@ pub async fn insert_users(
 }
 
 /// A generated report (the columns a national deployment fills most).
+#[derive(Debug, Clone, PartialEq)]
 pub struct ReportRow {
     pub id: u64,
     pub uuid: String,
@@ -211,6 +214,11 @@ pub struct ReportRow {
     pub occupants: u16,
     pub children_under_6: bool,
     pub housing_allowance: Option<bool>,
+    /// `procedure_insurer_contacted` code; `None` for "don't know".
+    pub insurer_contacted: Option<&'static str>,
+    pub has_dpe: Option<bool>,
+    /// `dwelling_dpe_class` (one letter), when the DPE is known.
+    pub dpe_class: Option<String>,
     pub details: &'static str,
     pub address_line: String,
     pub postal_code: String,
@@ -243,7 +251,8 @@ pub async fn insert_reports(
                 is_public_housing, creation_source, occupant_first_name, occupant_last_name, occupant_email,
                 occupant_phone, declarant_first_name, declarant_last_name, declarant_email, landlord_kind,
                 landlord_name, dwelling_type, dwelling_surface, dwelling_rooms, dwelling_occupants_count,
-                dwelling_children_under_6, household_housing_allowance, consents, details, address_line,
+                dwelling_children_under_6, household_housing_allowance, procedure_insurer_contacted,
+                dwelling_has_dpe, dwelling_dpe_class, consents, details, address_line,
                 postal_code, city, insee_code, latitude, longitude, geocode_score, severity_score,
                 severity_score_raw, severity_building, severity_dwelling, follow_up_code, created_at,
                 updated_at, validated_at, closed_at, closure_reason, refused_at, refusal_reason,
@@ -274,6 +283,9 @@ pub async fn insert_reports(
                 .push_bind(r.occupants)
                 .push_bind(r.children_under_6)
                 .push_bind(r.housing_allowance)
+                .push_bind(r.insurer_contacted)
+                .push_bind(r.has_dpe)
+                .push_bind(&r.dpe_class)
                 .push(r#"'{"utilisation_service_ok_cgu":true}'"#)
                 .push_bind(r.details)
                 .push_bind(&r.address_line)
@@ -319,6 +331,7 @@ pub async fn insert_defects(
     Ok(())
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct QualificationRow {
     pub report_id: u64,
     pub qualification: &'static str,
@@ -346,6 +359,7 @@ pub async fn insert_qualifications(
     Ok(())
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct AssignmentRow {
     pub report_id: u64,
     pub partner_id: u64,
@@ -359,12 +373,14 @@ pub async fn insert_assignments(
 ) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(CHILD_ROWS_PER_STATEMENT) {
         let mut qb: QueryBuilder<MySql> = QueryBuilder::new(
-            "INSERT INTO assignments (report_id, partner_id, status, created_at, updated_at) ",
+            "INSERT INTO assignments (report_id, partner_id, status, answered_at, created_at, updated_at) ",
         );
         qb.push_values(chunk, |mut b, a| {
             b.push_bind(a.report_id)
                 .push_bind(a.partner_id)
                 .push_bind(a.status)
+                // A partner that accepted, refused or closed has answered.
+                .push_bind((a.status != "nouveau").then_some(a.created_at))
                 .push_bind(a.created_at)
                 .push_bind(a.created_at);
         });
@@ -373,6 +389,7 @@ pub async fn insert_assignments(
     Ok(())
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct FollowUpRow {
     pub report_id: u64,
     pub author_user_id: Option<u64>,
@@ -407,6 +424,7 @@ pub async fn insert_follow_ups(
     Ok(())
 }
 
+#[derive(Debug, Clone, PartialEq)]
 pub struct VisitRow {
     pub report_id: u64,
     pub partner_id: u64,
@@ -435,6 +453,29 @@ pub async fn insert_visits(
         qb.build().execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// One transaction's worth of generated rows: reports and every row that
+/// hangs on them.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Batch {
+    pub reports: Vec<ReportRow>,
+    /// (report id, precision id, created at): the set S of each report.
+    pub defects: Vec<(u64, u32, PrimitiveDateTime)>,
+    pub qualifications: Vec<QualificationRow>,
+    pub assignments: Vec<AssignmentRow>,
+    pub follow_ups: Vec<FollowUpRow>,
+    pub visits: Vec<VisitRow>,
+}
+
+/// Writes a batch on the caller's transaction, parents first.
+pub async fn insert_batch(conn: &mut MySqlConnection, batch: &Batch) -> Result<(), sqlx::Error> {
+    insert_reports(&mut *conn, &batch.reports).await?;
+    insert_defects(&mut *conn, &batch.defects).await?;
+    insert_qualifications(&mut *conn, &batch.qualifications).await?;
+    insert_assignments(&mut *conn, &batch.assignments).await?;
+    insert_follow_ups(&mut *conn, &batch.follow_ups).await?;
+    insert_visits(&mut *conn, &batch.visits).await
 }
 
 /// (territory id, year, last number) reference counters, so that reports

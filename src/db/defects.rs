@@ -75,7 +75,8 @@ pub async fn find_precisions<'e>(
         return Ok(Vec::new());
     }
     let list = codes.join(",");
-    let rows = sqlx::query!(
+    let rows = sqlx::query_as!(
+        PrecisionRecord,
         "SELECT p.id, p.code, cr.zone, CAST(p.coef AS DOUBLE) AS `coef!: f64`,
                 p.is_danger AS `is_danger: bool`, p.is_insalubrite AS `is_insalubrite: bool`,
                 p.is_suroccupation AS `is_suroccupation: bool`,
@@ -86,9 +87,47 @@ pub async fn find_precisions<'e>(
     )
     .fetch_all(db)
     .await?;
-    let mut out: Vec<PrecisionRow> = rows
-        .into_iter()
-        .map(|r| PrecisionRow {
+    let mut out: Vec<PrecisionRow> = rows.into_iter().map(PrecisionRow::from).collect();
+    // Keep the order the form gave (scoring sums in order).
+    out.sort_by_key(|r| codes.iter().position(|c| *c == r.precision.slug));
+    Ok(out)
+}
+
+/// Every precision of the taxonomy with its id and weights, in id order:
+/// the data generator (`generator::reports::Catalogue`) draws defects from
+/// them and scores through the same weights as a submission.
+pub async fn all_precisions(
+    conn: &mut sqlx::MySqlConnection,
+) -> Result<Vec<PrecisionRow>, sqlx::Error> {
+    let rows = sqlx::query_as!(
+        PrecisionRecord,
+        "SELECT p.id, p.code, cr.zone, CAST(p.coef AS DOUBLE) AS `coef!: f64`,
+                p.is_danger AS `is_danger: bool`, p.is_insalubrite AS `is_insalubrite: bool`,
+                p.is_suroccupation AS `is_suroccupation: bool`,
+                p.qualifications AS `qualifications: Json<Vec<String>>`
+         FROM defect_precisions p JOIN defect_criteria cr ON cr.id = p.criterion_id
+         ORDER BY p.id"
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(PrecisionRow::from).collect())
+}
+
+/// A `defect_precisions` row as selected by both queries above.
+struct PrecisionRecord {
+    id: u32,
+    code: String,
+    zone: String,
+    coef: f64,
+    is_danger: bool,
+    is_insalubrite: bool,
+    is_suroccupation: bool,
+    qualifications: Json<Vec<String>>,
+}
+
+impl From<PrecisionRecord> for PrecisionRow {
+    fn from(r: PrecisionRecord) -> Self {
+        PrecisionRow {
             id: r.id,
             precision: Precision {
                 slug: r.code,
@@ -104,9 +143,6 @@ pub async fn find_precisions<'e>(
                     .filter_map(|q| Qualification::parse(q))
                     .collect(),
             },
-        })
-        .collect();
-    // Keep the order the form gave (scoring sums in order).
-    out.sort_by_key(|r| codes.iter().position(|c| *c == r.precision.slug));
-    Ok(out)
+        }
+    }
 }

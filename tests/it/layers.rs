@@ -3,6 +3,10 @@
 //! order of docs/architecture.md ("Layers"):
 //! - nothing but `app` (the composition root) imports `web`;
 //! - `domain` imports no other module of the crate, and neither axum nor sqlx;
+//! - the data generator (`generator`, `seed`, `bulk_seed`) stays off the
+//!   request path: only the demo seed and the benchmark loader import
+//!   `generator`, and no library module imports those two (the `histologe`
+//!   command does);
 //! - no import cycle between top-level modules outside `web` (a graph walk
 //!   over the `crate::<module>` paths, which names every file and line of the
 //!   imports that make the cycle).
@@ -48,6 +52,12 @@ fn no_lower_layer_imports_web_and_no_cycle_outside_web() {
         imports.iter().any(|i| i.from == "web" && i.to == "db"),
         "the scan finds the imports it is meant to check"
     );
+    assert!(
+        imports
+            .iter()
+            .any(|i| i.from == "seed" && i.to == "generator"),
+        "the scan sees the demo seed use the generator"
+    );
     let mut failures = Vec::new();
 
     // Only the composition root sits above the web layer.
@@ -69,6 +79,19 @@ fn no_lower_layer_imports_web_and_no_cycle_outside_web() {
     for (at, what) in external_uses(root, "src/domain", &["axum", "sqlx"]) {
         failures.push(format!(
             "{at}: `domain` uses `{what}`: the domain knows neither HTTP nor SQL"
+        ));
+    }
+
+    // The data generator is for `histologe seed` and `bench-data` only.
+    let generators = ["generator", "seed", "bulk_seed"];
+    for import in imports.iter().filter(|i| {
+        generators.contains(&i.to.as_str())
+            && !(i.to == "generator" && generators.contains(&i.from.as_str()))
+    }) {
+        failures.push(format!(
+            "{}: `{}` imports `crate::{}`: generated data stays off the request path \
+             (only `seed` and `bulk_seed` use `generator`; only the command uses those)",
+            import.at, import.from, import.to
         ));
     }
 

@@ -22,6 +22,7 @@ mod crawl;
 mod docs;
 mod explain;
 mod follow_up;
+mod generated_data;
 mod harness;
 mod layers;
 mod map_stats_exports;
