@@ -10,6 +10,7 @@ use sqlx::{MySql, MySqlConnection, QueryBuilder, types::Json};
 use time::PrimitiveDateTime;
 
 use super::Pool;
+use crate::domain::case::{AssignmentStatus, ReportStatus, VisitOutcome};
 
 /// Rows per statement: under MySQL's 65,535 placeholders and the 16 MB
 /// packet for the widest table (reports: 47 columns).
@@ -196,7 +197,7 @@ pub struct ReportRow {
     pub uuid: String,
     pub territory_id: u32,
     pub reference: String,
-    pub status: &'static str,
+    pub status: ReportStatus,
     pub declarant_profile: &'static str,
     pub occupant_profile: Option<&'static str>,
     pub is_public_housing: Option<bool>,
@@ -363,7 +364,7 @@ pub async fn insert_qualifications(
 pub struct AssignmentRow {
     pub report_id: u64,
     pub partner_id: u64,
-    pub status: &'static str,
+    pub status: AssignmentStatus,
     pub created_at: PrimitiveDateTime,
 }
 
@@ -380,7 +381,7 @@ pub async fn insert_assignments(
                 .push_bind(a.partner_id)
                 .push_bind(a.status)
                 // A partner that accepted, refused or closed has answered.
-                .push_bind((a.status != "nouveau").then_some(a.created_at))
+                .push_bind((!a.status.is_new()).then_some(a.created_at))
                 .push_bind(a.created_at)
                 .push_bind(a.created_at);
         });
@@ -429,7 +430,7 @@ pub struct VisitRow {
     pub report_id: u64,
     pub partner_id: u64,
     pub scheduled_at: PrimitiveDateTime,
-    pub status: &'static str,
+    pub status: VisitOutcome,
     pub conclusions: Option<&'static str>,
 }
 
@@ -448,7 +449,7 @@ pub async fn insert_visits(
                 .push_bind(v.scheduled_at)
                 .push_bind(v.status)
                 .push_bind(v.conclusions)
-                .push_bind((v.status == "done").then_some(v.scheduled_at));
+                .push_bind((v.status == VisitOutcome::Done).then_some(v.scheduled_at));
         });
         qb.build().execute(&mut *conn).await?;
     }

@@ -22,7 +22,10 @@ use super::{
 };
 use crate::{
     db::bulk::{AssignmentRow, Batch, FollowUpRow, QualificationRow, ReportRow, VisitRow},
-    domain::report::scoring::{self, InsurerContacted},
+    domain::{
+        case::{AssignmentStatus, ReportStatus, VisitOutcome},
+        report::scoring::{self, InsurerContacted},
+    },
 };
 
 /// A partner and its accounts (the authors of its follow-ups).
@@ -86,7 +89,13 @@ const CLOSURE_REASONS: &[&str] = &[
 /// Why a report was refused at validation.
 const REFUSAL_REASONS: &[&str] = &["hors_pdlhi", "doublon", "hors_competence"];
 /// Partners' answers to an assignment while the case is open (weighted).
-const OPEN_ASSIGNMENTS: &[&str] = &["nouveau", "en_cours", "en_cours", "en_cours", "refuse"];
+const OPEN_ASSIGNMENTS: &[AssignmentStatus] = &[
+    AssignmentStatus::New,
+    AssignmentStatus::Accepted,
+    AssignmentStatus::Accepted,
+    AssignmentStatus::Accepted,
+    AssignmentStatus::Refused,
+];
 
 /// Generates `total` reports, handing each full batch (and the last one)
 /// to `sink`; stops early when `sink` returns false. Returns the
@@ -135,7 +144,7 @@ pub fn generate(
 
 /// The dates of a report's life.
 struct Life {
-    status: &'static str,
+    status: ReportStatus,
     created_at: PrimitiveDateTime,
     validated_at: Option<PrimitiveDateTime>,
     refused_at: Option<PrimitiveDateTime>,
@@ -151,21 +160,22 @@ fn life(rng: &mut impl Rng, scale: &Scale, today: PrimitiveDateTime) -> Life {
         (u.powf(1.3) * f64::from(scale.months) * 30.4 * 24.0 * 60.0) as i64 + 30
     };
     let created_at = today - Duration::minutes(age_minutes);
+    use ReportStatus as S;
     let status = match (age_minutes / (24 * 60), rng.random_range(0..100)) {
-        (0..15, 0..60) => "need_validation",
-        (0..15, 60..95) => "active",
-        (0..15, _) => "refused",
-        (_, 0..3) => "need_validation",
-        (_, 3..48) => "active",
-        (_, 48..82) => "closed",
-        (_, 82..92) => "refused",
-        _ => "archived",
+        (0..15, 0..60) => S::NeedValidation,
+        (0..15, 60..95) => S::Active,
+        (0..15, _) => S::Refused,
+        (_, 0..3) => S::NeedValidation,
+        (_, 3..48) => S::Active,
+        (_, 48..82) => S::Closed,
+        (_, 82..92) => S::Refused,
+        _ => S::Archived,
     };
-    let validated_at = matches!(status, "active" | "closed" | "archived")
+    let validated_at = matches!(status, S::Active | S::Closed | S::Archived)
         .then(|| created_at + Duration::hours(rng.random_range(2..96)))
         .map(|v| v.min(today));
-    let refused_at = (status == "refused").then(|| (created_at + Duration::days(3)).min(today));
-    let closed_at = matches!(status, "closed" | "archived").then(|| {
+    let refused_at = (status == S::Refused).then(|| (created_at + Duration::days(3)).min(today));
+    let closed_at = matches!(status, S::Closed | S::Archived).then(|| {
         (validated_at.unwrap_or(created_at) + Duration::days(rng.random_range(20..400))).min(today)
     });
     Life {
@@ -254,9 +264,13 @@ fn push_case(
             .filter_map(|k| territory.partners.get(k))
             .collect();
         for partner in &picks {
-            let status = match life.status {
-                "closed" | "archived" => "ferme",
-                _ => OPEN_ASSIGNMENTS.choose(rng).copied().unwrap_or("nouveau"),
+            let status = if life.status.is_open() {
+                OPEN_ASSIGNMENTS
+                    .choose(rng)
+                    .copied()
+                    .unwrap_or(AssignmentStatus::New)
+            } else {
+                AssignmentStatus::Closed
             };
             batch.assignments.push(AssignmentRow {
                 report_id: id,
@@ -303,7 +317,11 @@ fn push_case(
                 report_id: id,
                 partner_id: partner.id,
                 scheduled_at,
-                status: if done { "done" } else { "planned" },
+                status: if done {
+                    VisitOutcome::Done
+                } else {
+                    VisitOutcome::Planned
+                },
                 conclusions: done
                     .then_some("Désordres constatés : humidité, ventilation insuffisante."),
             });
@@ -587,22 +605,16 @@ mod tests {
                 );
                 for a in &assignments {
                     assert!(territory.partners.iter().any(|p| p.id == a.partner_id));
-                    assert_eq!(
-                        a.status == "ferme",
-                        matches!(r.status, "closed" | "archived")
-                    );
+                    assert_eq!(a.status == AssignmentStatus::Closed, !r.status.is_open());
                 }
-                assert_eq!(r.refused_at.is_some(), r.status == "refused");
+                assert_eq!(r.refused_at.is_some(), r.status == ReportStatus::Refused);
                 assert_eq!(r.closure_reason.is_some(), r.closed_at.is_some());
                 let (s, w, n, e) = territory.bbox;
                 assert!((s..=n).contains(&r.latitude) && (w..=e).contains(&r.longitude));
             }
         }
         assert_eq!(references.len(), 400);
-        assert_eq!(
-            statuses,
-            HashSet::from(["need_validation", "active", "closed", "refused", "archived"])
-        );
+        assert_eq!(statuses, ReportStatus::ALL.iter().copied().collect());
     }
 
     /// What is stored scores, through `scoring::assess`, to the severity
