@@ -30,6 +30,8 @@ pub mod validation;
 pub mod visit;
 
 #[cfg(test)]
+mod rules;
+#[cfg(test)]
 mod testing;
 
 pub use notification::NotificationKind;
