@@ -143,7 +143,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(crate::auth::session::TrustForwardedFor(
             state.config.trust_forwarded_for,
         )))
-        .nest_service("/assets", assets);
+        .nest_service("/assets", assets)
+        // A machine endpoint: no session, no CSRF cookie (docs/open311.md).
+        .nest(web::open311::PREFIX, web::open311::router());
 
     for layer in web::headers::layers(state.config.is_https(), &state.config.map_tile_url) {
         app = app.layer(layer);

@@ -31,6 +31,7 @@ pub mod interconnections;
 pub mod jobs_data;
 pub mod map;
 pub mod notifications;
+pub mod open311;
 pub mod outbox;
 pub mod partners;
 pub mod reports;

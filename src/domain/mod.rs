@@ -16,6 +16,7 @@ pub mod contact;
 pub mod export;
 pub mod export_slots;
 pub mod map;
+pub mod open311;
 pub mod partner;
 pub mod password;
 pub mod permissions;

@@ -3,6 +3,7 @@
 //! - [`public`]: pages anyone can open (home, legal pages, the reporting form,
 //!   the resident's follow-up space).
 //! - [`office`]: the back office.
+//! - [`open311`]: the Open311 GeoReport v2 endpoint.
 //! - [`health`]: liveness and readiness probes.
 //! - [`downloads`]: serving a document (only once scanned clean).
 //! - [`layout`], [`csrf`], [`headers`]: what every page shares.
@@ -19,5 +20,6 @@ pub mod health;
 pub mod layout;
 pub mod metrics;
 pub mod office;
+pub mod open311;
 pub mod public;
 pub mod routes;

@@ -26,6 +26,7 @@ mod generated_data;
 mod harness;
 mod layers;
 mod map_stats_exports;
+mod open311;
 mod ops_hardening;
 mod outbound;
 mod report_form;
