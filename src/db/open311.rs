@@ -13,14 +13,17 @@ use sqlx::{MySql, QueryBuilder};
 use time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
 use super::Pool;
-use crate::domain::open311::{BY_ID_STATUSES, ListQuery};
+use crate::domain::{
+    case::ReportStatus,
+    open311::{BY_ID_STATUSES, ListQuery},
+};
 
 /// A report as Open311 may show it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PublicReport {
     pub territory_code: String,
     pub reference: String,
-    pub status: String,
+    pub status: ReportStatus,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
     pub closed_at: Option<PrimitiveDateTime>,
@@ -69,7 +72,7 @@ pub async fn list(pool: &Pool, query: &ListQuery) -> Result<Vec<PublicReport>, s
     }
     let mut qb = QueryBuilder::<MySql>::new(SELECT);
     qb.push("r.status IN ");
-    push_list(&mut qb, query.statuses.iter().copied());
+    push_list(&mut qb, query.statuses.iter().map(|s| s.as_str()));
     qb.push(" AND r.created_at >= ")
         .push_bind(utc(query.start))
         .push(" AND r.created_at <= ")
@@ -96,7 +99,7 @@ pub async fn by_ids(
     }
     let mut qb = QueryBuilder::<MySql>::new(SELECT);
     qb.push("r.status IN ");
-    push_list(&mut qb, BY_ID_STATUSES);
+    push_list(&mut qb, BY_ID_STATUSES.map(ReportStatus::as_str));
     qb.push(" AND (");
     for (i, (territory, reference)) in ids.iter().enumerate() {
         if i > 0 {

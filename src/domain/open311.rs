@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use time::{Duration, OffsetDateTime};
 
+use super::case::ReportStatus;
 use super::report::{
     defects::{self, COMPOSITION_CATEGORY, Category},
     form::{Answers, DeclarantProfile, Kind, Question, Step},
@@ -51,22 +52,22 @@ pub struct PublicStatus {
     pub visibility: Visibility,
 }
 
-/// Reads a report status code (`reports.status`). An unknown code is hidden.
-pub fn public_status(status: &str) -> PublicStatus {
+/// How Open311 tells a report's status (docs/open311.md §3.1).
+pub fn public_status(status: ReportStatus) -> PublicStatus {
     let (code, note, visibility) = match status {
-        "need_validation" => (
+        ReportStatus::NeedValidation => (
             "open",
             "Signalement reçu, en attente de validation.",
             Visibility::ById,
         ),
-        "active" => (
+        ReportStatus::Active => (
             "open",
             "Signalement validé, en cours de traitement.",
             Visibility::Listed,
         ),
-        "closed" => ("closed", "Signalement clôturé.", Visibility::Listed),
-        "refused" => ("closed", "Signalement non retenu.", Visibility::ById),
-        _ => ("closed", "", Visibility::Hidden),
+        ReportStatus::Closed => ("closed", "Signalement clôturé.", Visibility::Listed),
+        ReportStatus::Refused => ("closed", "Signalement non retenu.", Visibility::ById),
+        ReportStatus::Archived => ("closed", "", Visibility::Hidden),
     };
     PublicStatus {
         code,
@@ -76,16 +77,21 @@ pub fn public_status(status: &str) -> PublicStatus {
 }
 
 /// The report statuses `GET requests` lists for an Open311 status.
-pub fn listed_statuses(open311: &str) -> &'static [&'static str] {
+pub fn listed_statuses(open311: &str) -> &'static [ReportStatus] {
     match open311 {
-        "open" => &["active"],
-        "closed" => &["closed"],
+        "open" => &[ReportStatus::Active],
+        "closed" => &[ReportStatus::Closed],
         _ => &[],
     }
 }
 
 /// The report statuses readable by id.
-pub const BY_ID_STATUSES: [&str; 4] = ["need_validation", "active", "closed", "refused"];
+pub const BY_ID_STATUSES: [ReportStatus; 4] = [
+    ReportStatus::NeedValidation,
+    ReportStatus::Active,
+    ReportStatus::Closed,
+    ReportStatus::Refused,
+];
 
 // ---------------------------------------------------------------------------
 // Public ids and positions
@@ -474,7 +480,7 @@ pub struct ListQuery {
     pub start: OffsetDateTime,
     pub end: OffsetDateTime,
     /// The report statuses asked (`active`, `closed`).
-    pub statuses: Vec<&'static str>,
+    pub statuses: Vec<ReportStatus>,
     pub page: u32,
     pub page_size: u32,
 }
@@ -563,7 +569,7 @@ pub fn parse_request_query(
             "L’intervalle entre start_date et end_date ne peut dépasser {MAX_SPAN_DAYS} jours."
         )));
     }
-    let mut statuses = Vec::new();
+    let mut statuses: Vec<ReportStatus> = Vec::new();
     match present(params, "status") {
         None => {
             statuses.extend(listed_statuses("open"));
@@ -581,7 +587,7 @@ pub fn parse_request_query(
             }
         }
     }
-    statuses.sort_unstable();
+    statuses.sort_unstable_by_key(|s| s.as_str());
     statuses.dedup();
     let page = parse_positive("page", present(params, "page"), 1)?;
     let page_size = parse_positive("page_size", present(params, "page_size"), MAX_PAGE_SIZE)?;
@@ -821,16 +827,22 @@ mod tests {
 
     #[test]
     fn statuses_read_as_open_or_closed_with_a_fixed_note() {
-        assert_eq!(public_status("active").code, "open");
-        assert_eq!(public_status("need_validation").code, "open");
-        assert_eq!(public_status("closed").code, "closed");
-        assert_eq!(public_status("refused").code, "closed");
+        assert_eq!(public_status(ReportStatus::Active).code, "open");
+        assert_eq!(public_status(ReportStatus::NeedValidation).code, "open");
+        assert_eq!(public_status(ReportStatus::Closed).code, "closed");
+        assert_eq!(public_status(ReportStatus::Refused).code, "closed");
         assert_eq!(
-            public_status("need_validation").visibility,
+            public_status(ReportStatus::NeedValidation).visibility,
             Visibility::ById
         );
-        assert_eq!(public_status("archived").visibility, Visibility::Hidden);
-        assert_eq!(public_status("active").visibility, Visibility::Listed);
+        assert_eq!(
+            public_status(ReportStatus::Archived).visibility,
+            Visibility::Hidden
+        );
+        assert_eq!(
+            public_status(ReportStatus::Active).visibility,
+            Visibility::Listed
+        );
     }
 
     #[test]
@@ -869,7 +881,7 @@ mod tests {
             panic!("default query")
         };
         assert_eq!(q.end - q.start, Duration::days(90));
-        assert_eq!(q.statuses, vec!["active", "closed"]);
+        assert_eq!(q.statuses, vec![ReportStatus::Active, ReportStatus::Closed]);
         assert_eq!(q.page_size, MAX_PAGE_SIZE);
         assert!(parse_request_query(&params(&[("page_size", "1001")]), now).is_err());
         assert!(parse_request_query(&params(&[("status", "pending")]), now).is_err());

@@ -27,6 +27,7 @@ use crate::{
     app::AppState,
     db,
     domain::{
+        case::ReportStatus,
         open311::{self, Open311Error, RequestQuery, Visibility},
         report::defects::Category,
     },
@@ -232,7 +233,7 @@ async fn get_service_definition(State(state): State<AppState>, Path(file): Path<
 
 /// One report as a `request` element: public fields only.
 fn request_value(report: &db::open311::PublicReport, taxonomy: &[Category]) -> Value {
-    let status = open311::public_status(&report.status);
+    let status = open311::public_status(report.status);
     let service_code = report
         .service_code
         .as_deref()
@@ -241,9 +242,9 @@ fn request_value(report: &db::open311::PublicReport, taxonomy: &[Category]) -> V
         .iter()
         .find(|c| c.code == service_code)
         .map_or("Composition du logement", |c| c.label.as_str());
-    let updated = match report.status.as_str() {
-        "closed" => report.closed_at,
-        "refused" => report.refused_at,
+    let updated = match report.status {
+        ReportStatus::Closed => report.closed_at,
+        ReportStatus::Refused => report.refused_at,
         _ => None,
     }
     .unwrap_or(report.updated_at);
@@ -280,7 +281,7 @@ async fn list_requests(
     let taxonomy = state.taxonomy().await.or_fail(format)?;
     let list: Vec<Value> = reports
         .iter()
-        .filter(|r| open311::public_status(&r.status).visibility != Visibility::Hidden)
+        .filter(|r| open311::public_status(r.status).visibility != Visibility::Hidden)
         .map(|r| request_value(r, &taxonomy))
         .collect();
     Ok(respond(
@@ -304,7 +305,7 @@ async fn get_request(State(state): State<AppState>, Path(file): Path<String>) ->
         .or_fail(format)?;
     let Some(report) = reports
         .first()
-        .filter(|r| open311::public_status(&r.status).visibility != Visibility::Hidden)
+        .filter(|r| open311::public_status(r.status).visibility != Visibility::Hidden)
     else {
         return Err(not_found(format, "service_request_id inconnu."));
     };
