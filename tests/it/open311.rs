@@ -8,7 +8,16 @@ use std::collections::BTreeMap;
 use quick_xml::events::Event;
 use reqwest::StatusCode;
 
-use crate::common::{TestApp, cases::CaseBuilder};
+use axum::response::IntoResponse;
+use histologe::web::open311::{post, render::Format};
+
+use crate::{
+    common::{
+        TestApp,
+        cases::{CaseBuilder, territory_id},
+    },
+    report_form::{ADMIN_13, open_territory},
+};
 
 /// A document as the specification describes it.
 #[derive(Debug, Clone, PartialEq)]
@@ -226,6 +235,17 @@ impl GeoReport {
         assert_eq!(json.status, xml.status, "{path}");
         assert_eq!(json.doc, xml.doc, "{path}: JSON and XML differ");
         json
+    }
+
+    async fn post(&self, format: &str, fields: &[(&str, String)]) -> Reply {
+        let response = self
+            .http
+            .post(format!("{}/requests.{format}", self.endpoint))
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        self.read(response, format).await
     }
 }
 
@@ -567,4 +587,224 @@ async fn requests_are_filtered_paged_and_bounded_to_ninety_days() {
         ["69A-2026-3", "69A-2025-6"],
         "ids override the other filters; archived stays hidden"
     );
+}
+
+/// A request as a partner system sends it: Open311's own fields, then the
+/// attributes of the service definition.
+fn humidity_request() -> Vec<(&'static str, String)> {
+    let mut fields: Vec<(&'static str, String)> = vec![
+        ("jurisdiction_id", "histologe.beta.gouv.fr".into()),
+        ("service_code", "desordres_logement_humidite".into()),
+        (
+            "address_string",
+            "12 rue de la République, 13001 Marseille".into(),
+        ),
+        ("email", "claire.martin@schs-marseille.example".into()),
+        ("first_name", "Claire".into()),
+        ("last_name", "Martin".into()),
+        ("phone", "04 91 00 00 00".into()),
+        (
+            "description",
+            "Moisissures dans la chambre de l’enfant de Mme Petit.".into(),
+        ),
+    ];
+    for (code, value) in [
+        (
+            "desordres_logement_humidite][",
+            "desordres_logement_humidite_piece_a_vivre",
+        ),
+        (
+            "desordres_logement_humidite_piece_a_vivre_details_fuite",
+            "non",
+        ),
+        (
+            "desordres_logement_humidite_piece_a_vivre_details_machine",
+            "non",
+        ),
+        (
+            "signalement_concerne_profil_detail_profil_occupant",
+            "locataire",
+        ),
+        ("signalement_concerne_logement_social_autre_tiers", "non"),
+        ("coordonnees_occupant_nom", "Petit"),
+        ("coordonnees_occupant_prenom", "Inès"),
+        ("coordonnees_bailleur_nom", "SCI Les Tilleuls"),
+        ("info_procedure_bailleur_prevenu", "non"),
+        ("zone_concernee_debut_desordres", "months_1_to_6"),
+        ("zone_concernee_constatation_desordres", "oui"),
+        ("type_logement_nature", "appartement"),
+        ("type_logement_rdc", "non"),
+        ("type_logement_dernier_etage", "non"),
+        ("type_logement_sous_sol_sans_fenetre", "non"),
+        ("composition_logement_piece_unique", "plusieurs_pieces"),
+        ("composition_logement_superficie", "45"),
+        ("composition_logement_nb_pieces", "2"),
+        ("type_logement_commodites_piece_a_vivre_9m", "oui"),
+        ("type_logement_commodites_cuisine", "oui"),
+        ("type_logement_commodites_salle_de_bain", "oui"),
+        ("type_logement_commodites_wc", "oui"),
+        ("type_logement_commodites_wc_cuisine", "non"),
+        ("composition_logement_nombre_personnes", "3"),
+        ("composition_logement_nombre_enfants", "1"),
+        ("composition_logement_enfants", "oui"),
+        ("bail_dpe_bail", "nsp"),
+        ("bail_dpe_etat_des_lieux", "nsp"),
+        ("bail_dpe_dpe", "nsp"),
+        ("logement_social_allocation", "nsp"),
+        ("travailleur_social_quitte_logement", "nsp"),
+        ("travailleur_social_accompagnement", "nsp"),
+        ("info_procedure_assurance_contactee", "non"),
+        ("info_procedure_depart_apres_travaux", "nsp"),
+    ] {
+        let name: &'static str = Box::leak(format!("attribute[{code}]").into_boxed_str());
+        fields.push((name, value.to_owned()));
+    }
+    fields
+}
+
+/// The sender a verified key stands for (an API account of territory 13).
+async fn sender(app: &TestApp) -> post::Sender {
+    post::Sender {
+        account_id: 1,
+        name: "SCHS de Marseille".into(),
+        territory_id: territory_id(app, "13").await,
+    }
+}
+
+/// Files a request as the endpoint does once the key is verified.
+async fn file(app: &TestApp, fields: &[(&str, String)], format: Format) -> Reply {
+    let pairs: Vec<(String, String)> = fields
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
+    let response = post::file_request(&app.state, &sender(app).await, &pairs, format)
+        .await
+        .into_response();
+    let status = StatusCode::from_u16(response.status().as_u16()).unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let body = String::from_utf8(bytes.to_vec()).unwrap();
+    let (root, doc) = match format {
+        Format::Xml => {
+            let (root, doc) = from_xml(&body);
+            (Some(root), doc)
+        }
+        Format::Json => (None, from_json(&serde_json::from_str(&body).unwrap())),
+    };
+    Reply {
+        status,
+        body,
+        root,
+        doc,
+    }
+}
+
+#[tokio::test]
+async fn posting_without_a_valid_api_key_is_forbidden() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let (client, _) = GeoReport::discover(&app).await;
+    let fields = humidity_request();
+    for format in ["json", "xml"] {
+        assert_error(&client.post(format, &fields).await, 403);
+        let mut keyed = fields.clone();
+        keyed.push(("api_key", "0".repeat(64)));
+        assert_error(&client.post(format, &keyed).await, 403);
+    }
+    let filed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(filed, 0);
+}
+
+#[tokio::test]
+async fn a_posted_request_is_filed_by_the_form_path_and_read_back() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let (client, _) = GeoReport::discover(&app).await;
+
+    // The client checks its attributes against the service definition.
+    let definition = client
+        .get("services/desordres_logement_humidite", "json", &[])
+        .await;
+    let codes: Vec<&str> = definition
+        .doc
+        .get("attributes")
+        .list()
+        .iter()
+        .map(|a| a.text("code"))
+        .collect();
+    let fields = humidity_request();
+    for (name, _) in &fields {
+        if let Some(code) = name.strip_prefix("attribute[") {
+            let code = code.trim_end_matches("[]").trim_end_matches(']');
+            assert!(codes.contains(&code), "{code} is not in the definition");
+        }
+    }
+
+    // Missing answers: 400, every one named by its Open311 field.
+    let partial: Vec<(&str, String)> = fields
+        .iter()
+        .filter(|(k, _)| !k.contains("coordonnees_occupant") && *k != "email")
+        .cloned()
+        .collect();
+    let refused = file(&app, &partial, Format::Json).await;
+    assert_error(&refused, 400);
+    assert!(refused.doc.list().len() >= 2, "{}", refused.body);
+    for field in ["attribute[coordonnees_occupant_nom]", "email"] {
+        assert!(refused.body.contains(field), "{field}: {}", refused.body);
+    }
+    let mut unknown = fields.clone();
+    unknown[1].1 = "desordres_inconnus".into();
+    assert_error(&file(&app, &unknown, Format::Xml).await, 404);
+    let mut elsewhere = fields.clone();
+    elsewhere[2].1 = "27 rue Paul Bert 69003 Lyon".into();
+    assert_error(&file(&app, &elsewhere, Format::Json).await, 400);
+    let mut odd = fields.clone();
+    odd.push(("attribute[inconnu]", "1".into()));
+    assert_error(&file(&app, &odd, Format::Json).await, 400);
+    let filed_before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(filed_before, 0);
+
+    // Filed, in XML: the new reference, then read back by id over HTTP.
+    let filed = file(&app, &fields, Format::Xml).await;
+    assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+    assert_eq!(filed.root.as_deref(), Some("service_requests"));
+    let id = filed.doc.list()[0].text("service_request_id").to_owned();
+    assert!(id.starts_with("13-"), "{id}");
+    assert!(!filed.doc.list()[0].text("service_notice").is_empty());
+    let read = client.get_both(&format!("requests/{id}"), &[]).await;
+    let request = &read.doc.list()[0];
+    assert_eq!(request.text("status"), "open");
+    assert_eq!(request.text("service_code"), "desordres_logement_humidite");
+    assert_eq!(request.text("zipcode"), "13001");
+    assert!(!read.body.contains("Martin") && !read.body.contains("Petit"));
+
+    // The form's own filing: the profile, the declarant, the score, the jobs.
+    let reference = id.trim_start_matches("13-");
+    let row: (String, String, String, f64, String) = sqlx::query_as(
+        "SELECT declarant_profile, declarant_email, declarant_structure,
+                CAST(severity_score AS DOUBLE), status
+         FROM reports WHERE reference = ?",
+    )
+    .bind(reference)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(row.0, "tiers_pro");
+    assert_eq!(row.1, "claire.martin@schs-marseille.example");
+    assert_eq!(row.2, "SCHS de Marseille");
+    assert!(row.3 > 0.0, "scored: {}", row.3);
+    assert_eq!(row.4, "need_validation");
+    let jobs = serde_json::to_string(&app.pending_jobs().await).unwrap();
+    assert!(
+        jobs.contains("claire.martin@schs-marseille.example"),
+        "{jobs}"
+    );
+    assert!(jobs.contains(ADMIN_13), "{jobs}");
 }

@@ -8,7 +8,8 @@
 //! authenticated by its `api_key`). Every error, including unknown paths
 //! under the prefix, is the specification's list of `{code, description}`.
 
-mod render;
+pub mod post;
+pub mod render;
 
 use std::collections::BTreeMap;
 
@@ -40,7 +41,7 @@ pub const PREFIX: &str = "/open311/v2";
 /// The endpoint's routes, to nest at [`PREFIX`].
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/{file}", get(get_root))
+        .route("/{file}", get(get_root).post(post::post_request))
         .route("/services/{file}", get(get_service_definition))
         .route("/requests/{file}", get(get_request))
         .fallback(unknown_path)
@@ -107,7 +108,7 @@ impl IntoResponse for Failure {
     }
 }
 
-type Answer = Result<Response, Failure>;
+pub type Answer = Result<Response, Failure>;
 
 /// The format of a path, XML (the required one) when it has no known
 /// extension.

@@ -46,6 +46,8 @@ use crate::{
     },
 };
 
+/// The follow-up secret of a new report, for the other ways of filing (Open311).
+pub use submit::new_follow_up_code;
 pub use view::{FieldView, size_label as view_size_label};
 
 /// Largest multipart body of one screen (several photos at once).
