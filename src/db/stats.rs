@@ -16,7 +16,11 @@ use super::{
     Pool,
     cases::{ExplainRow, explain_rows, push_where},
 };
-use crate::domain::{case_filter::CaseFilter, permissions::ReportScope};
+use crate::domain::{
+    case::{AssignmentStatus, ReportStatus},
+    case_filter::CaseFilter,
+    permissions::ReportScope,
+};
 
 /// Who is asking and for what: the list's selection.
 pub struct Selection<'a> {
@@ -186,14 +190,21 @@ pub struct PartnerAnswers {
 }
 
 fn partner_answers_query<'a>(prefix: &str, sel: &Selection<'_>) -> QueryBuilder<'a, MySql> {
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!(
-        "{prefix}SELECT p.name, COUNT(*) AS total,
-                CAST(SUM(a.status = 'nouveau') AS SIGNED) AS pending,
-                CAST(SUM(a.status = 'en_cours') AS SIGNED) AS accepted,
-                CAST(SUM(a.status = 'refuse') AS SIGNED) AS refused,
-                CAST(SUM(a.status = 'ferme') AS SIGNED) AS closed
-         FROM reports r JOIN assignments a ON a.report_id = r.id JOIN partners p ON p.id = a.partner_id"
-    ));
+    let mut qb: QueryBuilder<MySql> =
+        QueryBuilder::new(format!("{prefix}SELECT p.name, COUNT(*) AS total"));
+    for (status, column) in [
+        (AssignmentStatus::New, "pending"),
+        (AssignmentStatus::Accepted, "accepted"),
+        (AssignmentStatus::Refused, "refused"),
+        (AssignmentStatus::Closed, "closed"),
+    ] {
+        qb.push(", CAST(SUM(a.status = ")
+            .push_bind(status)
+            .push(format!(") AS SIGNED) AS {column}"));
+    }
+    qb.push(
+        " FROM reports r JOIN assignments a ON a.report_id = r.id JOIN partners p ON p.id = a.partner_id",
+    );
     push_where(&mut qb, sel.scope, sel.filter, sel.user_id);
     if !sel.filter.partner_ids.is_empty() {
         qb.push(" AND a.partner_id IN (");
@@ -238,23 +249,33 @@ pub enum Delay {
 }
 
 fn delay_query<'a>(prefix: &str, sel: &Selection<'_>, delay: Delay) -> QueryBuilder<'a, MySql> {
-    let end = match delay {
-        Delay::Validation => "r.validated_at",
-        Delay::FirstAcceptedAssignment => {
-            "(SELECT MIN(a.answered_at) FROM assignments a WHERE a.report_id = r.id
-               AND a.status IN ('en_cours', 'ferme') AND a.answered_at IS NOT NULL)"
-        }
-        Delay::Closure => "r.closed_at",
-    };
     // Grouped directly, without a derived table: wrapped in one, the role
     // scope's `EXISTS` on assignments was checked report by report over a
     // scan of `reports` instead of starting from the partner's assignments.
-    let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!(
-        "{prefix}SELECT TIMESTAMPDIFF(DAY, r.created_at, {end}) AS d, COUNT(*) AS n FROM reports r"
-    ));
+    let mut qb: QueryBuilder<MySql> =
+        QueryBuilder::new(format!("{prefix}SELECT TIMESTAMPDIFF(DAY, r.created_at, "));
+    match delay {
+        Delay::Validation => {
+            qb.push("r.validated_at");
+        }
+        Delay::FirstAcceptedAssignment => {
+            qb.push(
+                "(SELECT MIN(a.answered_at) FROM assignments a WHERE a.report_id = r.id
+               AND a.status IN (",
+            )
+            .push_bind(AssignmentStatus::Accepted)
+            .push(", ")
+            .push_bind(AssignmentStatus::Closed)
+            .push(") AND a.answered_at IS NOT NULL)");
+        }
+        Delay::Closure => {
+            qb.push("r.closed_at");
+        }
+    }
+    qb.push(") AS d, COUNT(*) AS n FROM reports r");
     push_where(&mut qb, sel.scope, sel.filter, sel.user_id);
     if delay == Delay::Closure {
-        qb.push(" AND r.status = 'closed'");
+        qb.push(" AND r.status = ").push_bind(ReportStatus::Closed);
     }
     qb.push(" GROUP BY d HAVING d IS NOT NULL");
     qb

@@ -462,12 +462,15 @@ pub async fn case_followers(
                        SELECT 1 FROM user_partners up JOIN partners p ON p.id = up.partner_id
                        JOIN assignments a ON a.partner_id = p.id
                        WHERE up.user_id = u.id AND p.is_archived = FALSE
-                         AND a.report_id = r.id AND a.status IN ('nouveau', 'en_cours'))))
+                         AND a.report_id = r.id AND a.status IN (?, ?))))
              OR EXISTS (SELECT 1 FROM user_partners up JOIN partners p ON p.id = up.partner_id
                         JOIN assignments a ON a.partner_id = up.partner_id
                         WHERE up.user_id = u.id AND p.is_archived = FALSE
-                          AND a.report_id = r.id AND a.status = 'en_cours'))",
-        report_id
+                          AND a.report_id = r.id AND a.status = ?))",
+        report_id,
+        AssignmentStatus::New,
+        AssignmentStatus::Accepted,
+        AssignmentStatus::Accepted
     )
     .fetch_all(conn)
     .await
