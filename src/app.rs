@@ -135,6 +135,8 @@ pub fn router(state: AppState) -> Router {
             web::csrf::protect,
         ))
         .layer(sessions)
+        // The partner API: bearer tokens, no session nor CSRF cookie (web::api).
+        .nest("/api", web::api::router(state.clone()))
         // Requests by route template, status and latency (`/metrics`).
         .layer(middleware::from_fn(web::metrics::track))
         // The authorization gate reads the state from here (see web::routes).

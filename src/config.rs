@@ -182,6 +182,9 @@ pub struct Config {
     /// `CLAMD_TIMEOUT_SECONDS` (default 30): longest a scan may take before
     /// the worker gives up and retries later.
     pub clamd_timeout: Duration,
+    /// `API_RATE_PER_MINUTE` (default 60, Histologe's figure): requests one
+    /// API account may make per minute before getting 429 (docs/api.md).
+    pub api_rate_per_minute: u32,
 }
 
 /// The bounds of the case exports (CSV and XLSX): an export holds a
@@ -368,6 +371,7 @@ impl Config {
             dev_mailbox: parsed("DEV_MAILBOX", false)?,
             clamd_address,
             clamd_timeout: Duration::from_secs(parsed("CLAMD_TIMEOUT_SECONDS", 30)?),
+            api_rate_per_minute: parsed("API_RATE_PER_MINUTE", 60u32)?.max(1),
         })
     }
 
@@ -416,6 +420,7 @@ impl Config {
             // TEST_CLAMD_ADDRESS (tests/it/common).
             clamd_address: default_clamd_address(),
             clamd_timeout: Duration::from_secs(10),
+            api_rate_per_minute: 60,
         }
     }
 }

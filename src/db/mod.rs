@@ -13,6 +13,7 @@ use sqlx::{
 
 use crate::config::Config;
 
+pub mod api;
 pub mod audit;
 pub mod auto_assignment;
 pub mod bulk;

@@ -8,6 +8,7 @@
 //! - [`contact`]: e-mail, phone, postal code and INSEE code, parsed once.
 
 pub mod antivirus;
+pub mod api;
 pub mod audit;
 pub mod auto_assignment;
 pub mod case;

@@ -20,34 +20,14 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let this = self.reclassified();
         let status = this.status();
-        match &this {
-            AppError::Unauthenticated => {
-                return (
-                    StatusCode::SEE_OTHER,
-                    [(axum::http::header::LOCATION, "/connexion")],
-                )
-                    .into_response();
-            }
-            // Logged once here, where the response is made; user mistakes are
-            // not logged.
-            AppError::Unexpected(error) => {
-                // The tracing layer forwards error events to Sentry.
-                tracing::error!(error = ?error, "unexpected error");
-            }
-            AppError::Unavailable(component, detail) => {
-                tracing::warn!(component = component.name(), detail = %detail, "component unavailable");
-            }
-            // The user's mistake, but logged: a form that lets the database
-            // be the one to refuse a value lacks a check worth adding.
-            AppError::InvalidInput {
-                fault,
-                code,
-                detail,
-            } => {
-                tracing::warn!(fault = ?fault, mysql.code = code, detail = %detail, "input refused by the database");
-            }
-            _ => {}
+        if let AppError::Unauthenticated = &this {
+            return (
+                StatusCode::SEE_OTHER,
+                [(axum::http::header::LOCATION, "/connexion")],
+            )
+                .into_response();
         }
+        log(&this);
         let (title, message) = match &this {
             AppError::NotFound => (
                 "Page non trouvée",
@@ -103,6 +83,30 @@ impl IntoResponse for AppError {
             );
         }
         response
+    }
+}
+
+/// Logs an error once, where its response is made (the page here, the
+/// API's problem document in `web::api`); user mistakes are not logged.
+pub(crate) fn log(error: &AppError) {
+    match error {
+        AppError::Unexpected(error) => {
+            // The tracing layer forwards error events to Sentry.
+            tracing::error!(error = ?error, "unexpected error");
+        }
+        AppError::Unavailable(component, detail) => {
+            tracing::warn!(component = component.name(), detail = %detail, "component unavailable");
+        }
+        // The user's mistake, but logged: a form that lets the database
+        // be the one to refuse a value lacks a check worth adding.
+        AppError::InvalidInput {
+            fault,
+            code,
+            detail,
+        } => {
+            tracing::warn!(fault = ?fault, mysql.code = code, detail = %detail, "input refused by the database");
+        }
+        _ => {}
     }
 }
 

@@ -93,6 +93,7 @@ pub fn office_nav(role: Role, path: &str) -> Vec<NavItem> {
         items.push(("Étiquettes", "/bo/etiquettes"));
         items.push(("Règles d’affectation", "/bo/regles-affectation"));
         items.push(("Interconnexions", "/bo/interconnexions"));
+        items.push(("Comptes API", "/bo/comptes-api"));
     }
     if role == Role::SuperAdmin {
         items.push(("Territoires", "/bo/territoires"));
@@ -174,6 +175,7 @@ pub fn flash_message(code: &str) -> Option<&'static str> {
         "territoire-modifie" => "Le territoire a été modifié.",
         "etiquette-creee" => "L’étiquette a été créée.",
         "etiquette-supprimee" => "L’étiquette a été supprimée.",
+        "compte-api-revoque" => "Le compte API a été révoqué ; ses jetons ne sont plus acceptés.",
         _ => return None,
     })
 }

@@ -6,9 +6,11 @@
 //! - [`open311`]: the Open311 GeoReport v2 endpoint.
 //! - [`health`]: liveness and readiness probes.
 //! - [`downloads`]: serving a document (only once scanned clean).
+//! - [`api`]: the partner API `/api/v1` (bearer tokens, JSON, OpenAPI).
 //! - [`layout`], [`csrf`], [`headers`]: what every page shares.
 
 pub mod account;
+pub mod api;
 pub mod csrf;
 pub mod dev_mail;
 pub mod downloads;

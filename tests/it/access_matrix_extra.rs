@@ -27,6 +27,10 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     ("GET", "/bo/signalements/export.csv", [L, A, A, A, A]),
     ("GET", "/bo/signalements/export.xlsx", [L, A, A, A, A]),
     ("GET", "/statistiques", [A, A, A, A, A]),
+    // API accounts (partner API, docs/api.md).
+    ("GET", "/bo/comptes-api", [L, F, F, A, A]),
+    ("POST", "/bo/comptes-api", [L, F, F, A, A]),
+    ("POST", "/bo/comptes-api/{id}/revoquer", [L, F, F, A, A]),
 ];
 
 /// Replaces the path parameters of those routes with real values.
@@ -35,4 +39,5 @@ pub async fn fill(path: &str, _app: &TestApp) -> String {
     // the login page before the handler runs.
     path.replace("/bo/interconnexions/{id}", "/bo/interconnexions/999999999")
         .replace("/dev/courriels/{id}", "/dev/courriels/aucun")
+        .replace("/bo/comptes-api/{id}", "/bo/comptes-api/999999999")
 }

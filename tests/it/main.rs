@@ -16,6 +16,7 @@ mod fakes;
 mod access;
 mod access_matrix_extra;
 mod antivirus;
+mod api;
 mod auth_hardening;
 mod browser;
 mod crawl;

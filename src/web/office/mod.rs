@@ -2,6 +2,7 @@
 //! Every route is declared in [`crate::web::routes`] with the access it
 //! requires; record-level checks ask [`crate::domain::permissions`].
 
+pub mod api_accounts;
 pub mod audit;
 pub mod auto_assignment;
 pub mod case_actions;

@@ -1,0 +1,649 @@
+//! The partner API `/api/v1`, driven with a real HTTP client against the
+//! running router: API accounts made in the back office, tokens, scope,
+//! limits, revocation, paging, `since`, ETag, problem documents, audit and
+//! the OpenAPI document (docs/api.md).
+
+use histologe::{
+    auth, db,
+    domain::api::{AccountScope, Permission, Permissions},
+};
+use serde_json::{Value, json};
+
+use crate::common::{
+    TestApp,
+    cases::{CaseBuilder, create_partner, datetime, territory_id},
+};
+
+const RT69: &str = "rt69@histologe.localhost";
+
+/// An API account written as the back office writes it; returns its
+/// identifier and secret.
+async fn api_account(
+    app: &TestApp,
+    territory: &str,
+    scope: AccountScope,
+    permissions: &[Permission],
+) -> (String, String) {
+    let territory_id = territory_id(app, territory).await;
+    let (secret, secret_hash) = auth::api::new_secret();
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let admin: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(RT69)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    db::api::insert_account(
+        &mut conn,
+        &db::api::NewAccount {
+            uuid: &uuid,
+            name: "Logiciel de test",
+            territory_id,
+            scope: &scope,
+            permissions: &Permissions::new(permissions.to_vec()),
+            secret_hash: &secret_hash,
+            created_by_user_id: admin,
+        },
+    )
+    .await
+    .unwrap();
+    (uuid, secret)
+}
+
+/// A bearer token for an account (asserts the exchange works).
+async fn token(app: &TestApp, identifier: &str, secret: &str) -> String {
+    let response = app
+        .client
+        .post(app.url("/api/v1/token"))
+        .json(&json!({ "identifiant": identifier, "secret": secret }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "token exchange");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["type_jeton"], "Bearer");
+    assert_eq!(body["expire_dans"], 3600);
+    body["jeton"].as_str().unwrap().to_owned()
+}
+
+async fn api_get(app: &TestApp, token: &str, path: &str) -> reqwest::Response {
+    app.client
+        .get(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn json_of(response: reqwest::Response) -> Value {
+    response.json().await.unwrap()
+}
+
+/// Asserts an RFC 9457 problem with this status.
+async fn assert_problem(response: reqwest::Response, status: u16) -> Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+    body
+}
+
+fn uuids(page: &Value) -> Vec<String> {
+    page["signalements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["uuid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_territory_admin_creates_an_account_whose_secret_is_shown_once_then_revokes_it() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let schs = create_partner(&app, t69, "SCHS de test", "commune_schs").await;
+    app.login_as(RT69).await;
+    let (status, html) = app.get_html("/bo/comptes-api").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Aucun compte API"));
+
+    // A form without partner nor permission is refused on its fields.
+    let refused = app
+        .post_form(
+            "/bo/comptes-api",
+            &[
+                ("name", "CRM"),
+                ("territory_id", &t69.to_string()),
+                ("scope", "partners"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(html.contains("Cochez au moins un partenaire"));
+    assert!(html.contains("Cochez au moins une permission"));
+
+    let created = app
+        .post_form(
+            "/bo/comptes-api",
+            &[
+                ("name", "Logiciel SCHS"),
+                ("territory_id", &t69.to_string()),
+                ("scope", "partners"),
+                ("partners", &schs.to_string()),
+                ("permissions", "lire_signalements"),
+                ("permissions", "ecrire_suivis"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.headers()["cache-control"], "no-store");
+    let html = created.text().await.unwrap();
+    let between = |id: &str| {
+        let start = html.find(&format!("id=\"{id}\">")).unwrap() + id.len() + 6;
+        html[start..start + html[start..].find('<').unwrap()].to_owned()
+    };
+    let (identifier, secret) = (between("api-identifiant"), between("api-secret"));
+    assert_eq!(secret.len(), 64);
+
+    // The secret is not kept: the list shows the account, never the secret.
+    let (_, list) = app.get_html("/bo/comptes-api").await;
+    assert!(list.contains("Logiciel SCHS") && list.contains(&identifier));
+    assert!(!list.contains(&secret));
+    let stored: String = sqlx::query_scalar("SELECT CAST(secret_hash AS CHAR) FROM api_accounts")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_ne!(stored, secret);
+
+    let bearer = token(&app, &identifier, &secret).await;
+    let me = json_of(api_get(&app, &bearer, "/api/v1/moi").await).await;
+    assert_eq!(me["identifiant"], identifier.as_str());
+    assert_eq!(me["nom"], "Logiciel SCHS");
+    assert_eq!(me["territoire"], "69A");
+    assert_eq!(me["perimetre"], "partenaires");
+    assert_eq!(me["partenaires"], json!([schs]));
+    assert_eq!(
+        me["permissions"],
+        json!(["lire_signalements", "ecrire_suivis"])
+    );
+    // The list shows when the account was last used.
+    let (_, list) = app.get_html("/bo/comptes-api").await;
+    let row = &list[list.find("Logiciel SCHS").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert_eq!(row.matches("<td>—</td>").count(), 0, "{row}");
+
+    // Revoking the account kills its tokens and its secret.
+    let account_id: u64 = sqlx::query_scalar("SELECT id FROM api_accounts")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let revoked = app
+        .post_form(&format!("/bo/comptes-api/{account_id}/revoquer"), &[])
+        .await;
+    assert_eq!(revoked.status(), 303);
+    let body = assert_problem(api_get(&app, &bearer, "/api/v1/moi").await, 401).await;
+    assert!(body["detail"].as_str().unwrap().contains("révoqué"));
+    let again = app
+        .client
+        .post(app.url("/api/v1/token"))
+        .json(&json!({ "identifiant": identifier, "secret": secret }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(again, 401).await;
+    let (_, list) = app.get_html("/bo/comptes-api").await;
+    assert!(list.contains("Révoqué le"));
+}
+
+#[tokio::test]
+async fn an_account_of_partner_a_never_sees_the_cases_of_partner_b() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let a = create_partner(&app, t69, "Partenaire A", "commune_schs").await;
+    let b = create_partner(&app, t69, "Partenaire B", "ars").await;
+    let case_a = CaseBuilder::new("69A")
+        .assigned_to(a, "en_cours")
+        .create(&app)
+        .await;
+    let case_b = CaseBuilder::new("69A")
+        .assigned_to(b, "nouveau")
+        .create(&app)
+        .await;
+    let unassigned = CaseBuilder::new("69A")
+        .status("need_validation")
+        .create(&app)
+        .await;
+    let marseille = CaseBuilder::new("13").create(&app).await;
+
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Partners(vec![a]),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let bearer = token(&app, &id, &secret).await;
+    let page = json_of(api_get(&app, &bearer, "/api/v1/signalements").await).await;
+    assert_eq!(uuids(&page), vec![case_a.uuid.clone()]);
+    assert_eq!(
+        page["signalements"][0]["affectations"][0]["partenaire"],
+        "Partenaire A"
+    );
+    assert_eq!(page["signalements"][0]["statut"], "en_cours");
+    let detail = api_get(
+        &app,
+        &bearer,
+        &format!("/api/v1/signalements/{}", case_a.uuid),
+    )
+    .await;
+    assert_eq!(detail.status(), 200);
+    for other in [&case_b, &unassigned, &marseille] {
+        let response = api_get(
+            &app,
+            &bearer,
+            &format!("/api/v1/signalements/{}", other.uuid),
+        )
+        .await;
+        assert_problem(response, 404).await;
+    }
+
+    // A territory account sees every case of its territory, none other.
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Territory(t69),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let bearer = token(&app, &id, &secret).await;
+    let page = json_of(api_get(&app, &bearer, "/api/v1/signalements").await).await;
+    let mut expected = vec![case_a.uuid, case_b.uuid, unassigned.uuid];
+    expected.sort_by_key(|u| u.clone());
+    let mut got = uuids(&page);
+    got.sort();
+    assert_eq!(got, expected);
+    let response = api_get(
+        &app,
+        &bearer,
+        &format!("/api/v1/signalements/{}", marseille.uuid),
+    )
+    .await;
+    assert_problem(response, 404).await;
+}
+
+#[tokio::test]
+async fn the_61st_request_in_a_minute_gets_a_429_with_retry_after() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Territory(t69),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let bearer = token(&app, &id, &secret).await;
+    for n in 1..=60 {
+        let response = api_get(&app, &bearer, "/api/v1/moi").await;
+        assert_eq!(response.status(), 200, "request {n}");
+    }
+    let refused = api_get(&app, &bearer, "/api/v1/moi").await;
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_problem(refused, 429).await;
+    // Another account has its own budget.
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Territory(t69),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let other = token(&app, &id, &secret).await;
+    assert_eq!(api_get(&app, &other, "/api/v1/moi").await.status(), 200);
+}
+
+#[tokio::test]
+async fn cases_come_in_cursor_pages_and_filter_by_since_status_insee_and_assignment_date() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let a = create_partner(&app, t69, "Partenaire A", "commune_schs").await;
+    let mut cases = Vec::new();
+    for n in 0..5 {
+        let builder = CaseBuilder::new("69A")
+            .status(if n == 4 { "closed" } else { "active" })
+            .insee_code(Some(if n == 3 { "69381" } else { "69383" }))
+            .assigned_to(a, "en_cours");
+        cases.push(builder.create(&app).await);
+    }
+    // Known dates: case i was changed on day i+1 and assigned on day i+1.
+    for (i, case) in cases.iter().enumerate() {
+        let at = datetime(&format!("2026-11-0{} 10:00:00", i + 1));
+        sqlx::query("UPDATE assignments SET created_at = ? WHERE report_id = ?")
+            .bind(at)
+            .bind(case.id)
+            .execute(&app.db)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE reports SET updated_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(case.id)
+            .execute(&app.db)
+            .await
+            .unwrap();
+    }
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Partners(vec![a]),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let bearer = token(&app, &id, &secret).await;
+
+    // Pages of two, followed to the end, give every case once, in order.
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/signalements?limite=2".to_owned();
+    let mut pages = 0;
+    loop {
+        let page = json_of(api_get(&app, &bearer, &path).await).await;
+        pages += 1;
+        assert!(page["signalements"].as_array().unwrap().len() <= 2);
+        seen.extend(uuids(&page));
+        match page["curseur_suivant"].as_str() {
+            Some(cursor) => path = format!("/api/v1/signalements?limite=2&curseur={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(
+        seen,
+        cases.iter().map(|c| c.uuid.clone()).collect::<Vec<_>>()
+    );
+
+    let only = |indexes: &[usize]| -> Vec<String> {
+        indexes.iter().map(|i| cases[*i].uuid.clone()).collect()
+    };
+    let filtered = |query: &str| {
+        let path = format!("/api/v1/signalements?{query}");
+        let bearer = bearer.clone();
+        let app = &app;
+        async move { uuids(&json_of(api_get(app, &bearer, &path).await).await) }
+    };
+    assert_eq!(filtered("since=2026-11-04T00:00:00Z").await, only(&[3, 4]));
+    assert_eq!(
+        filtered("since=2026-11-04T11:00:00%2B02:00").await,
+        only(&[3, 4])
+    );
+    assert_eq!(filtered("statut=ferme").await, only(&[4]));
+    assert_eq!(filtered("code_insee=69381").await, only(&[3]));
+    assert_eq!(
+        filtered("date_affectation_debut=2026-11-02&date_affectation_fin=2026-11-03").await,
+        only(&[1, 2])
+    );
+
+    // Wrong parameters are named in a 422.
+    let response = api_get(
+        &app,
+        &bearer,
+        "/api/v1/signalements?limite=101&statut=actif&since=hier&code_insee=1",
+    )
+    .await;
+    let body = assert_problem(response, 422).await;
+    let fields: Vec<&str> = body["erreurs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["champ"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["limite", "since", "statut", "code_insee"]);
+    assert_problem(
+        api_get(&app, &bearer, "/api/v1/signalements?limite=abc").await,
+        400,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_case_is_read_whole_with_an_etag_that_answers_304_until_it_changes() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let a = create_partner(&app, t69, "Partenaire A", "commune_schs").await;
+    let precision: u32 = sqlx::query_scalar("SELECT id FROM defect_precisions ORDER BY id LIMIT 1")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let case = CaseBuilder::new("69A")
+        .occupant("Awa", "Diallo")
+        .assigned_to(a, "en_cours")
+        .with_defects(&[precision])
+        .create(&app)
+        .await;
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Partners(vec![a]),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let bearer = token(&app, &id, &secret).await;
+    let path = format!("/api/v1/signalements/{}", case.uuid);
+    let first = api_get(&app, &bearer, &path).await;
+    assert_eq!(first.status(), 200);
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let body = json_of(first).await;
+    assert_eq!(body["reference"], case.reference.as_str());
+    assert_eq!(body["nom_occupant"], "Diallo");
+    assert_eq!(body["prenom_occupant"], "Awa");
+    assert_eq!(body["desordres"].as_array().unwrap().len(), 1);
+    assert_eq!(body["affectations"][0]["statut"], "en_cours");
+    assert!(body["affectations"][0]["uuid"].as_str().unwrap().len() == 36);
+    for list in ["suivis", "visites", "documents", "qualifications"] {
+        assert!(body[list].is_array(), "{list}");
+    }
+
+    let again = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&bearer)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+
+    // A new follow-up changes the case: the old ETag no longer matches.
+    sqlx::query(
+        "INSERT INTO follow_ups (report_id, author_kind, category, body, is_public) VALUES (?, 'partner', 'message_partner', 'Visite prévue', FALSE)",
+    )
+    .bind(case.id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let changed = app
+        .client
+        .get(app.url(&path))
+        .bearer_auth(&bearer)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), 200);
+    assert_ne!(changed.headers()["etag"], etag.as_str());
+    let body = json_of(changed).await;
+    assert_eq!(body["suivis"][0]["texte"], "Visite prévue");
+    assert_eq!(body["suivis"][0]["public"], false);
+}
+
+#[tokio::test]
+async fn errors_are_problem_documents_with_the_exact_status() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Territory(t69),
+        &[Permission::WriteFollowUps],
+    )
+    .await;
+
+    // 401: no token, a made-up one, a wrong secret, an expired token.
+    let none = app.client.get(app.url("/api/v1/moi")).send().await.unwrap();
+    assert!(
+        none.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert_problem(none, 401).await;
+    assert_problem(api_get(&app, &"ab".repeat(32), "/api/v1/moi").await, 401).await;
+    let wrong = app
+        .client
+        .post(app.url("/api/v1/token"))
+        .json(&json!({ "identifiant": id, "secret": "cd".repeat(32) }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(wrong, 401).await;
+    let bearer = token(&app, &id, &secret).await;
+    assert_eq!(api_get(&app, &bearer, "/api/v1/moi").await.status(), 200);
+
+    // 403: an account without the reading permission.
+    assert_problem(api_get(&app, &bearer, "/api/v1/signalements").await, 403).await;
+    // 404: an unknown path, an unknown case, a path that is no uuid.
+    assert_problem(api_get(&app, &bearer, "/api/v1/nulle-part").await, 404).await;
+    // 405 and 415/422 on the token exchange.
+    let method = app
+        .client
+        .put(app.url("/api/v1/moi"))
+        .bearer_auth(&bearer)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(method, 405).await;
+    let not_json = app
+        .client
+        .post(app.url("/api/v1/token"))
+        .body("identifiant=x")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(not_json, 415).await;
+    let bad_shape = app
+        .client
+        .post(app.url("/api/v1/token"))
+        .json(&json!({ "identifiant": 3 }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(bad_shape, 422).await;
+
+    // An expired token is refused; so is one revoked by its holder.
+    sqlx::query("UPDATE api_tokens SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_problem(api_get(&app, &bearer, "/api/v1/moi").await, 401).await;
+    let fresh = token(&app, &id, &secret).await;
+    let revoked = app
+        .client
+        .delete(app.url("/api/v1/token"))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 204);
+    assert_problem(api_get(&app, &fresh, "/api/v1/moi").await, 401).await;
+
+    let (reader, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Territory(t69),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let bearer = token(&app, &reader, &secret).await;
+    for path in [
+        "/api/v1/signalements/00000000-0000-4000-8000-000000000000".to_owned(),
+        "/api/v1/signalements/pas-un-uuid".to_owned(),
+    ] {
+        assert_problem(api_get(&app, &bearer, &path).await, 404).await;
+    }
+}
+
+#[tokio::test]
+async fn every_api_call_is_audited_with_its_account() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Territory(t69),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let bearer = token(&app, &id, &secret).await;
+    api_get(&app, &bearer, "/api/v1/moi").await;
+    api_get(
+        &app,
+        &bearer,
+        "/api/v1/signalements/00000000-0000-4000-8000-000000000000",
+    )
+    .await;
+    let calls: Vec<(String, String)> = sqlx::query_as(
+        "SELECT actor_email, CAST(JSON_EXTRACT(diff, '$.appel') AS CHAR) FROM audit_events
+         WHERE action = 'api_call' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    let actor = format!("api:{id}");
+    assert_eq!(
+        calls,
+        vec![
+            (actor.clone(), "\"GET /api/v1/moi\"".to_owned()),
+            (actor, "\"GET /api/v1/signalements/{uuid}\"".to_owned()),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_served_openapi_document_is_the_committed_one_and_has_a_human_page() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/api/openapi-v1.json");
+    let generated = histologe::web::api::openapi::spec_json();
+    if std::env::var("UPDATE_OPENAPI").as_deref() == Ok("1") {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "the OpenAPI document of /api/v1 changed. If the change is intended and backward \
+         compatible (v1 clients keep working: no path, field or accepted value removed, no \
+         type narrowed), accept it with\n  UPDATE_OPENAPI=1 cargo test --test integration \
+         api::the_served_openapi\nand commit docs/api/openapi-v1.json."
+    );
+    let spec: Value = serde_json::from_str(&generated).unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+
+    let app = TestApp::spawn().await;
+    let served = app.get("/api/v1/openapi.json").await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.text().await.unwrap(), generated);
+    let (status, html) = app.get_html("/api/doc").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("GET /api/v1/signalements/{uuid}"));
+    assert!(html.contains("curseur_suivant"));
+    // The page needs no script of its own.
+    assert!(!html.contains("redoc") && !html.contains("swagger"));
+}
