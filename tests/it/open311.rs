@@ -700,6 +700,60 @@ async fn file(app: &TestApp, fields: &[(&str, String)], format: Format) -> Reply
     }
 }
 
+/// An API account of territory 13, made as the back office makes it;
+/// returns its secret, the Open311 `api_key`.
+async fn api_key(app: &TestApp) -> String {
+    let territory_id = territory_id(app, "13").await;
+    let (secret, secret_hash) = histologe::auth::api::new_secret();
+    let admin: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(ADMIN_13)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    histologe::db::api::insert_account(
+        &mut conn,
+        &histologe::db::api::NewAccount {
+            uuid: &uuid::Uuid::new_v4().to_string(),
+            name: "SCHS de Marseille",
+            territory_id,
+            scope: &histologe::domain::api::AccountScope::Territory(territory_id),
+            permissions: &histologe::domain::api::Permissions::new(vec![
+                histologe::domain::api::Permission::ReadCases,
+            ]),
+            secret_hash: &secret_hash,
+            created_by_user_id: admin,
+        },
+    )
+    .await
+    .unwrap();
+    secret
+}
+
+#[tokio::test]
+async fn a_georeport_client_posts_with_its_api_key_and_reads_the_request_back() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let key = api_key(&app).await;
+    let (client, _) = GeoReport::discover(&app).await;
+    let mut fields = humidity_request();
+    fields.push(("api_key", key));
+    let filed = client.post("json", &fields).await;
+    assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+    let id = filed.doc.list()[0].text("service_request_id").to_owned();
+    assert!(id.starts_with("13-"), "{id}");
+    let read = client.get_both(&format!("requests/{id}"), &[]).await;
+    assert_eq!(read.doc.list()[0].text("service_request_id"), id);
+    assert_eq!(read.doc.list()[0].text("status"), "open");
+    let structure: String =
+        sqlx::query_scalar("SELECT declarant_structure FROM reports WHERE reference = ?")
+            .bind(id.trim_start_matches("13-"))
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(structure, "SCHS de Marseille");
+}
+
 #[tokio::test]
 async fn posting_without_a_valid_api_key_is_forbidden() {
     let app = TestApp::spawn().await;

@@ -146,7 +146,7 @@ pub async fn authenticate(
 /// `None` while the account is within its limit, else the seconds until
 /// the window ends (a fixed one-minute window in Redis, like the site's
 /// other limits).
-async fn within_rate(state: &AppState, account_id: u64) -> Result<Option<u64>, Problem> {
+pub(crate) async fn within_rate(state: &AppState, account_id: u64) -> Result<Option<u64>, Problem> {
     let key = format!("{}api:rate:{account_id}", state.config.redis_prefix);
     let limit = i64::from(state.config.api_rate_per_minute);
     let within = kv::within_rate(&state.redis, &key, limit, 60)

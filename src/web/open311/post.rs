@@ -106,6 +106,22 @@ pub async fn post_request(
     let Some(sender) = verify_api_key(&state, key).await.or_fail(format)? else {
         return Err(forbidden(format, "api_key invalide ou révoqué."));
     };
+    // The same budget as the partner API: one limit per account.
+    match crate::web::api::within_rate(&state, sender.account_id).await {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            return Err(Failure::App(
+                format,
+                crate::error::AppError::TooManyRequests,
+            ));
+        }
+        Err(_) => {
+            return Err(Failure::Spec(
+                format,
+                Open311Error::new(503, "Service momentanément indisponible."),
+            ));
+        }
+    }
     file_request(&state, &sender, &pairs, format).await
 }
 
@@ -119,22 +135,26 @@ pub struct Sender {
     pub territory_id: u32,
 }
 
-/// The API account of an `api_key`.
-///
-/// PENDING the partner API's accounts (docs/open311.md §4.1): the key is
-/// to be checked by `auth::api::account_of_secret`, the function the
-/// partner API uses, with the account's per-minute limit. Until it is on
-/// this branch no key is valid, so `POST` answers 403 to everyone.
+/// The API account of an `api_key`: the partner API's own check of an
+/// account secret (a revoked account is refused), and the account's
+/// per-minute budget shared with `/api/v1`.
 async fn verify_api_key(
-    _state: &AppState,
-    _key: &str,
+    state: &AppState,
+    key: &str,
 ) -> Result<Option<Sender>, crate::error::AppError> {
-    Ok(None)
+    let Some(account) = crate::auth::api::account_of_secret(&state.db, None, key).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Sender {
+        account_id: account.id,
+        name: account.name,
+        territory_id: account.territory_id,
+    }))
 }
 
 /// Files a request for an authenticated sender: answers, the form's
-/// validation, plan and filing. Public for the tests, which drive it with a
-/// sender of their own until API accounts exist.
+/// validation, plan and filing. Public so that tests can drive the filing
+/// path for a given sender without spending an account's rate budget.
 pub async fn file_request(
     state: &AppState,
     account: &Sender,
