@@ -10,6 +10,7 @@ use time::PrimitiveDateTime;
 
 use super::Pool;
 use crate::domain::{
+    antivirus::ScanStatus,
     api::{AccountScope, ApiAccount, Permission, Permissions},
     case::ReportStatus,
     permissions::ReportScope,
@@ -33,14 +34,27 @@ pub async fn insert_account(
     account: &NewAccount<'_>,
 ) -> Result<u64, sqlx::Error> {
     let p = account.permissions;
+    // The technical user the account acts through: no password, never
+    // active, never e-mailed (docs/api.md §8).
+    let user_id = sqlx::query!(
+        "INSERT INTO users (uuid, email, first_name, last_name, role, status, notification_pref)
+         VALUES (?, ?, 'Compte API', ?, 'agent', 'inactive', 'none')",
+        uuid::Uuid::new_v4().to_string(),
+        format!("api+{}@comptes-api.invalid", account.uuid),
+        account.name
+    )
+    .execute(&mut *conn)
+    .await?
+    .last_insert_id();
     let id = sqlx::query!(
-        "INSERT INTO api_accounts (uuid, name, territory_id, scope, can_read_cases, can_answer_assignments,
+        "INSERT INTO api_accounts (uuid, name, territory_id, user_id, scope, can_read_cases, can_answer_assignments,
                                    can_write_follow_ups, can_write_visits, can_write_documents, secret_hash,
                                    created_by_user_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP())",
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, UTC_TIMESTAMP())",
         account.uuid,
         account.name,
         account.territory_id,
+        user_id,
         account.scope.code(),
         p.has(Permission::ReadCases),
         p.has(Permission::AnswerAssignments),
@@ -206,11 +220,12 @@ async fn account_of(pool: &Pool, row: sqlx::mysql::MySqlRow) -> Result<ApiAccoun
             row.try_get("can_write_visits")?,
             row.try_get("can_write_documents")?,
         ]),
+        user_id: row.try_get("user_id")?,
     })
 }
 
 const ACCOUNT_COLUMNS: &str =
-    "a.id, a.uuid, a.name, a.territory_id, a.scope, a.can_read_cases, a.can_answer_assignments,
+    "a.id, a.uuid, a.name, a.territory_id, a.user_id, a.scope, a.can_read_cases, a.can_answer_assignments,
      a.can_write_follow_ups, a.can_write_visits, a.can_write_documents";
 
 /// The active account whose secret has this digest (and this public
@@ -340,29 +355,6 @@ pub async fn find_answer(
     )
     .fetch_optional(pool)
     .await
-}
-
-/// Keeps an answer; false when another request with the same key was
-/// stored first (a concurrent retry).
-pub async fn insert_answer(
-    conn: &mut MySqlConnection,
-    account_id: u64,
-    key: &str,
-    answer: &StoredAnswer,
-) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query!(
-        "INSERT IGNORE INTO api_idempotency_keys (account_id, idempotency_key, request_hash, status, body, created_at)
-         VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP())",
-        account_id,
-        key,
-        answer.request_hash,
-        answer.status,
-        answer.body
-    )
-    .execute(conn)
-    .await?
-    .rows_affected();
-    Ok(inserted > 0)
 }
 
 // ---------------------------------------------------------------- cases
@@ -554,4 +546,167 @@ pub async fn find_case_in_scope(
     let row = qb.build().fetch_optional(pool).await?;
     row.map(|r| Ok((r.try_get("id")?, r.try_get("updated_at")?)))
         .transpose()
+}
+
+// ----------------------------------------------------------------- writes
+
+/// Reserves an Idempotency-Key in the write's transaction; false when the
+/// account already used it (a concurrent retry waits here on the row until
+/// the first write commits or rolls back).
+pub async fn reserve_key(
+    conn: &mut MySqlConnection,
+    account_id: u64,
+    key: &str,
+    request_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query!(
+        "INSERT INTO api_idempotency_keys (account_id, idempotency_key, request_hash, status, body, created_at)
+         VALUES (?, ?, ?, 0, '', UTC_TIMESTAMP())",
+        account_id,
+        key,
+        request_hash
+    )
+    .execute(conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Keeps the answer of a reserved key, before the commit.
+pub async fn store_answer(
+    conn: &mut MySqlConnection,
+    account_id: u64,
+    key: &str,
+    status: u16,
+    body: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE api_idempotency_keys SET status = ?, body = ? WHERE account_id = ? AND idempotency_key = ?",
+        status,
+        body,
+        account_id,
+        key
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// (case uuid, partner id) of an assignment.
+pub async fn find_assignment(
+    pool: &Pool,
+    uuid: &str,
+) -> Result<Option<(String, u64)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT r.uuid AS report_uuid, a.partner_id FROM assignments a JOIN reports r ON r.id = a.report_id
+         WHERE a.uuid = ?",
+        uuid
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.report_uuid, r.partner_id)))
+}
+
+/// An assignment as the write's transaction sees it.
+pub async fn assignment_in(
+    conn: &mut MySqlConnection,
+    uuid: &str,
+) -> Result<Option<AssignmentSummary>, sqlx::Error> {
+    sqlx::query_as!(
+        AssignmentSummary,
+        "SELECT a.report_id, a.uuid, a.partner_id, p.name AS partner_name, a.status, a.refusal_reason,
+                a.closure_reason, a.answer_message, a.created_at, a.answered_at, a.closed_at
+         FROM assignments a JOIN partners p ON p.id = a.partner_id
+         WHERE a.uuid = ?",
+        uuid
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// (case uuid, visit id) of a visit.
+pub async fn find_visit(pool: &Pool, uuid: &str) -> Result<Option<(String, u64)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT r.uuid AS report_uuid, v.id FROM visits v JOIN reports r ON r.id = v.report_id
+         WHERE v.uuid = ?",
+        uuid
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| (r.report_uuid, r.id)))
+}
+
+/// A visit as the write's transaction sees it.
+pub async fn visit_in(
+    conn: &mut MySqlConnection,
+    uuid: &str,
+) -> Result<Option<VisitSummary>, sqlx::Error> {
+    sqlx::query_as!(
+        VisitSummary,
+        "SELECT v.uuid, p.name AS `partner_name?`, v.external_operator, v.kind, v.scheduled_at, v.status,
+                v.comment_before, v.conclusions, v.occupant_present AS `occupant_present: bool`,
+                v.owner_present AS `owner_present: bool`, v.concluded_at
+         FROM visits v LEFT JOIN partners p ON p.id = v.partner_id
+         WHERE v.uuid = ?",
+        uuid
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The visit of the case planned last (the one a write just planned, in
+/// its transaction).
+pub async fn latest_visit_in(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+) -> Result<Option<VisitSummary>, sqlx::Error> {
+    sqlx::query_as!(
+        VisitSummary,
+        "SELECT v.uuid, p.name AS `partner_name?`, v.external_operator, v.kind, v.scheduled_at, v.status,
+                v.comment_before, v.conclusions, v.occupant_present AS `occupant_present: bool`,
+                v.owner_present AS `owner_present: bool`, v.concluded_at
+         FROM visits v LEFT JOIN partners p ON p.id = v.partner_id
+         WHERE v.report_id = ? ORDER BY v.id DESC LIMIT 1",
+        report_id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// A stored file and its antivirus state.
+pub struct DocumentFile {
+    pub object_key: String,
+    pub filename: String,
+    pub mime: String,
+    pub scan_status: ScanStatus,
+}
+
+/// (case uuid, file) of a document.
+pub async fn find_document(
+    pool: &Pool,
+    uuid: &str,
+) -> Result<Option<(String, DocumentFile)>, sqlx::Error> {
+    let row = sqlx::query!(
+        "SELECT r.uuid AS report_uuid, d.object_key, d.filename, d.mime,
+                d.scan_status AS `scan_status: ScanStatus`
+         FROM documents d JOIN reports r ON r.id = d.report_id
+         WHERE d.uuid = ?",
+        uuid
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| {
+        (
+            r.report_uuid,
+            DocumentFile {
+                object_key: r.object_key,
+                filename: r.filename,
+                mime: r.mime,
+                scan_status: r.scan_status,
+            },
+        )
+    }))
 }

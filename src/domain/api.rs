@@ -128,6 +128,9 @@ pub struct ApiAccount {
     pub territory_id: u32,
     pub scope: AccountScope,
     pub permissions: Permissions,
+    /// The technical user the account writes as (docs/api.md §8); `None`
+    /// for an account that only reads.
+    pub user_id: Option<u64>,
 }
 
 /// Whether this back-office user may create, see and revoke the API

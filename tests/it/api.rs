@@ -647,3 +647,371 @@ async fn the_served_openapi_document_is_the_committed_one_and_has_a_human_page()
     // The page needs no script of its own.
     assert!(!html.contains("redoc") && !html.contains("swagger"));
 }
+
+// ----------------------------------------------------------------- writes
+
+/// A case of 69A assigned to a new partner in that status, and an account
+/// of that partner with every permission.
+async fn partner_case(app: &TestApp, status: &str) -> (crate::common::cases::Case, u64, String) {
+    let t69 = territory_id(app, "69A").await;
+    let partner = create_partner(app, t69, "SCHS API", "commune_schs").await;
+    let case = CaseBuilder::new("69A")
+        .assigned_to(partner, status)
+        .create(app)
+        .await;
+    let (id, secret) = api_account(
+        app,
+        "69A",
+        AccountScope::Partners(vec![partner]),
+        &Permission::ALL,
+    )
+    .await;
+    let bearer = token(app, &id, &secret).await;
+    (case, partner, bearer)
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    bearer: &str,
+    path: &str,
+    body: &Value,
+    key: Option<&str>,
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .bearer_auth(bearer)
+        .json(body);
+    if let Some(key) = key {
+        request = request.header("idempotency-key", key);
+    }
+    request.send().await.unwrap()
+}
+
+async fn assignment_uuid(app: &TestApp, report_id: u64) -> String {
+    sqlx::query_scalar("SELECT uuid FROM assignments WHERE report_id = ?")
+        .bind(report_id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_partner_account_answers_its_assignment_with_the_back_office_rules() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "nouveau").await;
+    let path = format!(
+        "/api/v1/affectations/{}",
+        assignment_uuid(&app, case.id).await
+    );
+    let patch = reqwest::Method::PATCH;
+
+    // A refusal needs its reason and message, named as the API names them.
+    let body = assert_problem(
+        send(
+            &app,
+            patch.clone(),
+            &bearer,
+            &path,
+            &json!({"action": "refuser"}),
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
+    let fields: Vec<&str> = body["erreurs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["champ"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, vec!["motif", "message"]);
+    assert_problem(
+        send(
+            &app,
+            patch.clone(),
+            &bearer,
+            &path,
+            &json!({"action": "oublier"}),
+            None,
+        )
+        .await,
+        422,
+    )
+    .await;
+
+    let accepted = send(
+        &app,
+        patch.clone(),
+        &bearer,
+        &path,
+        &json!({"action": "accepter"}),
+        None,
+    )
+    .await;
+    assert_eq!(accepted.status(), 200);
+    let body = json_of(accepted).await;
+    assert_eq!(body["statut"], "en_cours");
+    assert!(body["date_reponse"].is_string());
+
+    // What the back office does comes with it: the timeline entry, the
+    // audit entry naming the account, the job for the partner's systems.
+    let follow_ups: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM follow_ups WHERE report_id = ? AND category = 'affectation_acceptee'",
+    )
+    .bind(case.id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(follow_ups, 1);
+    let audited: String = sqlx::query_scalar(
+        "SELECT actor_email FROM audit_events WHERE action = 'accept_assignment' AND report_id = ?",
+    )
+    .bind(case.id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert!(audited.starts_with("api:"), "{audited}");
+    let jobs = app.pending_jobs().await;
+    assert!(
+        jobs.iter()
+            .any(|j| j["kind"] == "assignment_status_changed"),
+        "{jobs:?}"
+    );
+
+    // Accepting twice is refused; so is answering another partner's
+    // assignment (it is out of scope), or answering as a territory account.
+    let again = send(
+        &app,
+        patch.clone(),
+        &bearer,
+        &path,
+        &json!({"action": "accepter"}),
+        None,
+    )
+    .await;
+    assert!(
+        matches!(again.status().as_u16(), 403 | 409),
+        "{}",
+        again.status()
+    );
+    let t69 = territory_id(&app, "69A").await;
+    let other = create_partner(&app, t69, "Autre", "ars").await;
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Partners(vec![other]),
+        &Permission::ALL,
+    )
+    .await;
+    let stranger = token(&app, &id, &secret).await;
+    assert_problem(
+        send(
+            &app,
+            patch.clone(),
+            &stranger,
+            &path,
+            &json!({"action": "clore"}),
+            None,
+        )
+        .await,
+        404,
+    )
+    .await;
+    let (id, secret) =
+        api_account(&app, "69A", AccountScope::Territory(t69), &Permission::ALL).await;
+    let territory = token(&app, &id, &secret).await;
+    assert_problem(
+        send(
+            &app,
+            patch,
+            &territory,
+            &path,
+            &json!({"action": "clore"}),
+            None,
+        )
+        .await,
+        403,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_retried_write_with_the_same_idempotency_key_acts_once() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    let path = format!("/api/v1/signalements/{}/suivis", case.uuid);
+    let body = json!({"texte": "Courrier envoyé au bailleur le 2 décembre.", "public": false});
+    let post = reqwest::Method::POST;
+    let first = send(&app, post.clone(), &bearer, &path, &body, Some("suivi-42")).await;
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first_body = json_of(first).await;
+    let retry = send(&app, post.clone(), &bearer, &path, &body, Some("suivi-42")).await;
+    assert_eq!(retry.status(), 201);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_of(retry).await, first_body);
+    let count = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM follow_ups WHERE report_id = ? AND category = 'message_partner'",
+        )
+        .bind(case.id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+    };
+    assert_eq!(count().await, 1, "the retry did not write again");
+    // The same key with another request is refused; a new key writes.
+    let other = json!({"texte": "Autre chose", "public": true});
+    assert_problem(
+        send(&app, post.clone(), &bearer, &path, &other, Some("suivi-42")).await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        send(&app, post.clone(), &bearer, &path, &other, Some("suivi-43"))
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(count().await, 2);
+    // A refused write keeps no answer: the key may serve again.
+    let empty = json!({"texte": ""});
+    assert_problem(
+        send(&app, post.clone(), &bearer, &path, &empty, Some("suivi-44")).await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        send(&app, post, &bearer, &path, &body, Some("suivi-44"))
+            .await
+            .status(),
+        201
+    );
+    let detail = json_of(
+        api_get(
+            &app,
+            &bearer,
+            &format!("/api/v1/signalements/{}", case.uuid),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        detail["suivis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["texte"] == "Autre chose" && s["public"] == true)
+    );
+}
+
+#[tokio::test]
+async fn a_visit_is_planned_then_concluded_once() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    let post = reqwest::Method::POST;
+    let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1)).date();
+    let when = format!("{tomorrow}T10:30");
+    let bad = send(
+        &app,
+        post.clone(),
+        &bearer,
+        &format!("/api/v1/signalements/{}/visites", case.uuid),
+        &json!({"date_visite": "demain"}),
+        None,
+    )
+    .await;
+    let body = assert_problem(bad, 422).await;
+    assert_eq!(body["erreurs"][0]["champ"], "date_visite");
+    let planned = send(
+        &app,
+        post.clone(),
+        &bearer,
+        &format!("/api/v1/signalements/{}/visites", case.uuid),
+        &json!({"date_visite": when, "commentaire": "Prévenir la gardienne"}),
+        None,
+    )
+    .await;
+    assert_eq!(planned.status(), 201);
+    let visit = json_of(planned).await;
+    assert_eq!(visit["statut"], "planned");
+    assert_eq!(visit["commentaire"], "Prévenir la gardienne");
+    let uuid = visit["uuid"].as_str().unwrap().to_owned();
+
+    let path = format!("/api/v1/visites/{uuid}/conclusion");
+    let done = json!({"statut": "done", "conclusions": "Humidité importante dans la chambre, VMC hors service.", "occupant_present": true});
+    let concluded = send(&app, post.clone(), &bearer, &path, &done, None).await;
+    assert_eq!(concluded.status(), 200);
+    let visit = json_of(concluded).await;
+    assert_eq!(visit["statut"], "done");
+    assert_eq!(visit["occupant_present"], true);
+    assert_problem(send(&app, post, &bearer, &path, &done, None).await, 409).await;
+}
+
+#[tokio::test]
+async fn a_document_is_served_only_once_scanned_clean() {
+    use object_store::ObjectStoreExt;
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    let uuid = uuid::Uuid::new_v4().to_string();
+    app.state
+        .storage
+        .put(
+            &object_store::path::Path::from("documents/api-test"),
+            bytes::Bytes::from_static(b"%PDF-1.4 bail").into(),
+        )
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO documents (uuid, report_id, object_key, filename, mime, size, kind, scan_status)
+         VALUES (?, ?, 'documents/api-test', 'bail.pdf', 'application/pdf', 13, 'document', 'pending')",
+    )
+    .bind(&uuid)
+    .bind(case.id)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let path = format!("/api/v1/documents/{uuid}");
+    let pending = api_get(&app, &bearer, &path).await;
+    assert!(pending.headers().contains_key("retry-after"));
+    assert_problem(pending, 409).await;
+    let set = |status: &'static str| {
+        let app = &app;
+        let uuid = uuid.clone();
+        async move {
+            sqlx::query("UPDATE documents SET scan_status = ? WHERE uuid = ?")
+                .bind(status)
+                .bind(uuid)
+                .execute(&app.db)
+                .await
+                .unwrap();
+        }
+    };
+    set("infected").await;
+    assert_problem(api_get(&app, &bearer, &path).await, 410).await;
+    set("clean").await;
+    let served = api_get(&app, &bearer, &path).await;
+    assert_eq!(served.status(), 200);
+    assert!(
+        served.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    assert_eq!(served.bytes().await.unwrap().as_ref(), b"%PDF-1.4 bail");
+    // Another partner's account does not see it.
+    let t69 = territory_id(&app, "69A").await;
+    let other = create_partner(&app, t69, "Autre", "ars").await;
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Partners(vec![other]),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let stranger = token(&app, &id, &secret).await;
+    assert_problem(api_get(&app, &stranger, &path).await, 404).await;
+}

@@ -39,7 +39,7 @@ pub fn rfc3339(value: PrimitiveDateTime) -> String {
         .unwrap_or_else(|_| value.to_string())
 }
 
-fn rfc3339_opt(value: Option<PrimitiveDateTime>) -> Option<String> {
+pub(super) fn rfc3339_opt(value: Option<PrimitiveDateTime>) -> Option<String> {
     value.map(rfc3339)
 }
 
@@ -284,7 +284,7 @@ fn case_query(params: &ListParams) -> Result<CaseQuery, Problem> {
     })
 }
 
-fn assignment_of(a: db::api::AssignmentSummary) -> Assignment {
+pub(super) fn assignment_of(a: db::api::AssignmentSummary) -> Assignment {
     Assignment {
         uuid: a.uuid,
         partenaire_id: a.partner_id,
@@ -499,6 +499,22 @@ pub struct CaseDetail {
     pub documents: Vec<Document>,
 }
 
+pub(super) fn visit_of(v: db::api::VisitSummary) -> Visit {
+    Visit {
+        uuid: v.uuid,
+        partenaire: v.partner_name,
+        operateur_externe: v.external_operator,
+        type_visite: v.kind,
+        date_visite: rfc3339(v.scheduled_at),
+        statut: v.status,
+        commentaire: v.comment_before,
+        conclusions: v.conclusions,
+        occupant_present: v.occupant_present,
+        proprietaire_present: v.owner_present,
+        date_conclusion: rfc3339_opt(v.concluded_at),
+    }
+}
+
 /// Lire un signalement
 ///
 /// Un signalement du périmètre du compte avec ses désordres, qualifications,
@@ -673,22 +689,7 @@ async fn load_detail(
                 date: rfc3339(f.created_at),
             })
             .collect(),
-        visites: visits
-            .into_iter()
-            .map(|v| Visit {
-                uuid: v.uuid,
-                partenaire: v.partner_name,
-                operateur_externe: v.external_operator,
-                type_visite: v.kind,
-                date_visite: rfc3339(v.scheduled_at),
-                statut: v.status,
-                commentaire: v.comment_before,
-                conclusions: v.conclusions,
-                occupant_present: v.occupant_present,
-                proprietaire_present: v.owner_present,
-                date_conclusion: rfc3339_opt(v.concluded_at),
-            })
-            .collect(),
+        visites: visits.into_iter().map(visit_of).collect(),
         documents: documents
             .into_iter()
             .map(|d| Document {

@@ -19,6 +19,7 @@ pub mod cases;
 pub mod openapi;
 pub mod problem;
 pub mod token;
+pub mod writes;
 
 use axum::{
     Router,
@@ -66,6 +67,26 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/v1/signalements", get(cases::list_cases))
         .route("/v1/signalements/{uuid}", get(cases::show_case))
         .route("/v1/token", axum::routing::delete(token::revoke_token))
+        .route(
+            "/v1/affectations/{uuid}",
+            axum::routing::patch(writes::answer_assignment),
+        )
+        .route(
+            "/v1/signalements/{uuid}/suivis",
+            post(writes::add_follow_up),
+        )
+        .route("/v1/signalements/{uuid}/visites", post(writes::plan_visit))
+        .route(
+            "/v1/visites/{uuid}/conclusion",
+            post(writes::conclude_visit),
+        )
+        .route("/v1/documents/{uuid}", get(writes::download_document))
+        .route(
+            "/v1/signalements/{uuid}/documents",
+            post(writes::upload_document).layer(axum::extract::DefaultBodyLimit::max(
+                crate::uploads::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
         .route_layer(middleware::from_fn_with_state(state, authenticate));
     Router::new()
         .route("/v1/token", post(token::create_token))

@@ -20,7 +20,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{cases, problem, token};
+use super::{cases, problem, token, writes};
 use crate::web::layout::{Layout, PublicLayout};
 
 #[derive(OpenApi)]
@@ -36,6 +36,12 @@ use crate::web::layout::{Layout, PublicLayout};
         cases::show_me,
         cases::list_cases,
         cases::show_case,
+        writes::answer_assignment,
+        writes::add_follow_up,
+        writes::plan_visit,
+        writes::conclude_visit,
+        writes::upload_document,
+        writes::download_document,
     ),
     components(schemas(problem::ProblemBody, problem::FieldError)),
     modifiers(&BearerAuth),
@@ -43,6 +49,10 @@ use crate::web::layout::{Layout, PublicLayout};
         (name = "Authentification", description = "Jetons d’accès des comptes API"),
         (name = "Compte", description = "Le compte API appelant"),
         (name = "Signalements", description = "Les signalements du périmètre du compte"),
+        (name = "Affectations", description = "Les réponses du partenaire à ses affectations"),
+        (name = "Suivis", description = "Les suivis ajoutés par le partenaire"),
+        (name = "Visites", description = "Les visites planifiées et conclues par le partenaire"),
+        (name = "Documents", description = "Les fichiers des signalements"),
     )
 )]
 pub struct ApiDoc;
