@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Generate the reference-data migrations from the Histologe data files.
 
-    python3 tools/gen_reference_sql.py [--data-dir DIR] [--out-dir DIR] [--check]
+    python3 tools/gen_reference_sql.py --data-dir DIR [--out-dir DIR] [--check]
+
+DIR is a copy of Histologe's data files (MTES-MCT/histologe, MIT licence): its README.md
+(with the "Source:" attribution line), the territories, communes and taxonomy files.
 
 Writes (deterministically: same input, byte-identical output):
     migrations/20261123000002_reference_territories.sql
@@ -33,7 +36,6 @@ import unicodedata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = Path("/work/shared/data/histologe")
 DEFAULT_OUT = REPO / "migrations"
 
 TERRITORIES_FILE = "20261123000002_reference_territories.sql"
@@ -687,7 +689,7 @@ def readme_attribution(data: Path) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--data-dir", type=Path, required=True, help="a copy of Histologe's data files")
     ap.add_argument("--out-dir", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--check", action="store_true", help="compare with the files on disk, write nothing")
     args = ap.parse_args()
