@@ -78,13 +78,15 @@ impl DraftFile {
 
     /// The finer document type stored with the file.
     pub fn document_type(&self) -> &'static str {
+        use crate::domain::document::DocumentType;
         match self.field.as_str() {
-            "bail_dpe_bail_upload" => "bail",
-            "bail_dpe_etat_des_lieux_upload" => "etat_des_lieux",
-            "bail_dpe_dpe_upload" => "dpe",
-            f if f.starts_with("desordres_") => "photo_desordre",
-            _ => "autre",
+            "bail_dpe_bail_upload" => DocumentType::Bail,
+            "bail_dpe_etat_des_lieux_upload" => DocumentType::EtatDesLieux,
+            "bail_dpe_dpe_upload" => DocumentType::Dpe,
+            f if f.starts_with("desordres_") => DocumentType::PhotoDesordre,
+            _ => DocumentType::Autre,
         }
+        .code()
     }
 }
 
