@@ -156,6 +156,9 @@ pub async fn apply(
         .await?;
         applied.follow_up_id = Some(id);
     }
+    for change in &plan.documents {
+        apply_document(conn, plan, change).await?;
+    }
     for change in &plan.subscriptions {
         match change {
             Subscription::Subscribe { user_id } => wf::subscribe(conn, report_id, *user_id).await?,
@@ -488,6 +491,85 @@ async fn resident_wrote(
             case.context(None),
         )
         .await?;
+    }
+    Ok(())
+}
+
+/// One write to the case's documents (`domain::document::commands`).
+async fn apply_document(
+    conn: &mut MySqlConnection,
+    plan: &Plan,
+    change: &crate::domain::document::commands::DocumentChange,
+) -> Result<(), ApplyError> {
+    use crate::db::documents as docs;
+    use crate::domain::document::commands::DocumentChange;
+    match change {
+        DocumentChange::Add {
+            file,
+            document_type,
+            title,
+            is_public,
+        } => {
+            let id = crate::uploads::record(
+                conn,
+                &docs::NewDocument {
+                    uuid: &uuid::Uuid::new_v4().to_string(),
+                    report_id: plan.case.report_id,
+                    follow_up_id: None,
+                    object_key: &file.key,
+                    thumbnail_key: file.thumbnail_key.as_deref(),
+                    filename: &file.filename,
+                    mime: &file.mime,
+                    size: file.size,
+                    sha256: &file.sha256,
+                    kind: if file.is_image { "photo" } else { "document" },
+                    document_type: document_type.code(),
+                    defect_code: None,
+                    is_public: *is_public,
+                },
+            )
+            .await?;
+            docs::set_uploader(conn, id, plan.by, title.as_deref()).await?;
+        }
+        DocumentChange::Update {
+            document_id,
+            title,
+            document_type,
+            is_public,
+        } => {
+            let found = docs::update_details(
+                conn,
+                *document_id,
+                title.as_deref(),
+                document_type.code(),
+                *is_public,
+            )
+            .await?;
+            if !found {
+                return Err(ApplyError::NotFound);
+            }
+        }
+        DocumentChange::Replace {
+            document_id,
+            from_key,
+            file,
+        } => {
+            let objects = docs::NewObjects {
+                object_key: &file.key,
+                thumbnail_key: file.thumbnail_key.as_deref(),
+                mime: &file.mime,
+                size: file.size,
+                sha256: &file.sha256,
+            };
+            if !docs::replace_objects(conn, *document_id, from_key, &objects).await? {
+                return Err(ApplyError::Conflict);
+            }
+        }
+        DocumentChange::Delete { document_id } => {
+            if !docs::soft_delete(conn, *document_id, plan.by).await? {
+                return Err(ApplyError::NotFound);
+            }
+        }
     }
     Ok(())
 }

@@ -693,7 +693,7 @@ pub async fn find_document(
         "SELECT r.uuid AS report_uuid, d.object_key, d.filename, d.mime,
                 d.scan_status AS `scan_status: ScanStatus`
          FROM documents d JOIN reports r ON r.id = d.report_id
-         WHERE d.uuid = ?",
+         WHERE d.uuid = ? AND d.deleted_at IS NULL",
         uuid
     )
     .fetch_optional(pool)

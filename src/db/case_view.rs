@@ -326,29 +326,6 @@ pub async fn visits(pool: &Pool, report_id: u64) -> Result<Vec<VisitRow>, sqlx::
     .await
 }
 
-pub struct DocumentRow {
-    pub uuid: String,
-    pub filename: String,
-    pub mime: String,
-    pub size: u64,
-    pub kind: String,
-    pub is_public: bool,
-    pub created_at: PrimitiveDateTime,
-    pub scan_status: ScanStatus,
-}
-
-pub async fn documents(pool: &Pool, report_id: u64) -> Result<Vec<DocumentRow>, sqlx::Error> {
-    sqlx::query_as!(
-        DocumentRow,
-        "SELECT uuid, filename, mime, size, kind, is_public AS `is_public: bool`, created_at,
-                scan_status AS `scan_status: ScanStatus`
-         FROM documents WHERE report_id = ? ORDER BY created_at",
-        report_id
-    )
-    .fetch_all(pool)
-    .await
-}
-
 /// (tag id, label, on this report) for the report's territory.
 pub async fn tags(
     pool: &Pool,
@@ -495,7 +472,8 @@ pub async fn document_file(pool: &Pool, uuid: &str) -> Result<Option<DocumentFil
         DocumentFile,
         "SELECT r.uuid AS report_uuid, d.object_key, d.filename, d.mime,
                 d.scan_status AS `scan_status: ScanStatus`
-         FROM documents d JOIN reports r ON r.id = d.report_id WHERE d.uuid = ?",
+         FROM documents d JOIN reports r ON r.id = d.report_id
+         WHERE d.uuid = ? AND d.deleted_at IS NULL",
         uuid
     )
     .fetch_optional(pool)
@@ -508,7 +486,7 @@ pub struct CaseDetails {
     pub qualifications: Vec<QualificationRow>,
     pub follow_ups: Vec<FollowUpRow>,
     pub visits: Vec<VisitRow>,
-    pub documents: Vec<DocumentRow>,
+    pub documents: Vec<crate::db::documents::CaseDocumentRow>,
     pub tags: Vec<(u64, String, bool)>,
     pub same_address: Vec<SameAddressRow>,
     pub history: Vec<HistoryRow>,
@@ -528,7 +506,7 @@ pub async fn details(
         qualifications(pool, r.id),
         follow_ups(pool, r.id),
         visits(pool, r.id),
-        documents(pool, r.id),
+        crate::db::documents::list_for_case(pool, r.id),
         tags(pool, r.id, r.territory_id),
         same_address(pool, r.id, &r.postal_code, &r.address_line, scope),
         history(pool, r.id),

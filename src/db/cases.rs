@@ -10,6 +10,7 @@ use sqlx::{MySql, QueryBuilder, Row};
 use time::PrimitiveDateTime;
 
 use super::Pool;
+use crate::domain::document::{DocumentPresence, DocumentType};
 use crate::domain::{
     case::{AssignmentStatus, ReportStatus},
     case_filter::{CaseFilter, SearchTerm, search_term},
@@ -275,6 +276,18 @@ pub(crate) fn push_where(
             qb.push(" AND EXISTS (SELECT 1 FROM visits v WHERE v.report_id = r.id AND v.status = ")
                 .push_bind(status.to_owned())
                 .push(")");
+        }
+        None => {}
+    }
+    // Probes (report_id, document_type | kind, deleted_at) per case.
+    match filter.documents {
+        Some(DocumentPresence::WithVisitReport) => {
+            qb.push(" AND EXISTS (SELECT 1 FROM documents d WHERE d.report_id = r.id AND d.document_type = ")
+                .push_bind(DocumentType::RapportVisite.code())
+                .push(" AND d.deleted_at IS NULL)");
+        }
+        Some(DocumentPresence::WithoutPhoto) => {
+            qb.push(" AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.report_id = r.id AND d.kind = 'photo' AND d.deleted_at IS NULL)");
         }
         None => {}
     }

@@ -8,6 +8,8 @@ use sqlx::{
     mysql::{MySqlTypeInfo, MySqlValueRef},
 };
 
+use time::PrimitiveDateTime;
+
 use super::Pool;
 use crate::domain::antivirus::ScanStatus;
 
@@ -109,6 +111,7 @@ pub async fn list_for_resident(
                 is_public AS `is_public: bool`, scan_status AS `scan_status: ScanStatus`
          FROM documents
          WHERE report_id = ? AND (is_public = TRUE OR uploaded_by_user_id IS NULL) AND visit_id IS NULL
+           AND deleted_at IS NULL
          ORDER BY id",
         report_id
     )
@@ -118,7 +121,7 @@ pub async fn list_for_resident(
 
 pub async fn count_for_report(pool: &Pool, report_id: u64) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar!(
-        "SELECT COUNT(*) FROM documents WHERE report_id = ?",
+        "SELECT COUNT(*) FROM documents WHERE report_id = ? AND deleted_at IS NULL",
         report_id
     )
     .fetch_one(pool)
@@ -137,7 +140,7 @@ pub async fn find_for_resident(
                 is_public AS `is_public: bool`, scan_status AS `scan_status: ScanStatus`
          FROM documents
          WHERE report_id = ? AND uuid = ? AND (is_public = TRUE OR uploaded_by_user_id IS NULL)
-           AND visit_id IS NULL",
+           AND visit_id IS NULL AND deleted_at IS NULL",
         report_id,
         uuid
     )
@@ -220,4 +223,165 @@ pub async fn list_pending(pool: &Pool, limit: u32) -> Result<Vec<(u64, u64)>, sq
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.report_id)).collect())
+}
+
+/// A document of a case as the back office lists it (deleted ones left out).
+pub struct CaseDocumentRow {
+    pub id: u64,
+    pub uuid: String,
+    pub filename: String,
+    pub title: Option<String>,
+    pub mime: String,
+    pub size: u64,
+    pub kind: String,
+    pub document_type: Option<String>,
+    pub is_public: bool,
+    pub has_thumbnail: bool,
+    pub created_at: PrimitiveDateTime,
+    pub scan_status: ScanStatus,
+    pub uploaded_by_user_id: Option<u64>,
+    pub uploader_name: Option<String>,
+    pub visit_id: Option<u64>,
+}
+
+/// The case page's documents, oldest first.
+pub async fn list_for_case(
+    pool: &Pool,
+    report_id: u64,
+) -> Result<Vec<CaseDocumentRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CaseDocumentRow,
+        "SELECT d.id, d.uuid, d.filename, d.title, d.mime, d.size, d.kind, d.document_type,
+                d.is_public AS `is_public: bool`, (d.thumbnail_key IS NOT NULL) AS `has_thumbnail: bool`,
+                d.created_at, d.scan_status AS `scan_status: ScanStatus`, d.uploaded_by_user_id,
+                CONCAT_WS(' ', u.first_name, u.last_name) AS `uploader_name?`, d.visit_id
+         FROM documents d LEFT JOIN users u ON u.id = d.uploaded_by_user_id
+         WHERE d.report_id = ? AND d.deleted_at IS NULL
+         ORDER BY d.created_at, d.id",
+        report_id
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// One live document with what the back-office actions need.
+pub struct ManagedDocument {
+    pub id: u64,
+    pub uuid: String,
+    pub report_uuid: String,
+    pub object_key: String,
+    pub thumbnail_key: Option<String>,
+    pub filename: String,
+    pub title: Option<String>,
+    pub mime: String,
+    pub kind: String,
+    pub document_type: Option<String>,
+    pub is_public: bool,
+    pub scan_status: ScanStatus,
+    pub uploaded_by_user_id: Option<u64>,
+}
+
+/// A document not deleted, by its public id.
+pub async fn find_managed(pool: &Pool, uuid: &str) -> Result<Option<ManagedDocument>, sqlx::Error> {
+    sqlx::query_as!(
+        ManagedDocument,
+        "SELECT d.id, d.uuid, r.uuid AS report_uuid, d.object_key, d.thumbnail_key, d.filename, d.title,
+                d.mime, d.kind, d.document_type, d.is_public AS `is_public: bool`,
+                d.scan_status AS `scan_status: ScanStatus`, d.uploaded_by_user_id
+         FROM documents d JOIN reports r ON r.id = d.report_id
+         WHERE d.uuid = ? AND d.deleted_at IS NULL",
+        uuid
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Names the back-office user who added a document, and its title.
+pub async fn set_uploader(
+    conn: &mut MySqlConnection,
+    id: u64,
+    user_id: Option<u64>,
+    title: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE documents SET uploaded_by_user_id = ?, title = ? WHERE id = ?",
+        user_id,
+        title,
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// New title, type and visibility; false when the document is gone.
+pub async fn update_details(
+    conn: &mut MySqlConnection,
+    id: u64,
+    title: Option<&str>,
+    document_type: &str,
+    is_public: bool,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE documents SET title = ?, document_type = ?, is_public = ?, updated_at = UTC_TIMESTAMP()
+         WHERE id = ? AND deleted_at IS NULL",
+        title,
+        document_type,
+        is_public,
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The turned image's objects replace the old ones, only if the row still
+/// points at `from_key`; false otherwise (turned or deleted meanwhile).
+pub async fn replace_objects(
+    conn: &mut MySqlConnection,
+    id: u64,
+    from_key: &str,
+    d: &NewObjects<'_>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE documents SET object_key = ?, thumbnail_key = ?, resized_key = NULL, mime = ?, size = ?,
+                sha256 = ?, updated_at = UTC_TIMESTAMP()
+         WHERE id = ? AND object_key = ? AND deleted_at IS NULL",
+        d.object_key,
+        d.thumbnail_key,
+        d.mime,
+        d.size,
+        d.sha256,
+        id,
+        from_key
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// The objects a document points at after a rotation.
+pub struct NewObjects<'a> {
+    pub object_key: &'a str,
+    pub thumbnail_key: Option<&'a str>,
+    pub mime: &'a str,
+    pub size: u64,
+    pub sha256: &'a str,
+}
+
+/// Soft delete; false when already deleted.
+pub async fn soft_delete(
+    conn: &mut MySqlConnection,
+    id: u64,
+    by: Option<u64>,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query!(
+        "UPDATE documents SET deleted_at = UTC_TIMESTAMP(), deleted_by_user_id = ?
+         WHERE id = ? AND deleted_at IS NULL",
+        by,
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
 }

@@ -286,7 +286,7 @@ pub async fn report_documents(
     sqlx::query_as!(
         DocumentRef,
         "SELECT object_key, resized_key, filename, title, size FROM documents
-         WHERE report_id = ? AND scan_status = 'clean' ORDER BY id",
+         WHERE report_id = ? AND scan_status = 'clean' AND deleted_at IS NULL ORDER BY id",
         report_id
     )
     .fetch_all(pool)

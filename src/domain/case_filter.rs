@@ -52,6 +52,8 @@ pub struct CaseFilter {
     pub last_follow_up_to: Option<Date>,
     pub last_follow_up_author: Option<String>,
     pub visit_status: Option<String>,
+    /// "Avec rapport de visite" / "Sans photo" (`documents=`).
+    pub documents: Option<super::document::DocumentPresence>,
     pub closure_reason: Option<String>,
     pub mine: bool,
     pub sort: String,
@@ -99,6 +101,16 @@ impl CaseFilter {
     pub fn tag_is(&self, id: &u64) -> bool {
         self.tag_ids.contains(id)
     }
+    /// (code, label) of the documents filter's choices.
+    pub fn document_options(&self) -> Vec<(&'static str, &'static str)> {
+        super::document::DocumentPresence::ALL
+            .iter()
+            .map(|d| (d.code(), d.label()))
+            .collect()
+    }
+    pub fn documents_is(&self, code: &str) -> bool {
+        self.documents.is_some_and(|d| d.code() == code)
+    }
     pub fn status_is(&self, code: &str) -> bool {
         self.statuses.iter().any(|s| s == code)
     }
@@ -134,6 +146,7 @@ impl CaseFilter {
             || !self.tag_ids.is_empty()
             || self.last_follow_up_author.is_some()
             || self.visit_status.is_some()
+            || self.documents.is_some()
             || self.mine
     }
 
@@ -258,6 +271,11 @@ impl CaseFilter {
                         "la visite",
                     )?
                 }
+                "documents" if !value.is_empty() => {
+                    f.documents = Some(super::document::DocumentPresence::parse(value).ok_or_else(
+                        || format!("La valeur « {value} » n’est pas reconnue pour les documents."),
+                    )?)
+                }
                 "motif_cloture" => {
                     let reasons: Vec<&str> = super::workflow::CLOSURE_REASONS
                         .iter()
@@ -343,6 +361,9 @@ impl CaseFilter {
             if let Some(v) = value {
                 push(key, v.clone());
             }
+        }
+        if let Some(d) = self.documents {
+            push("documents", d.code().to_owned());
         }
         for (key, value) in [
             ("allocataire", self.allowance),

@@ -6,6 +6,8 @@
 //! the codes already stored by the public form (`bail`, `etat_des_lieux`, `dpe`,
 //! `photo_desordre`, `autre`) keep their meaning.
 
+pub mod commands;
+
 /// The type of a document, as the agent or the form chose it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DocumentType {
@@ -141,7 +143,7 @@ impl DocumentType {
             DocumentType::Dpe => "DPE",
             DocumentType::DiagnosticPlombAmiante => "Diagnostic plomb / amiante",
             DocumentType::Quittance => "Quittance ou justificatif",
-            DocumentType::Assurance => "Attestation d'assurance",
+            DocumentType::Assurance => "Attestation d’assurance",
             DocumentType::PhotoDesordre => "Photo de désordre",
             DocumentType::PhotoSituation => "Photo de la situation",
             DocumentType::PhotoVisite => "Photo de visite",
@@ -203,6 +205,41 @@ impl DocumentType {
             | DocumentType::Facture => DocumentGroup::Bailleur,
             DocumentType::Autre => DocumentGroup::Autre,
         }
+    }
+}
+
+/// The case-list filter on a case's documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentPresence {
+    /// At least one visit report (type `rapport_visite`) not deleted.
+    WithVisitReport,
+    /// No photo (received as an image) not deleted.
+    WithoutPhoto,
+}
+
+impl DocumentPresence {
+    pub const ALL: [DocumentPresence; 2] = [
+        DocumentPresence::WithVisitReport,
+        DocumentPresence::WithoutPhoto,
+    ];
+
+    /// The value in the list's query string (`documents=`).
+    pub fn code(self) -> &'static str {
+        match self {
+            DocumentPresence::WithVisitReport => "avec_rapport_visite",
+            DocumentPresence::WithoutPhoto => "sans_photo",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DocumentPresence::WithVisitReport => "Avec rapport de visite",
+            DocumentPresence::WithoutPhoto => "Sans photo",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<DocumentPresence> {
+        DocumentPresence::ALL.into_iter().find(|p| p.code() == code)
     }
 }
 

@@ -119,6 +119,9 @@ pub enum CaseAction {
     WriteFollowUp,
     PlanVisit,
     ManageTags,
+    /// Add, edit, turn or delete the case's documents (deleting has its own
+    /// rule on top: `domain::document::commands::may_delete`).
+    ManageDocuments,
 }
 
 /// Whether the actor may perform this action on the case now (status
@@ -142,6 +145,7 @@ pub fn can(actor: &Actor, case: &CaseFacts, action: CaseAction) -> bool {
                 || (status == R::Active && own == Some(A::Accepted))
         }
         CaseAction::ManageTags => admin || own == Some(A::Accepted),
+        CaseAction::ManageDocuments => status != R::Archived && (admin || own == Some(A::Accepted)),
     }
 }
 

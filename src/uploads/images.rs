@@ -405,6 +405,13 @@ fn decoder_limits() -> Limits {
 /// applies its orientation, shrinks it to at most 2000 px and re-encodes it
 /// without metadata (JPEG stays JPEG, the others become PNG).
 pub fn reencode(bytes: &[u8], kind: FileType) -> Option<Reencoded> {
+    reencode_turned(bytes, kind, 0)
+}
+
+/// [`reencode`], then turned clockwise by `quarter_turns` × 90° (the back
+/// office rotating a photo: the stored image is decoded under the same
+/// limits, turned, and written again without metadata, with a new thumbnail).
+pub fn reencode_turned(bytes: &[u8], kind: FileType, quarter_turns: u8) -> Option<Reencoded> {
     let format = match kind {
         FileType::Jpeg => ImageFormat::Jpeg,
         FileType::Png => ImageFormat::Png,
@@ -432,6 +439,12 @@ pub fn reencode(bytes: &[u8], kind: FileType) -> Option<Reencoded> {
         image
     };
     image.apply_orientation(orientation);
+    let image = match quarter_turns % 4 {
+        1 => image.rotate90(),
+        2 => image.rotate180(),
+        3 => image.rotate270(),
+        _ => image,
+    };
     let (main, mime) = if kind == FileType::Jpeg {
         (encode_jpeg(&image)?, "image/jpeg")
     } else {

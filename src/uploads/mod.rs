@@ -300,6 +300,26 @@ pub async fn store(
     } else {
         (bytes, kind.mime(), None)
     };
+    Ok(Ok(put(
+        storage,
+        content,
+        thumbnail,
+        mime,
+        kind.is_image(),
+        filename,
+    )
+    .await?))
+}
+
+/// Writes a checked file (and its thumbnail) under new random keys.
+async fn put(
+    storage: &Storage,
+    content: Bytes,
+    thumbnail: Option<Vec<u8>>,
+    mime: &str,
+    is_image: bool,
+    filename: String,
+) -> anyhow::Result<Stored> {
     let id = uuid::Uuid::new_v4();
     let key = format!("documents/{id}");
     let sha256 = crate::auth::tokens::to_hex(&Sha256::digest(&content));
@@ -317,15 +337,55 @@ pub async fn store(
         }
         None => None,
     };
-    Ok(Ok(Stored {
+    Ok(Stored {
         key,
         thumbnail_key,
         mime: mime.to_owned(),
         size,
         sha256,
-        kind: if kind.is_image() { "photo" } else { "document" },
+        kind: if is_image { "photo" } else { "document" },
         filename,
-    }))
+    })
+}
+
+/// Turns a stored photo clockwise by `quarter_turns` × 90°: read, decoded
+/// under the same gate and limits as an upload, turned, re-encoded without
+/// metadata with a new thumbnail, written under new keys (the caller points
+/// the document at them, then removes the old objects).
+pub async fn rotate(
+    storage: &Storage,
+    gate: &DecodeGate,
+    key: &str,
+    mime: &str,
+    quarter_turns: u8,
+) -> anyhow::Result<Result<Stored, UploadError>> {
+    let filename = "photo".to_owned();
+    let Some(kind) = FileType::from_mime(mime).filter(|k| k.is_image()) else {
+        return Ok(Err(UploadError::Unreadable(filename)));
+    };
+    let bytes = read(storage, key).await?;
+    match gate
+        .run(move || images::reencode_turned(&bytes, kind, quarter_turns))
+        .await?
+    {
+        Err(images::Busy) => Ok(Err(UploadError::Busy)),
+        Ok(None) => Ok(Err(UploadError::Unreadable(filename))),
+        Ok(Some(image)) => Ok(Ok(put(
+            storage,
+            Bytes::from(image.main),
+            Some(image.thumbnail),
+            image.mime,
+            true,
+            filename,
+        )
+        .await?)),
+    }
+}
+
+/// Removes a stored object (a replaced image, or files of a refused upload).
+pub async fn remove(storage: &Storage, key: &str) -> anyhow::Result<()> {
+    storage.delete(&Path::from(key)).await?;
+    Ok(())
 }
 
 /// Records a stored file as a document of its report, `pending`, and its

@@ -31,6 +31,13 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     ("GET", "/bo/comptes-api", [L, F, F, A, A]),
     ("POST", "/bo/comptes-api", [L, F, F, A, A]),
     ("POST", "/bo/comptes-api/{id}/revoquer", [L, F, F, A, A]),
+    // Documents of a case (docs/documents.md): every signed-in role reaches
+    // the handler, which applies the case's policy (403/404 there).
+    ("POST", "/bo/signalements/{uuid}/documents", [L, A, A, A, A]),
+    ("POST", "/bo/documents/{uuid}/modifier", [L, A, A, A, A]),
+    ("POST", "/bo/documents/{uuid}/pivoter", [L, A, A, A, A]),
+    ("POST", "/bo/documents/{uuid}/supprimer", [L, A, A, A, A]),
+    ("GET", "/bo/documents/{uuid}/vignette", [L, A, A, A, A]),
 ];
 
 /// Replaces the path parameters of those routes with real values.

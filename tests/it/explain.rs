@@ -272,3 +272,58 @@ async fn every_statistics_query_uses_an_index_for_national_territory_and_partner
     check("public page", &plan, 4, &mut failures);
     assert!(failures.is_empty(), "full scans:\n{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn the_document_filters_probe_an_index_of_documents_per_case() {
+    let (app, t13, partner) = bulk_loaded().await;
+    // Documents for every report: photos on half of them, a visit report on
+    // a third, a few deleted.
+    for sql in [
+        "INSERT INTO documents (uuid, report_id, object_key, filename, mime, size, kind, document_type, deleted_at)
+         SELECT UUID(), id, CONCAT('documents/', id), 'photo.jpg', 'image/jpeg', 1000, 'photo', 'photo_desordre',
+                IF(id % 17 = 0, UTC_TIMESTAMP(), NULL)
+         FROM reports WHERE id % 2 = 0",
+        "INSERT INTO documents (uuid, report_id, object_key, filename, mime, size, kind, document_type)
+         SELECT UUID(), id, CONCAT('documents/r', id), 'rapport.pdf', 'application/pdf', 1000, 'document', 'rapport_visite'
+         FROM reports WHERE id % 3 = 0",
+        "ANALYZE TABLE documents",
+    ] {
+        sqlx::query(sql).execute(&app.db).await.expect(sql);
+    }
+    let mut failures = Vec::new();
+    for query in [
+        "documents=avec_rapport_visite".to_owned(),
+        "documents=sans_photo".to_owned(),
+        format!("territoire={t13}&documents=sans_photo"),
+        "statut=active&documents=avec_rapport_visite".to_owned(),
+    ] {
+        let filter = filter(&query);
+        for scope in &scopes(t13, partner) {
+            let plan = db::cases::explain_list(&app.db, scope, &filter, 1)
+                .await
+                .expect("explain");
+            let documents: Vec<_> = plan
+                .iter()
+                .filter(|row| row.table.as_deref() == Some("d"))
+                .collect();
+            if documents.is_empty() {
+                failures.push(format!(
+                    "documents not read: {query:?} / {scope:?}: {plan:#?}"
+                ));
+            }
+            for row in documents {
+                let indexed = row.key.as_deref().is_some_and(|k| {
+                    k == "idx_documents_report_type_deleted"
+                        || k == "idx_documents_report_kind_deleted"
+                });
+                if !indexed || row.access_type.as_deref() == Some("ALL") {
+                    failures.push(format!("{query:?} / {scope:?}: {row:#?}"));
+                }
+            }
+            if !full_scans(&plan).is_empty() {
+                failures.push(format!("full scan: {query:?} / {scope:?}: {plan:#?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

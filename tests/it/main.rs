@@ -18,6 +18,7 @@ mod access_matrix_extra;
 mod antivirus;
 mod api;
 mod auth_hardening;
+mod bo_documents;
 mod browser;
 mod crawl;
 mod docs;

@@ -205,6 +205,8 @@ pub struct Plan {
     /// The case's tags become exactly these (the territory's live tags only).
     pub tags: Option<Vec<u64>>,
     pub follow_up: Option<NewFollowUp>,
+    /// Documents added, edited, turned or deleted (`domain::document::commands`).
+    pub documents: Vec<crate::domain::document::commands::DocumentChange>,
     pub subscriptions: Vec<Subscription>,
     pub audit: Option<AuditEntry>,
     pub notices: Vec<Notice>,
@@ -224,6 +226,7 @@ impl Plan {
             visit: None,
             tags: None,
             follow_up: None,
+            documents: Vec::new(),
             subscriptions: Vec::new(),
             audit: None,
             notices: Vec::new(),

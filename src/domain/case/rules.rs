@@ -64,11 +64,12 @@ fn allowed(action: CaseAction, who: Who) -> &'static [R] {
         (C::WriteFollowUp | C::PlanVisit, Who::Admin) => OPEN,
         (C::WriteFollowUp | C::PlanVisit, Who::Partner(A::Accepted)) => &[R::Active],
         (C::ManageTags, Who::Admin | Who::Partner(A::Accepted)) => ALL,
+        (C::ManageDocuments, Who::Admin | Who::Partner(A::Accepted)) => NOT_ARCHIVED,
         _ => &[],
     }
 }
 
-const ACTIONS: [CaseAction; 11] = [
+const ACTIONS: [CaseAction; 12] = [
     CaseAction::Validate,
     CaseAction::Refuse,
     CaseAction::Assign,
@@ -80,6 +81,7 @@ const ACTIONS: [CaseAction; 11] = [
     CaseAction::WriteFollowUp,
     CaseAction::PlanVisit,
     CaseAction::ManageTags,
+    CaseAction::ManageDocuments,
 ];
 
 #[test]

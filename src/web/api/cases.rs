@@ -609,7 +609,7 @@ async fn load_detail(
     let assignments = db::api::assignments_of(&state.db, &[report_id]).await?;
     let follow_ups = case_view::follow_ups(&state.db, report_id).await?;
     let visits = db::api::visits_of(&state.db, report_id).await?;
-    let documents = case_view::documents(&state.db, report_id).await?;
+    let documents = db::documents::list_for_case(&state.db, report_id).await?;
     Ok(CaseDetail {
         uuid: r.uuid,
         reference: r.reference,

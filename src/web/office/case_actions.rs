@@ -32,13 +32,13 @@ use crate::{
 
 /// The fields of an action form (repeated keys kept: `partner_id` may
 /// repeat when validating).
-struct ActionForm(Vec<(String, String)>);
+pub(super) struct ActionForm(Vec<(String, String)>);
 
 impl ActionForm {
-    fn parse(body: &[u8]) -> Self {
+    pub(super) fn parse(body: &[u8]) -> Self {
         Self(serde_urlencoded::from_bytes(body).unwrap_or_default())
     }
-    fn get(&self, key: &str) -> String {
+    pub(super) fn get(&self, key: &str) -> String {
         self.0
             .iter()
             .find(|(k, _)| k == key)
@@ -52,7 +52,7 @@ impl ActionForm {
             .map(|(_, v)| v.trim().to_owned())
             .collect()
     }
-    fn flag(&self, key: &str) -> bool {
+    pub(super) fn flag(&self, key: &str) -> bool {
         self.0.iter().any(|(k, v)| k == key && !v.is_empty())
     }
     fn version(&self) -> u32 {
@@ -64,15 +64,20 @@ const CONFLICT: &str = "Ce signalement a été modifié par quelqu’un d’autr
 votre action n’a pas été enregistrée. Rechargez la page pour voir la situation à jour, puis recommencez si besoin.";
 
 /// One action: the facts of the visible case, the command, the plan applied.
-struct Action<'a> {
+pub(super) struct Action<'a> {
     state: &'a AppState,
-    page: OfficePage,
+    pub(super) page: OfficePage,
     origin: RequestOrigin,
     uuid: &'a str,
 }
 
 impl<'a> Action<'a> {
-    fn new(state: &'a AppState, page: OfficePage, origin: RequestOrigin, uuid: &'a str) -> Self {
+    pub(super) fn new(
+        state: &'a AppState,
+        page: OfficePage,
+        origin: RequestOrigin,
+        uuid: &'a str,
+    ) -> Self {
         Self {
             state,
             page,
@@ -89,7 +94,7 @@ impl<'a> Action<'a> {
 
     /// Applies the command's plan and goes back to the case, or answers
     /// its refusal.
-    async fn run(self, planned: Result<Plan, Refusal>) -> AppResult<Response> {
+    pub(super) async fn run(self, planned: Result<Plan, Refusal>) -> AppResult<Response> {
         let plan = match planned {
             Ok(plan) => plan,
             Err(refusal) => return self.refused(refusal).await,

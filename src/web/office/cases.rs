@@ -306,7 +306,7 @@ pub struct CasePage {
     pub qualifications: Vec<(String, String)>,
     pub follow_ups: Vec<FollowUpView>,
     pub visits: Vec<(u64, String, String, VisitOutcome, String, String)>,
-    pub documents: Vec<case_view::DocumentRow>,
+    pub documents: super::documents::DocumentsPanel,
     pub tags: Vec<(u64, String, bool)>,
     pub same_address: Vec<case_view::SameAddressRow>,
     pub history: Vec<HistoryView>,
@@ -462,7 +462,7 @@ pub async fn case_page(
                 )
             })
             .collect(),
-        documents: details.documents,
+        documents: super::documents::panel(details.documents, actor, &facts),
         tags: details.tags,
         same_address: details.same_address,
         history: details

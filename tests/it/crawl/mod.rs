@@ -783,6 +783,42 @@ async fn a_hostile_crawl_of_every_page_and_form_as_each_role_gets_no_server_erro
         .await;
     assert_eq!(status, 303, "the resident passes the check");
 
+    // A photo on an active case of the Rhône, uploaded by the territory
+    // admin, so that the documents' forms (edit, rotate, delete) are crawled.
+    let case_uuid = scalar_string(
+        &app,
+        "SELECT r.uuid FROM reports r JOIN users u ON u.email = 'rt69@histologe.localhost'
+           JOIN user_partners up ON up.user_id = u.id JOIN partners p ON p.id = up.partner_id
+         WHERE r.status = 'active' AND r.territory_id = p.territory_id ORDER BY r.id LIMIT 1",
+    )
+    .await;
+    let (_, html, _) = territory_admin
+        .get(&format!("/bo/signalements/{case_uuid}"))
+        .await;
+    let token = csrf_in(&html);
+    let (status, body) = territory_admin
+        .submit(
+            "POST",
+            &format!("/bo/signalements/{case_uuid}/documents?_csrf={token}"),
+            true,
+            vec![
+                (
+                    "document_type".to_owned(),
+                    Value::Text("photo_situation".to_owned()),
+                ),
+                (
+                    "fichiers".to_owned(),
+                    Value::File(
+                        "photo.png".to_owned(),
+                        crate::report_form::png(),
+                        "image/png",
+                    ),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303, "a photo is added to a case: {body}");
+
     // A draft of the public form, so that each of its screens is reached.
     let (status, body) = anonymous
         .post_fields(
