@@ -60,6 +60,9 @@ fn dimensions(bytes: &[u8]) -> (u32, u32) {
     (image.width(), image.height())
 }
 
+/// (filename, document_type, title, scan_status, uploaded_by_user_id)
+type DocumentRow = (String, Option<String>, Option<String>, String, Option<u64>);
+
 async fn partner_id(app: &TestApp, like: &str) -> u64 {
     sqlx::query_scalar("SELECT id FROM partners WHERE name LIKE ?")
         .bind(like)
@@ -187,7 +190,7 @@ async fn an_agent_uploads_several_files_at_once_and_the_case_page_groups_them_by
     assert_eq!(response.status(), 303);
 
     let agent = user_id(&app, AGENT_SCHS69).await;
-    let rows: Vec<(String, Option<String>, Option<String>, String, Option<u64>)> = sqlx::query_as(
+    let rows: Vec<DocumentRow> = sqlx::query_as(
         "SELECT filename, document_type, title, scan_status, uploaded_by_user_id FROM documents
          WHERE report_id = ? ORDER BY id",
     )
