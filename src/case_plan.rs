@@ -129,15 +129,7 @@ pub async fn apply(
     }
     if let Some(visit) = &plan.visit {
         let by = plan.by.ok_or(ApplyError::NoActor)?;
-        wf::plan_visit(
-            conn,
-            report_id,
-            visit.partner_id,
-            visit.scheduled_at,
-            visit.comment.as_deref(),
-            by,
-        )
-        .await?;
+        wf::plan_visit(conn, report_id, visit, by).await?;
     }
     if let Some(tags) = &plan.tags {
         wf::set_tags(conn, report_id, plan.case.territory_id, tags).await?;
@@ -277,16 +269,22 @@ async fn guard(conn: &mut MySqlConnection, plan: &Plan) -> Result<(), ApplyError
             outcome,
             conclusions,
             occupant_present,
+            owner_present,
+            procedures,
+            public,
         } => {
-            wf::record_visit_outcome(
-                conn,
-                report_id,
-                *visit_id,
-                *outcome,
-                conclusions.as_deref(),
-                *occupant_present,
-            )
-            .await?
+            let write = wf::OutcomeWrite {
+                status: *outcome,
+                conclusions: conclusions.as_deref(),
+                occupant_present: *occupant_present,
+                owner_present: *owner_present,
+                procedures,
+                public: *public,
+            };
+            wf::record_visit_outcome(conn, report_id, *visit_id, &write).await?
+        }
+        Guard::Visit { visit_id, change } => {
+            wf::change_visit(conn, report_id, *visit_id, change, plan.by).await?
         }
         Guard::None => true,
     };

@@ -47,6 +47,7 @@ pub mod subscriptions;
 pub mod tags;
 pub mod territories;
 pub mod users;
+pub mod visits;
 pub mod workflow;
 
 pub type Pool = MySqlPool;

@@ -10,6 +10,7 @@ use sqlx::{
     mysql::{MySqlTypeInfo, MySqlValueRef},
 };
 
+use crate::domain::case::visit::VisitKind;
 use crate::domain::case::{AssignmentStatus, NotificationKind, ReportStatus, VisitOutcome};
 
 macro_rules! varchar_state {
@@ -42,5 +43,6 @@ varchar_state!(
     ReportStatus,
     AssignmentStatus,
     VisitOutcome,
-    NotificationKind
+    NotificationKind,
+    VisitKind
 );

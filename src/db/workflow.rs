@@ -4,9 +4,11 @@
 //! in it).
 
 use sqlx::MySqlConnection;
-use time::PrimitiveDateTime;
 
-use crate::domain::case::plan::Answer;
+use sqlx::types::Json;
+
+use crate::domain::case::plan::{Answer, NewVisit, VisitChange};
+use crate::domain::case::visit::Procedure;
 use crate::domain::case::{AssignmentStatus, NotificationKind, ReportStatus, VisitOutcome};
 
 /// Moves a report from one of the `from` statuses to `to` if nobody changed
@@ -286,22 +288,37 @@ pub async fn add_follow_up(
     Ok(result.last_insert_id())
 }
 
+/// Puts a visit on the calendar (or records one already done, with its
+/// conclusion); returns its id.
 pub async fn plan_visit(
     conn: &mut MySqlConnection,
     report_id: u64,
-    partner_id: Option<u64>,
-    scheduled_at: PrimitiveDateTime,
-    comment: Option<&str>,
+    visit: &NewVisit,
     by: u64,
 ) -> Result<u64, sqlx::Error> {
+    let (status, concluded) = match &visit.concluded {
+        Some(c) => (VisitOutcome::Done, Some(c)),
+        None => (VisitOutcome::Planned, None),
+    };
+    let procedures = concluded.map(|c| Json(c.procedure_codes()));
     let result = sqlx::query!(
-        "INSERT INTO visits (report_id, partner_id, kind, scheduled_at, status, comment_before, created_by)
-         VALUES (?, ?, 'visite', ?, ?, ?, ?)",
+        "INSERT INTO visits (report_id, partner_id, external_operator, kind, scheduled_at, status,
+            comment_before, conclusions, conclusion_public, procedures, occupant_present, owner_present,
+            concluded_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, IF(?, UTC_TIMESTAMP(), NULL), ?)",
         report_id,
-        partner_id,
-        scheduled_at,
-        VisitOutcome::Planned,
-        comment,
+        visit.visitor.partner_id(),
+        visit.visitor.external_operator(),
+        visit.kind,
+        visit.scheduled_at,
+        status,
+        visit.comment,
+        concluded.map(|c| c.text.as_str()),
+        concluded.is_some_and(|c| c.public),
+        procedures,
+        concluded.and_then(|c| c.occupant_present),
+        concluded.and_then(|c| c.owner_present),
+        concluded.is_some(),
         by
     )
     .execute(conn)
@@ -309,21 +326,35 @@ pub async fn plan_visit(
     Ok(result.last_insert_id())
 }
 
+/// What a planned visit's outcome records.
+pub struct OutcomeWrite<'a> {
+    pub status: VisitOutcome,
+    pub conclusions: Option<&'a str>,
+    pub occupant_present: Option<bool>,
+    pub owner_present: Option<bool>,
+    pub procedures: &'a [Procedure],
+    pub public: bool,
+}
+
 /// Records a planned visit's outcome; false if it is not planned any more.
 pub async fn record_visit_outcome(
     conn: &mut MySqlConnection,
     report_id: u64,
     visit_id: u64,
-    status: VisitOutcome,
-    conclusions: Option<&str>,
-    occupant_present: Option<bool>,
+    outcome: &OutcomeWrite<'_>,
 ) -> Result<bool, sqlx::Error> {
+    let procedures: Vec<&str> = outcome.procedures.iter().map(|p| p.as_str()).collect();
+    let procedures = (!procedures.is_empty()).then_some(Json(procedures));
     let result = sqlx::query!(
-        "UPDATE visits SET status = ?, conclusions = ?, occupant_present = ?, concluded_at = UTC_TIMESTAMP()
+        "UPDATE visits SET status = ?, conclusions = ?, occupant_present = ?, owner_present = ?,
+            procedures = ?, conclusion_public = ?, concluded_at = UTC_TIMESTAMP()
          WHERE id = ? AND report_id = ? AND status = ?",
-        status,
-        conclusions,
-        occupant_present,
+        outcome.status,
+        outcome.conclusions,
+        outcome.occupant_present,
+        outcome.owner_present,
+        procedures,
+        outcome.public,
         visit_id,
         report_id,
         VisitOutcome::Planned
@@ -331,6 +362,79 @@ pub async fn record_visit_outcome(
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Applies a change to an existing visit; false if the visit is no longer
+/// in the state the change starts from (or not on this report).
+pub async fn change_visit(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    visit_id: u64,
+    change: &VisitChange,
+    by: Option<u64>,
+) -> Result<bool, sqlx::Error> {
+    let rows = match change {
+        VisitChange::Reschedule { from, to, reason } => {
+            let moved = sqlx::query!(
+                "UPDATE visits SET scheduled_at = ?
+                 WHERE id = ? AND report_id = ? AND status = ? AND scheduled_at = ?",
+                to,
+                visit_id,
+                report_id,
+                VisitOutcome::Planned,
+                from
+            )
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if moved == 1 {
+                sqlx::query!(
+                    "INSERT INTO visit_reschedules (visit_id, previous_at, new_at, reason, created_by)
+                     VALUES (?, ?, ?, ?, ?)",
+                    visit_id,
+                    from,
+                    to,
+                    reason,
+                    by
+                )
+                .execute(&mut *conn)
+                .await?;
+            }
+            moved
+        }
+        VisitChange::Cancel { reason } => sqlx::query!(
+            "UPDATE visits SET status = ?, cancel_reason = ?, concluded_at = UTC_TIMESTAMP()
+             WHERE id = ? AND report_id = ? AND status = ?",
+            VisitOutcome::Cancelled,
+            reason,
+            visit_id,
+            report_id,
+            VisitOutcome::Planned
+        )
+        .execute(&mut *conn)
+        .await?
+        .rows_affected(),
+        VisitChange::EditConclusion(c) => {
+            let procedures = (!c.procedures.is_empty()).then(|| Json(c.procedure_codes()));
+            sqlx::query!(
+                "UPDATE visits SET conclusions = ?, procedures = ?, occupant_present = ?,
+                    owner_present = ?, conclusion_public = ?
+                 WHERE id = ? AND report_id = ? AND status = ?",
+                c.text,
+                procedures,
+                c.occupant_present,
+                c.owner_present,
+                c.public,
+                visit_id,
+                report_id,
+                VisitOutcome::Done
+            )
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        }
+    };
+    Ok(rows == 1)
 }
 
 pub async fn set_tags(

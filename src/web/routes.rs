@@ -282,12 +282,27 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
         .post(
             "/bo/signalements/{uuid}/visites",
             SignedIn,
-            office::case_actions::plan_visit,
+            office::visits::plan,
         )
         .post(
             "/bo/signalements/{uuid}/visites/{visit_id}",
             SignedIn,
-            office::case_actions::record_visit,
+            office::visits::conclude,
+        )
+        .post(
+            "/bo/signalements/{uuid}/visites/{visit_id}/reporter",
+            SignedIn,
+            office::visits::reschedule,
+        )
+        .post(
+            "/bo/signalements/{uuid}/visites/{visit_id}/annuler",
+            SignedIn,
+            office::visits::cancel,
+        )
+        .post(
+            "/bo/signalements/{uuid}/visites/{visit_id}/conclusion",
+            SignedIn,
+            office::visits::edit_conclusion,
         )
         .post(
             "/bo/signalements/{uuid}/etiquettes",

@@ -38,6 +38,22 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     ("POST", "/bo/documents/{uuid}/pivoter", [L, A, A, A, A]),
     ("POST", "/bo/documents/{uuid}/supprimer", [L, A, A, A, A]),
     ("GET", "/bo/documents/{uuid}/vignette", [L, A, A, A, A]),
+    // Visits (docs/visits.md): the case is visible, the visit unknown (404).
+    (
+        "POST",
+        "/bo/signalements/{uuid}/visites/{visit_id}/reporter",
+        [L, A, A, A, A],
+    ),
+    (
+        "POST",
+        "/bo/signalements/{uuid}/visites/{visit_id}/annuler",
+        [L, A, A, A, A],
+    ),
+    (
+        "POST",
+        "/bo/signalements/{uuid}/visites/{visit_id}/conclusion",
+        [L, A, A, A, A],
+    ),
 ];
 
 /// Replaces the path parameters of those routes with real values.

@@ -911,7 +911,13 @@ async fn a_retried_write_with_the_same_idempotency_key_acts_once() {
 #[tokio::test]
 async fn a_visit_is_planned_then_concluded_once() {
     let app = TestApp::spawn_with_accounts().await;
-    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    let (case, partner, bearer) = partner_case(&app, "en_cours").await;
+    // Only partners with the visit competence visit (docs/visits.md).
+    sqlx::query("UPDATE partners SET competences = '[\"visites\"]' WHERE id = ?")
+        .bind(partner)
+        .execute(&app.db)
+        .await
+        .unwrap();
     let post = reqwest::Method::POST;
     let tomorrow = (time::OffsetDateTime::now_utc() + time::Duration::days(1)).date();
     let when = format!("{tomorrow}T10:30");

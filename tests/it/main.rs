@@ -37,5 +37,6 @@ mod scoring;
 mod shell;
 mod snapshots;
 mod uploads_hardening;
+mod visits;
 mod worker;
 mod workflow;

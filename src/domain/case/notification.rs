@@ -16,6 +16,7 @@ stored_codes! {
         NewSubscription = ("nouvel_abonnement", "Vous suivez ce signalement"),
         ClosureRequested = ("demande_abandon_procedure", "Demande d’abandon de procédure"),
         DocumentBlocked = ("document_bloque", "Fichier bloqué par l’antivirus (mis en quarantaine)"),
+        Visit = ("visite", "Visite du logement"),
     }
 }
 
@@ -33,6 +34,7 @@ impl NotificationKind {
             Self::NewSubscription => "vous suivez ce signalement",
             Self::ClosureRequested => "demande d’abandon de procédure",
             Self::DocumentBlocked => "fichier bloqué par l’antivirus",
+            Self::Visit => "visite du logement",
         }
     }
 }
@@ -47,6 +49,6 @@ mod tests {
             assert_eq!(NotificationKind::parse(kind.as_str()), Some(*kind));
             assert!(!kind.label().is_empty() && !kind.digest_label().is_empty());
         }
-        assert_eq!(NotificationKind::ALL.len(), 10);
+        assert_eq!(NotificationKind::ALL.len(), 11);
     }
 }

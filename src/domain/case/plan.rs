@@ -7,6 +7,7 @@
 use time::PrimitiveDateTime;
 
 use super::edit::SectionsWrite;
+use super::visit::kinds::{Conclusion, Procedure, VisitKind, Visitor};
 use super::{AssignmentStatus, NotificationKind, ReportStatus, VisitOutcome};
 
 /// The case a plan applies to.
@@ -39,10 +40,33 @@ pub enum Guard {
         outcome: VisitOutcome,
         conclusions: Option<String>,
         occupant_present: Option<bool>,
+        owner_present: Option<bool>,
+        procedures: Vec<Procedure>,
+        /// The resident reads the conclusion.
+        public: bool,
     },
+    /// A visit changes, only if it is still in the state the change starts
+    /// from (planned; done for a conclusion edit).
+    Visit { visit_id: u64, change: VisitChange },
     /// No concurrent change can make this action wrong (a follow-up, tags,
     /// a resident's message).
     None,
+}
+
+/// A change to an existing visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VisitChange {
+    /// A planned visit moves to `to` (still at `from`); the move is kept
+    /// in its history with the reason.
+    Reschedule {
+        from: PrimitiveDateTime,
+        to: PrimitiveDateTime,
+        reason: String,
+    },
+    /// A planned visit is cancelled.
+    Cancel { reason: String },
+    /// A done visit's conclusion is rewritten.
+    EditConclusion(Conclusion),
 }
 
 /// A partner's answer to its assignment.
@@ -125,9 +149,12 @@ pub struct NewFollowUp {
 /// A visit put on the calendar.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewVisit {
-    pub partner_id: Option<u64>,
+    pub visitor: Visitor,
+    pub kind: VisitKind,
     pub scheduled_at: PrimitiveDateTime,
     pub comment: Option<String>,
+    /// A visit already done when recorded (past date), with its conclusion.
+    pub concluded: Option<Conclusion>,
 }
 
 /// Who a staff notice goes to.

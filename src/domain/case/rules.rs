@@ -359,6 +359,7 @@ fn visit_outcomes_other_than_done_need_no_conclusions() {
         outcome: code.into(),
         conclusions: String::new(),
         occupant_present: present.into(),
+        ..OutcomeInput::default()
     };
     let plan =
         visit::conclude_visit(&agent(10), &active, outcome("cancelled", "non")).expect("plan");

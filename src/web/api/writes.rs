@@ -588,6 +588,7 @@ pub async fn plan_visit(
     let partner = input
         .partenaire_id
         .or_else(|| actor.memberships.first().map(|m| m.partner_id));
+    let visit_partners = db::visits::visit_partners(&state.db, facts.territory_id).await?;
     let path = format!("/api/v1/signalements/{}/visites", facts.uuid);
     idempotent(
         &state,
@@ -603,8 +604,12 @@ pub async fn plan_visit(
                     scheduled_at: input.date_visite.clone(),
                     partner: partner.map(|p| p.to_string()).unwrap_or_default(),
                     comment: input.commentaire.clone().unwrap_or_default(),
+                    ..Default::default()
                 },
-                time::PrimitiveDateTime::new(now.date(), now.time()),
+                visit::PlanContext {
+                    now: time::PrimitiveDateTime::new(now.date(), now.time()),
+                    visit_partners: &visit_partners,
+                },
             );
             let result = async {
                 apply(&state, &caller, &origin, &mut tx, planned).await?;
@@ -684,6 +689,9 @@ pub async fn conclude_visit(
                         Some(false) => "non".into(),
                         None => String::new(),
                     },
+                    // The API's conclusion has always been the resident's.
+                    public: true,
+                    ..Default::default()
                 },
             );
             let result = async {

@@ -22,7 +22,6 @@ use crate::{
             Plan, Refusal, assignment, closure, follow_up,
             plan::Guard,
             validation::{self, ValidateInput},
-            visit,
         },
         workflow::CaseFacts,
     },
@@ -45,7 +44,7 @@ impl ActionForm {
             .map(|(_, v)| v.trim().to_owned())
             .unwrap_or_default()
     }
-    fn all(&self, key: &str) -> Vec<String> {
+    pub(super) fn all(&self, key: &str) -> Vec<String> {
         self.0
             .iter()
             .filter(|(k, _)| k == key)
@@ -65,7 +64,7 @@ votre action n’a pas été enregistrée. Rechargez la page pour voir la situat
 
 /// One action: the facts of the visible case, the command, the plan applied.
 pub(super) struct Action<'a> {
-    state: &'a AppState,
+    pub(super) state: &'a AppState,
     pub(super) page: OfficePage,
     origin: RequestOrigin,
     uuid: &'a str,
@@ -86,7 +85,7 @@ impl<'a> Action<'a> {
         }
     }
 
-    async fn facts(&self) -> AppResult<CaseFacts> {
+    pub(super) async fn facts(&self) -> AppResult<CaseFacts> {
         Ok(load_visible(self.state, &self.page.user, self.uuid)
             .await?
             .1)
@@ -140,6 +139,9 @@ impl<'a> Action<'a> {
 fn conflict(plan: &Plan) -> AppError {
     AppError::Conflict(match plan.guard {
         Guard::VisitOutcome { .. } => "Le résultat de cette visite a déjà été enregistré.".into(),
+        Guard::Visit { .. } => {
+            "Cette visite a changé pendant que vous la consultiez : rechargez la page.".into()
+        }
         _ => CONFLICT.into(),
     })
 }
@@ -329,47 +331,6 @@ pub async fn add_follow_up(
         public: form.flag("public"),
     };
     let plan = follow_up::write_follow_up(&action.page.user.actor, &facts, input);
-    action.run(plan).await
-}
-
-pub async fn plan_visit(
-    State(state): State<AppState>,
-    page: OfficePage,
-    origin: RequestOrigin,
-    Path(uuid): Path<String>,
-    RawForm(body): RawForm,
-) -> AppResult<Response> {
-    let form = ActionForm::parse(&body);
-    let action = Action::new(&state, page, origin, &uuid);
-    let facts = action.facts().await?;
-    let input = visit::PlanVisitInput {
-        scheduled_at: form.get("scheduled_at"),
-        partner: form.get("partner_id"),
-        comment: form.get("comment"),
-    };
-    let now = time::OffsetDateTime::now_utc();
-    let now = time::PrimitiveDateTime::new(now.date(), now.time());
-    let plan = visit::plan_visit(&action.page.user.actor, &facts, input, now);
-    action.run(plan).await
-}
-
-pub async fn record_visit(
-    State(state): State<AppState>,
-    page: OfficePage,
-    origin: RequestOrigin,
-    Path((uuid, visit_id)): Path<(String, u64)>,
-    RawForm(body): RawForm,
-) -> AppResult<Response> {
-    let form = ActionForm::parse(&body);
-    let action = Action::new(&state, page, origin, &uuid);
-    let facts = action.facts().await?;
-    let input = visit::OutcomeInput {
-        visit_id,
-        outcome: form.get("status"),
-        conclusions: form.get("conclusions"),
-        occupant_present: form.get("occupant_present"),
-    };
-    let plan = visit::conclude_visit(&action.page.user.actor, &facts, input);
     action.run(plan).await
 }
 

@@ -11,6 +11,8 @@ use axum::{
 };
 use serde::Deserialize;
 
+use super::visits::VisitView;
+
 use crate::{
     app::AppState,
     auth::session::CurrentUser,
@@ -305,7 +307,7 @@ pub struct CasePage {
     pub defects: Vec<case_view::DefectRow>,
     pub qualifications: Vec<(String, String)>,
     pub follow_ups: Vec<FollowUpView>,
-    pub visits: Vec<(u64, String, String, VisitOutcome, String, String)>,
+    pub visits: super::visits::VisitPanel,
     pub documents: super::documents::DocumentsPanel,
     pub tags: Vec<(u64, String, bool)>,
     pub same_address: Vec<case_view::SameAddressRow>,
@@ -447,21 +449,7 @@ pub async fn case_page(
                 at: format_datetime(&f.created_at),
             })
             .collect(),
-        visits: details
-            .visits
-            .into_iter()
-            .map(|v| {
-                let label = v.status.label().to_owned();
-                (
-                    v.id,
-                    format_datetime(&v.scheduled_at),
-                    v.partner_name.unwrap_or_default(),
-                    v.status,
-                    label,
-                    v.conclusions.unwrap_or_default(),
-                )
-            })
-            .collect(),
+        visits: super::visits::panel(state, &page.user.actor, &facts).await?,
         documents: super::documents::panel(details.documents, actor, &facts),
         tags: details.tags,
         same_address: details.same_address,

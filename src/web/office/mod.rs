@@ -20,3 +20,4 @@ pub mod stats;
 pub mod tags;
 pub mod territories;
 pub mod users;
+pub mod visits;
