@@ -354,14 +354,13 @@ pub struct SameAddressRow {
     pub created_at: PrimitiveDateTime,
 }
 
-/// The other cases at this address that the viewer may open (`scope`):
+/// The other cases at this address (same normalised `address_key`, see
+/// `domain::address`) that the viewer may open (`scope`):
 /// the panel must not reveal, even by reference and status, a case of
 /// another territory or one not assigned to the viewer's partner.
 pub async fn same_address(
     pool: &Pool,
     report_id: u64,
-    postal_code: &str,
-    address_line: &str,
     scope: &ReportScope,
 ) -> Result<Vec<SameAddressRow>, sqlx::Error> {
     // One static query for the three scopes: `all`, else the id lists
@@ -375,13 +374,12 @@ pub async fn same_address(
     sqlx::query_as!(
         SameAddressRow,
         "SELECT r.uuid, r.reference, r.status, r.created_at FROM reports r
-         WHERE r.postal_code = ? AND r.address_line = ? AND r.id <> ?
+         WHERE r.address_key = (SELECT k.address_key FROM reports k WHERE k.id = ?) AND r.id <> ?
            AND (? OR FIND_IN_SET(r.territory_id, ?) > 0
                 OR EXISTS (SELECT 1 FROM assignments sa
                            WHERE sa.report_id = r.id AND FIND_IN_SET(sa.partner_id, ?) > 0))
          ORDER BY r.created_at DESC LIMIT 10",
-        postal_code,
-        address_line,
+        report_id,
         report_id,
         all,
         territories,
@@ -508,7 +506,7 @@ pub async fn details(
         visits(pool, r.id),
         crate::db::documents::list_for_case(pool, r.id),
         tags(pool, r.id, r.territory_id),
-        same_address(pool, r.id, &r.postal_code, &r.address_line, scope),
+        same_address(pool, r.id, scope),
         history(pool, r.id),
     )?;
     Ok(CaseDetails {

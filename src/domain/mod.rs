@@ -6,7 +6,9 @@
 //! - [`partner`]: partner types and competences.
 //! - [`antivirus`]: a document's scan state and what it allows.
 //! - [`contact`]: e-mail, phone, postal code and INSEE code, parsed once.
+//! - [`address`]: the normalised key of an address (address history).
 
+pub mod address;
 pub mod antivirus;
 pub mod api;
 pub mod audit;
