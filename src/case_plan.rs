@@ -79,7 +79,7 @@ pub async fn apply(
         let wanted = match notice {
             Notice::Staff { audience, .. } => vec![*audience],
             Notice::ResidentWrote { .. } => vec![Audience::Followers, Audience::TerritoryAdmins],
-            Notice::Resident { .. } => Vec::new(),
+            Notice::Resident { .. } | Notice::Visit { .. } => Vec::new(),
         };
         for audience in wanted {
             if !audiences.iter().any(|(a, _)| *a == audience) {
@@ -214,7 +214,28 @@ pub async fn apply(
                 .await?;
             }
             Notice::Resident { title, message } => {
-                email_resident(conn, &mut case, title, message).await?;
+                email_resident(conn, &mut case, |to, reference, link| {
+                    Email::CaseUpdateForResident {
+                        to,
+                        reference,
+                        title: title.clone(),
+                        message: message.clone(),
+                        link,
+                    }
+                })
+                .await?;
+            }
+            Notice::Visit { event, message } => {
+                email_resident(conn, &mut case, |to, reference, link| {
+                    Email::VisitForResident {
+                        to,
+                        reference,
+                        event: *event,
+                        message: message.clone(),
+                        link,
+                    }
+                })
+                .await?;
             }
         }
     }
@@ -340,11 +361,11 @@ impl CaseMail<'_> {
 }
 
 /// E-mails the resident (occupant and declarant) about their case.
+/// `email(to, reference, link)` is the e-mail of one recipient.
 async fn email_resident(
     conn: &mut MySqlConnection,
     case: &mut CaseMail<'_>,
-    title: &str,
-    message: &str,
+    email: impl Fn(String, String, String) -> Email,
 ) -> Result<(), sqlx::Error> {
     let base_url = case.base_url;
     let contacts = case.contacts(conn).await?;
@@ -361,13 +382,7 @@ async fn email_resident(
         contacts.follow_up_code
     );
     for to in recipients {
-        let email = Email::CaseUpdateForResident {
-            to,
-            reference: reference.clone(),
-            title: title.to_owned(),
-            message: message.to_owned(),
-            link: link.clone(),
-        };
+        let email = email(to, reference.clone(), link.clone());
         queue::enqueue(conn, &Job::SendEmail(email), None, case.context(None)).await?;
     }
     Ok(())
@@ -528,6 +543,11 @@ async fn apply_document(
             )
             .await?;
             docs::set_uploader(conn, id, plan.by, title.as_deref()).await?;
+            if let Some(visit_id) = plan.documents_visit
+                && !crate::db::visits::attach_document(conn, id, visit_id).await?
+            {
+                return Err(ApplyError::NotFound);
+            }
         }
         DocumentChange::Update {
             document_id,

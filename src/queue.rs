@@ -3,6 +3,8 @@
 //! it was committed. The worker (`jobs/`) runs them.
 
 use serde::{Deserialize, Serialize};
+
+use crate::domain::case::visit::VisitEvent;
 use sqlx::MySqlConnection;
 
 /// An e-mail to send, with what its template needs. The worker renders it.
@@ -70,6 +72,15 @@ pub enum Email {
         message: String,
         link: String,
     },
+    /// A step of a visit of the dwelling, for the resident (one mail kind
+    /// per [`VisitEvent`], docs/visits.md §3).
+    VisitForResident {
+        to: String,
+        reference: String,
+        event: VisitEvent,
+        message: String,
+        link: String,
+    },
     /// A back-office notification sent at once (instant preference, or a
     /// partner's generic mailbox).
     CaseUpdateForStaff {
@@ -93,6 +104,7 @@ impl Email {
             | Email::FollowUpLinks { to, .. }
             | Email::DraftResume { to, .. }
             | Email::CaseUpdateForResident { to, .. }
+            | Email::VisitForResident { to, .. }
             | Email::CaseUpdateForStaff { to, .. } => to,
         }
     }

@@ -272,6 +272,10 @@ pub(crate) fn push_where(
         Some("aucune") => {
             qb.push(" AND NOT EXISTS (SELECT 1 FROM visits v WHERE v.report_id = r.id)");
         }
+        Some("necessaire") => {
+            qb.push(" AND ");
+            super::visits::push_visit_needed(qb);
+        }
         Some(status) => {
             qb.push(" AND EXISTS (SELECT 1 FROM visits v WHERE v.report_id = r.id AND v.status = ")
                 .push_bind(status.to_owned())
@@ -290,6 +294,10 @@ pub(crate) fn push_where(
             qb.push(" AND NOT EXISTS (SELECT 1 FROM documents d WHERE d.report_id = r.id AND d.kind = 'photo' AND d.deleted_at IS NULL)");
         }
         None => {}
+    }
+    if let Some(procedure) = &filter.procedure {
+        qb.push(" AND ");
+        super::visits::push_procedure_found(qb, procedure);
     }
     if let Some(reason) = &filter.closure_reason {
         qb.push(" AND r.closure_reason = ")

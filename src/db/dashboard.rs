@@ -27,7 +27,9 @@ pub async fn queue_counts(
         .push_bind(A::Closed)
         .push("))), 0) AS SIGNED) AS no_accepted,\n CAST(COALESCE(SUM(r.status = ")
         .push_bind(R::Active)
-        .push(" AND r.last_follow_up_author_kind = 'resident'), 0) AS SIGNED) AS resident_messages,\n CAST(COALESCE(SUM(r.status = ")
+        .push(" AND r.last_follow_up_author_kind = 'resident'), 0) AS SIGNED) AS resident_messages,\n CAST(COALESCE(SUM(");
+    super::visits::push_visit_needed(&mut qb);
+    qb.push("), 0) AS SIGNED) AS visit_needed,\n CAST(COALESCE(SUM(r.status = ")
         .push_bind(R::Active)
         .push(" AND r.last_follow_up_at < UTC_TIMESTAMP() - INTERVAL 30 DAY), 0) AS SIGNED) AS inactive,\n CAST(COALESCE(SUM(r.status = ")
         .push_bind(R::Active)
@@ -57,6 +59,7 @@ pub async fn queue_counts(
         ("waiting_answer", value("waiting_answer")?),
         ("resident_messages", value("resident_messages")?),
         ("inactive", value("inactive")?),
+        ("visit_needed", value("visit_needed")?),
         ("closure_requests", value("closure_requests")?),
     ])
 }

@@ -110,7 +110,7 @@ pub async fn list_for_resident(
         "SELECT id, uuid, follow_up_id, object_key, thumbnail_key, filename, mime, size, kind, document_type,
                 is_public AS `is_public: bool`, scan_status AS `scan_status: ScanStatus`
          FROM documents
-         WHERE report_id = ? AND (is_public = TRUE OR uploaded_by_user_id IS NULL) AND visit_id IS NULL
+         WHERE report_id = ? AND (is_public = TRUE OR uploaded_by_user_id IS NULL) AND (visit_id IS NULL OR is_public = TRUE)
            AND deleted_at IS NULL
          ORDER BY id",
         report_id
@@ -140,7 +140,7 @@ pub async fn find_for_resident(
                 is_public AS `is_public: bool`, scan_status AS `scan_status: ScanStatus`
          FROM documents
          WHERE report_id = ? AND uuid = ? AND (is_public = TRUE OR uploaded_by_user_id IS NULL)
-           AND visit_id IS NULL AND deleted_at IS NULL",
+           AND (visit_id IS NULL OR is_public = TRUE) AND deleted_at IS NULL",
         report_id,
         uuid
     )

@@ -3,10 +3,11 @@
 //! photos. Writes go through the case plan (`db::workflow`).
 
 use sqlx::types::Json;
+use sqlx::{MySql, QueryBuilder};
 use time::PrimitiveDateTime;
 
 use crate::domain::case::VisitOutcome;
-use crate::domain::case::visit::{Conclusion, VisitFacts, VisitKind, parse_procedures};
+use crate::domain::case::visit::{Conclusion, VisitFacts, VisitKind, alert, parse_procedures};
 
 /// The live partners of the territory with the visit competence.
 pub async fn visit_partners<'e>(
@@ -180,4 +181,91 @@ pub async fn reschedules(
         .into_iter()
         .map(|r| (r.visit_id, r.previous_at, r.new_at, r.reason))
         .collect())
+}
+
+/// `(…)`: the report `r` needs a visit (docs/visits.md §5): a live
+/// qualification among `alert::VISIT_NEEDED_BY` and no visit planned or
+/// done. Both subqueries run on `report_id` indexes; the codes and states
+/// are bound.
+pub fn push_visit_needed(qb: &mut QueryBuilder<'_, MySql>) {
+    qb.push("(EXISTS (SELECT 1 FROM report_qualifications vq WHERE vq.report_id = r.id AND vq.status <> 'archived' AND vq.qualification IN (");
+    let mut codes = qb.separated(", ");
+    for code in alert::qualification_codes() {
+        codes.push_bind(code);
+    }
+    qb.push(
+        ")) AND NOT EXISTS (SELECT 1 FROM visits vn WHERE vn.report_id = r.id AND vn.status IN (",
+    );
+    let mut states = qb.separated(", ");
+    for state in alert::ANSWERING {
+        states.push_bind(state);
+    }
+    qb.push(")))");
+}
+
+/// `EXISTS (…)`: the report `r` has a done visit that found `procedure`.
+pub fn push_procedure_found(qb: &mut QueryBuilder<'_, MySql>, procedure: &str) {
+    qb.push("EXISTS (SELECT 1 FROM visits vp WHERE vp.report_id = r.id AND vp.status = ")
+        .push_bind(VisitOutcome::Done)
+        .push(" AND JSON_CONTAINS(vp.procedures, JSON_QUOTE(")
+        .push_bind(procedure.to_owned())
+        .push(")))");
+}
+
+/// The report's live qualification codes (not archived).
+pub async fn live_qualifications(
+    pool: &crate::db::Pool,
+    report_id: u64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT DISTINCT qualification FROM report_qualifications WHERE report_id = ? AND status <> 'archived'",
+        report_id
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The document becomes part of the visit, if the visit is of the same
+/// report; false otherwise.
+pub async fn attach_document(
+    conn: &mut sqlx::MySqlConnection,
+    document_id: u64,
+    visit_id: u64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query!(
+        "UPDATE documents d JOIN visits v ON v.id = ? AND v.report_id = d.report_id
+         SET d.visit_id = v.id WHERE d.id = ?",
+        visit_id,
+        document_id
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// A file of a visit, for the case page.
+pub struct VisitDocument {
+    pub visit_id: u64,
+    pub uuid: String,
+    pub filename: String,
+    pub document_type: Option<String>,
+    pub is_public: bool,
+    pub scan_status: String,
+}
+
+/// The live files of the case's visits.
+pub async fn documents(
+    pool: &crate::db::Pool,
+    report_id: u64,
+) -> Result<Vec<VisitDocument>, sqlx::Error> {
+    sqlx::query_as!(
+        VisitDocument,
+        r#"SELECT visit_id AS `visit_id!: u64`, uuid, filename, document_type,
+                is_public AS `is_public: bool`, scan_status
+         FROM documents WHERE report_id = ? AND visit_id IS NOT NULL AND deleted_at IS NULL
+         ORDER BY id"#,
+        report_id
+    )
+    .fetch_all(pool)
+    .await
 }

@@ -52,6 +52,8 @@ pub struct CaseFilter {
     pub last_follow_up_to: Option<Date>,
     pub last_follow_up_author: Option<String>,
     pub visit_status: Option<String>,
+    /// A procedure found at a done visit (docs/visits.md §5).
+    pub procedure: Option<String>,
     /// "Avec rapport de visite" / "Sans photo" (`documents=`).
     pub documents: Option<super::document::DocumentPresence>,
     pub closure_reason: Option<String>,
@@ -122,6 +124,7 @@ impl CaseFilter {
             "parc" => &self.housing,
             "qualification" => &self.qualification,
             "visite" => &self.visit_status,
+            "procedure_constatee" => &self.procedure,
             "suivi_auteur" => &self.last_follow_up_author,
             "motif_cloture" => &self.closure_reason,
             _ => return false,
@@ -146,6 +149,7 @@ impl CaseFilter {
             || !self.tag_ids.is_empty()
             || self.last_follow_up_author.is_some()
             || self.visit_status.is_some()
+            || self.procedure.is_some()
             || self.documents.is_some()
             || self.mine
     }
@@ -267,7 +271,14 @@ impl CaseFilter {
                 "visite" => {
                     f.visit_status = one_of(
                         value,
-                        &["planned", "done", "cancelled", "not_done", "aucune"],
+                        &[
+                            "planned",
+                            "done",
+                            "cancelled",
+                            "not_done",
+                            "aucune",
+                            "necessaire",
+                        ],
                         "la visite",
                     )?
                 }
@@ -275,6 +286,13 @@ impl CaseFilter {
                     f.documents = Some(super::document::DocumentPresence::parse(value).ok_or_else(
                         || format!("La valeur « {value} » n’est pas reconnue pour les documents."),
                     )?)
+                }
+                "procedure_constatee" => {
+                    let codes: Vec<&str> = crate::domain::case::visit::Procedure::ALL
+                        .iter()
+                        .map(|p| p.as_str())
+                        .collect();
+                    f.procedure = one_of(value, &codes, "la procédure constatée")?
                 }
                 "motif_cloture" => {
                     let reasons: Vec<&str> = super::workflow::CLOSURE_REASONS
@@ -356,6 +374,7 @@ impl CaseFilter {
             ("qualification", &self.qualification),
             ("suivi_auteur", &self.last_follow_up_author),
             ("visite", &self.visit_status),
+            ("procedure_constatee", &self.procedure),
             ("motif_cloture", &self.closure_reason),
         ] {
             if let Some(v) = value {

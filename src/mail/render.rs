@@ -60,6 +60,26 @@ struct CaseUpdateResidentText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "emails/visit_resident.html")]
+struct VisitResidentHtml<'a> {
+    reference: &'a str,
+    title: &'a str,
+    message: &'a str,
+    asks_presence: bool,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/visit_resident.txt")]
+struct VisitResidentText<'a> {
+    reference: &'a str,
+    title: &'a str,
+    message: &'a str,
+    asks_presence: bool,
+    link: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "emails/case_update_staff.html")]
 struct CaseUpdateStaffHtml<'a> {
     reference: &'a str,
@@ -292,6 +312,31 @@ pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
                 reference,
                 title,
                 message,
+                link,
+            }
+            .render()?,
+        ),
+        Email::VisitForResident {
+            reference,
+            event,
+            message,
+            link,
+            ..
+        } => (
+            format!("{} – signalement {reference}", event.label()),
+            VisitResidentHtml {
+                reference,
+                title: event.label(),
+                message,
+                asks_presence: event.asks_presence(),
+                link,
+            }
+            .render()?,
+            VisitResidentText {
+                reference,
+                title: event.label(),
+                message,
+                asks_presence: event.asks_presence(),
                 link,
             }
             .render()?,

@@ -361,6 +361,7 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
     let routes = office::map::register(routes);
     let routes = office::api_accounts::register(routes);
     let routes = office::documents::register(routes);
+    let routes = office::visits::register(routes);
     // Extractor rejections (bad form, query or path) become French pages.
     let router = routes
         .router

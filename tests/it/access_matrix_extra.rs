@@ -54,6 +54,11 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
         "/bo/signalements/{uuid}/visites/{visit_id}/conclusion",
         [L, A, A, A, A],
     ),
+    (
+        "POST",
+        "/bo/signalements/{uuid}/visites/{visit_id}/fichiers",
+        [L, A, A, A, A],
+    ),
 ];
 
 /// Replaces the path parameters of those routes with real values.

@@ -116,6 +116,9 @@ async fn the_case_list_uses_an_index_on_reports_for_every_common_filter_and_scop
         format!("territoire={t13}&q=Nguyen"),
         "q=13001".to_owned(),
         "code_postal=13001".to_owned(),
+        // Visits (docs/visits.md §5): an EXISTS probe on the visits' report
+        // index, the page still read in index order.
+        "procedure_constatee=insalubrite".to_owned(),
     ];
     let scopes = scopes(t13, partner);
     let mut failures = Vec::new();

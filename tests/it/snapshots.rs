@@ -244,6 +244,23 @@ fn every_email() -> Vec<(&'static str, Email)> {
             link: LINK.into(),
         },
     ];
+    // One visit e-mail per mail kind (docs/visits.md §3).
+    let emails =
+        emails
+            .into_iter()
+            .chain(
+                histologe::domain::case::visit::VisitEvent::ALL
+                    .iter()
+                    .map(|event| Email::VisitForResident {
+                        to: to(),
+                        reference: "2026-42".into(),
+                        event: *event,
+                        message:
+                            "La visite prévue le 10/12/2026 14:30 est reportée au 17/12/2026 09:00."
+                                .into(),
+                        link: LINK.into(),
+                    }),
+            );
     emails
         .into_iter()
         .map(|email| {
@@ -259,6 +276,10 @@ fn every_email() -> Vec<(&'static str, Email)> {
                 Email::DraftResume { .. } => "email_draft_resume",
                 Email::CaseUpdateForResident { .. } => "email_case_update_for_resident",
                 Email::CaseUpdateForStaff { .. } => "email_case_update_for_staff",
+                Email::VisitForResident { event, .. } => {
+                    // A name per mail kind, kept for the whole test run.
+                    Box::leak(format!("email_visit_{}", event.as_str()).into_boxed_str())
+                }
             };
             (name, email)
         })
@@ -268,7 +289,11 @@ fn every_email() -> Vec<(&'static str, Email)> {
 #[test]
 fn every_email_reads_as_its_snapshot() {
     let emails = every_email();
-    assert_eq!(emails.len(), 11, "one example per kind of e-mail");
+    assert_eq!(
+        emails.len(),
+        11 + histologe::domain::case::visit::VisitEvent::ALL.len(),
+        "one example per kind of e-mail (and per visit mail kind)"
+    );
     for (name, email) in emails {
         let rendered = render(&email).unwrap_or_else(|e| panic!("{name} renders: {e}"));
         assert!(

@@ -42,12 +42,13 @@ async fn only_visit(app: &TestApp, report: u64) -> u64 {
         .unwrap()
 }
 
-fn resident_titles(jobs: &[serde_json::Value]) -> Vec<String> {
+/// The visit mail kinds queued for the resident.
+fn resident_events(jobs: &[serde_json::Value]) -> Vec<String> {
     jobs.iter()
         .filter(|j| {
-            j["template"] == "case_update_for_resident" || j["to"] == "occupant.visite@exemple.fr"
+            j["template"] == "visit_for_resident" && j["to"] == "occupant.visite@exemple.fr"
         })
-        .filter_map(|j| j["title"].as_str().map(str::to_owned))
+        .filter_map(|j| j["event"].as_str().map(str::to_owned))
         .collect()
 }
 
@@ -225,13 +226,9 @@ async fn an_agent_plans_reschedules_and_concludes_a_visit_with_two_procedures() 
     );
 
     // The resident heard of each step; the followers were notified.
-    let titles = resident_titles(&app.pending_jobs().await);
-    for title in [
-        "Une visite de votre logement est prévue",
-        "La visite de votre logement est reportée",
-        "La visite de votre logement a eu lieu",
-    ] {
-        assert!(titles.iter().any(|t| t == title), "{title} in {titles:?}");
+    let events = resident_events(&app.pending_jobs().await);
+    for event in ["planifiee", "reportee", "effectuee"] {
+        assert!(events.iter().any(|e| e == event), "{event} in {events:?}");
     }
     let notified: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM notifications WHERE report_id = ? AND kind = 'visite'",
@@ -323,4 +320,300 @@ async fn an_admin_plans_for_an_external_operator_then_cancels_with_a_reason() {
         .status(),
         404
     );
+}
+
+/// Marks the report as suspected of `qualification` (as the scoring does).
+async fn qualify(app: &TestApp, report: u64, qualification: &str) {
+    sqlx::query(
+        "INSERT INTO report_qualifications (report_id, qualification, status) VALUES (?, ?, CONCAT(?, '_check'))",
+    )
+    .bind(report)
+    .bind(qualification)
+    .bind(qualification)
+    .execute(&app.db)
+    .await
+    .unwrap();
+}
+
+async fn listed(app: &TestApp, query: &str, uuid: &str) -> bool {
+    let (status, html) = app.get_html(&format!("/bo/signalements?{query}")).await;
+    assert_eq!(status, 200, "{query}");
+    html.contains(uuid)
+}
+
+#[tokio::test]
+async fn a_suspected_danger_without_a_visit_is_flagged_until_one_is_planned() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (report, uuid, _) = active_case(&app).await;
+    let (calm, calm_uuid, _) = active_case(&app).await;
+    qualify(&app, report, "danger").await;
+    qualify(&app, calm, "rsd").await;
+    app.login_as(RT69).await;
+    let (_, page) = app.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert!(page.contains("id=\"visite-necessaire\""));
+    let (_, page) = app.get_html(&format!("/bo/signalements/{calm_uuid}")).await;
+    assert!(
+        !page.contains("id=\"visite-necessaire\""),
+        "RSD alone needs no visit"
+    );
+    assert!(listed(&app, "visite=necessaire", &uuid).await);
+    assert!(!listed(&app, "visite=necessaire", &calm_uuid).await);
+    let (_, dashboard) = app.get_html("/bo").await;
+    assert!(dashboard.contains("Visite nécessaire"));
+    assert!(dashboard.contains("/bo/signalements?visite=necessaire"));
+
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/visites"),
+            &[
+                ("scheduled_at", "2031-03-02T09:30"),
+                ("external_operator", "Cabinet Diagnostics Rhône"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, page) = app.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert!(
+        !page.contains("id=\"visite-necessaire\""),
+        "a planned visit answers the need"
+    );
+    assert!(!listed(&app, "visite=necessaire", &uuid).await);
+
+    // Concluded with a procedure: the list finds the case by it.
+    let visit = only_visit(&app, report).await;
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/visites/{visit}"),
+            &[
+                ("status", "done"),
+                ("procedure", "mise_en_securite_peril"),
+                ("conclusions", "Plancher affaissé dans la cuisine."),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert!(listed(&app, "procedure_constatee=mise_en_securite_peril", &uuid).await);
+    assert!(!listed(&app, "procedure_constatee=insalubrite", &uuid).await);
+    let (_, html) = app
+        .get_html("/bo/signalements?procedure_constatee=peril")
+        .await;
+    assert!(
+        html.contains("n’est pas reconnue pour la procédure constatée"),
+        "an unknown procedure is refused, in French"
+    );
+}
+
+#[tokio::test]
+async fn the_resident_sees_the_visit_and_only_a_public_conclusion() {
+    let app = TestApp::spawn_with_accounts().await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    let code = "v".repeat(43);
+    let case = CaseBuilder::new("69A")
+        .status("active")
+        .occupant("Alex", "Testeur")
+        .commune("69003", "Lyon")
+        .follow_up_code(&code)
+        .assigned_to(schs, "en_cours")
+        .create(&app)
+        .await;
+    app.login_as(AGENT_SCHS69).await;
+    let plan = |at: &'static str, text: &'static str, public: &'static str| {
+        vec![
+            ("kind", "visite"),
+            ("scheduled_at", at),
+            ("procedure", "insalubrite"),
+            ("conclusions", text),
+            ("conclusion_public", public),
+        ]
+    };
+    // Two visits already done: one conclusion public, one not.
+    for (at, text, public) in [
+        ("2026-01-10T10:00", "Conclusion lisible par l’usager.", "1"),
+        ("2026-02-10T10:00", "Note réservée aux partenaires.", ""),
+    ] {
+        let response = app
+            .post_form(
+                &format!("/bo/signalements/{}/visites", case.uuid),
+                &plan(at, text, public),
+            )
+            .await;
+        assert_eq!(response.status(), 303);
+    }
+    let v = crate::report_form::Visitor::new(&app).await;
+    let path = format!("/suivre-mon-signalement/{code}");
+    let checked = v
+        .post(
+            &path,
+            &[
+                ("initiale_prenom", "A"),
+                ("initiale_nom", "T"),
+                ("code_postal", "69003"),
+            ],
+        )
+        .await;
+    assert_eq!(checked.status, 303, "{}", checked.html);
+    let page = v.get(&path).await;
+    assert!(page.html.contains("Visites du logement"));
+    assert!(page.html.contains("10/01/2026 10:00") && page.html.contains("Effectuée"));
+    assert!(page.html.contains("Conclusion lisible par l’usager."));
+    assert!(!page.html.contains("Note réservée aux partenaires."));
+}
+
+fn pdf(text: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n1 0 obj << /Title ({text}) >> endobj\n%%EOF\n").into_bytes()
+}
+
+fn png() -> Vec<u8> {
+    crate::report_form::png()
+}
+
+/// Posts the visit's upload form (multipart, the CSRF token in the URL as
+/// the page does).
+async fn upload_to_visit(
+    app: &TestApp,
+    path: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, Vec<u8>)],
+) -> reqwest::Response {
+    let token = app.csrf().await;
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    for (name, bytes) in files {
+        form = form.part(
+            "fichiers",
+            reqwest::multipart::Part::bytes(bytes.clone()).file_name(name.to_string()),
+        );
+    }
+    app.client
+        .post(app.url(&format!("{path}?_csrf={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_visit_receives_its_report_and_three_photos_scanned_like_every_upload() {
+    let app = TestApp::spawn_with_accounts().await;
+    let schs = partner_id(&app, "Service communal%Lyon").await;
+    let code = "w".repeat(43);
+    let case = CaseBuilder::new("69A")
+        .status("active")
+        .occupant("Alex", "Testeur")
+        .occupant_email("occupant.visite@exemple.fr")
+        .commune("69003", "Lyon")
+        .follow_up_code(&code)
+        .assigned_to(schs, "en_cours")
+        .create(&app)
+        .await;
+    let uuid = case.uuid.clone();
+    app.login_as(AGENT_SCHS69).await;
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/visites"),
+            &[("scheduled_at", "2031-03-02T09:30")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let visit = only_visit(&app, case.id).await;
+    let files = format!("/bo/signalements/{uuid}/visites/{visit}/fichiers");
+    let response = upload_to_visit(
+        &app,
+        &files,
+        &[("nature", "rapport")],
+        &[("rapport.pdf", pdf("Rapport"))],
+    )
+    .await;
+    assert_eq!(response.status(), 422, "a planned visit has no report yet");
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("une fois la visite effectuée")
+    );
+    let response = app
+        .post_form(
+            &format!("/bo/signalements/{uuid}/visites/{visit}"),
+            &[
+                ("status", "done"),
+                ("procedure", "insalubrite"),
+                ("procedure", "rsd"),
+                ("conclusions", "Moisissures et absence de ventilation."),
+                ("conclusion_public", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let response = upload_to_visit(
+        &app,
+        &files,
+        &[("nature", "rapport"), ("public", "1")],
+        &[("rapport-visite.pdf", pdf("Rapport"))],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let response = upload_to_visit(
+        &app,
+        &files,
+        &[("nature", "photos"), ("public", "1")],
+        &[
+            ("cuisine.png", png()),
+            ("chambre.png", png()),
+            ("salle-de-bain.png", png()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let rows: Vec<(String, Option<String>, bool, Option<u64>)> = sqlx::query_as(
+        "SELECT filename, document_type, is_public, visit_id FROM documents WHERE report_id = ? ORDER BY id",
+    )
+    .bind(case.id)
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows.iter().all(|r| r.3 == Some(visit)), "{rows:?}");
+    assert_eq!(rows[0].1.as_deref(), Some("rapport_visite"));
+    assert!(rows[0].2, "the report is public");
+    assert!(
+        rows[1..]
+            .iter()
+            .all(|r| r.1.as_deref() == Some("photo_visite") && !r.2),
+        "photos stay with the staff: {rows:?}"
+    );
+    let jobs = app.pending_jobs().await;
+    assert_eq!(
+        jobs.iter().filter(|j| j["kind"] == "scan_document").count(),
+        4,
+        "each file is scanned"
+    );
+    assert!(
+        jobs.iter()
+            .any(|j| j["template"] == "visit_for_resident" && j["event"] == "rapport"),
+        "the resident hears the report is available"
+    );
+    let (_, page) = app.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert!(page.contains("Rapport de visite : ") && page.contains("salle-de-bain.png"));
+
+    // The resident sees the public part: the visit, its conclusion, the report.
+    let v = crate::report_form::Visitor::new(&app).await;
+    let path = format!("/suivre-mon-signalement/{code}");
+    let checked = v
+        .post(
+            &path,
+            &[
+                ("initiale_prenom", "A"),
+                ("initiale_nom", "T"),
+                ("code_postal", "69003"),
+            ],
+        )
+        .await;
+    assert_eq!(checked.status, 303, "{}", checked.html);
+    let page = v.get(&path).await;
+    assert!(page.html.contains("Moisissures et absence de ventilation."));
+    assert!(page.html.contains("rapport-visite.pdf"));
+    assert!(!page.html.contains("cuisine.png"));
 }

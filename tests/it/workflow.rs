@@ -463,7 +463,7 @@ async fn an_agent_plans_a_visit_and_records_its_outcome() {
         app.pending_jobs()
             .await
             .iter()
-            .any(|j| j["title"] == "Une visite de votre logement est prévue")
+            .any(|j| j["template"] == "visit_for_resident" && j["event"] == "planifiee")
     );
     let response = app
         .post_form(

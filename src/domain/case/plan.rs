@@ -7,7 +7,7 @@
 use time::PrimitiveDateTime;
 
 use super::edit::SectionsWrite;
-use super::visit::kinds::{Conclusion, Procedure, VisitKind, Visitor};
+use super::visit::kinds::{Conclusion, Procedure, VisitEvent, VisitKind, Visitor};
 use super::{AssignmentStatus, NotificationKind, ReportStatus, VisitOutcome};
 
 /// The case a plan applies to.
@@ -182,6 +182,9 @@ pub enum Notice {
     ResidentWrote { key: &'static str },
     /// E-mail to the resident (occupant and declarant).
     Resident { title: String, message: String },
+    /// A visit e-mail to the resident (its own mail kind per event); the
+    /// message holds only what the resident may read.
+    Visit { event: VisitEvent, message: String },
 }
 
 /// A job queued for the worker in the same transaction.
@@ -234,6 +237,9 @@ pub struct Plan {
     pub follow_up: Option<NewFollowUp>,
     /// Documents added, edited, turned or deleted (`domain::document::commands`).
     pub documents: Vec<crate::domain::document::commands::DocumentChange>,
+    /// The documents the plan adds belong to this visit of the case
+    /// (its report and photos, docs/visits.md §4).
+    pub documents_visit: Option<u64>,
     pub subscriptions: Vec<Subscription>,
     pub audit: Option<AuditEntry>,
     pub notices: Vec<Notice>,
@@ -254,6 +260,7 @@ impl Plan {
             tags: None,
             follow_up: None,
             documents: Vec::new(),
+            documents_visit: None,
             subscriptions: Vec::new(),
             audit: None,
             notices: Vec::new(),
@@ -287,6 +294,7 @@ impl Plan {
     pub fn resident_email(&self) -> Option<(&str, &str)> {
         self.notices.iter().find_map(|n| match n {
             Notice::Resident { title, message } => Some((title.as_str(), message.as_str())),
+            Notice::Visit { event, message } => Some((event.label(), message.as_str())),
             _ => None,
         })
     }

@@ -77,6 +77,10 @@ pub async fn show_dashboard(
                     "Messages d’usagers sans réponse",
                     "/bo/signalements?statut=active&suivi_auteur=resident".to_owned(),
                 ),
+                "visit_needed" => (
+                    "Visite nécessaire (danger ou insalubrité, aucune visite)",
+                    "/bo/signalements?visite=necessaire".to_owned(),
+                ),
                 "inactive" => (
                     "Sans activité depuis 30 jours",
                     format!("/bo/signalements?statut=active&suivi_au={inactive_since}"),

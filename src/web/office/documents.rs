@@ -35,9 +35,9 @@ use crate::{
 };
 
 /// Largest upload request: ten files of 10 Mo and the form around them.
-const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
+pub(super) const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// The file input's name.
-const FILES_FIELD: &str = "fichiers";
+pub(super) const FILES_FIELD: &str = "fichiers";
 
 /// Adds the documents' routes to the site.
 pub fn register(routes: Routes) -> Routes {
@@ -194,7 +194,7 @@ pub fn panel(rows: Vec<CaseDocumentRow>, actor: &Actor, case: &CaseFacts) -> Doc
 }
 
 /// The fields of a multipart form.
-fn field(fields: &[(String, String)], key: &str) -> String {
+pub(super) fn field(fields: &[(String, String)], key: &str) -> String {
     fields
         .iter()
         .find(|(k, _)| k == key)
@@ -250,6 +250,26 @@ pub async fn upload(
         Ok(approved) => approved,
         Err(refusal) => return action.run(Err(refusal)).await,
     };
+    let stored = match store_files(&state, incoming).await? {
+        Ok(stored) => stored,
+        Err(message) => {
+            let mut fields = FieldErrors::default();
+            fields.add(FILES_FIELD, message);
+            return action.run(Err(Refusal::Invalid(fields))).await;
+        }
+    };
+    let plan = commands::upload(&action.page.user.actor, &facts, approved, stored);
+    action.run(Ok(plan)).await
+}
+
+/// Stores every file of the files field through the upload checks. One
+/// refused file refuses them all (`Err` with the French reasons): the agent
+/// sends the others again with the message in front of them, rather than
+/// guessing what was kept; what was stored is removed again.
+pub(super) async fn store_files(
+    state: &AppState,
+    incoming: Vec<form::Incoming>,
+) -> AppResult<Result<Vec<StoredFile>, String>> {
     let mut errors = Vec::new();
     let mut stored = Vec::new();
     for file in incoming.into_iter().filter(|f| f.field == FILES_FIELD) {
@@ -264,22 +284,18 @@ pub async fn upload(
         {
             Ok(s) => stored.push(stored_file(s)),
             Err(e @ uploads::UploadError::Busy) => {
-                forget(&state, stored.into_iter().flat_map(keys)).await;
+                forget(state, stored.into_iter().flat_map(keys)).await;
                 return Err(AppError::Busy(e.to_string()));
             }
             Err(e) => errors.push(e.to_string()),
         }
     }
-    // One refused file refuses the upload: the agent sends the others again
-    // with the message in front of them, rather than guessing what was kept.
-    if !errors.is_empty() {
-        forget(&state, stored.into_iter().flat_map(keys)).await;
-        let mut fields = FieldErrors::default();
-        fields.add(FILES_FIELD, errors.join(" "));
-        return action.run(Err(Refusal::Invalid(fields))).await;
+    if errors.is_empty() {
+        Ok(Ok(stored))
+    } else {
+        forget(state, stored.into_iter().flat_map(keys)).await;
+        Ok(Err(errors.join(" ")))
     }
-    let plan = commands::upload(&action.page.user.actor, &facts, approved, stored);
-    action.run(Ok(plan)).await
 }
 
 fn keys(file: StoredFile) -> impl Iterator<Item = String> {

@@ -6,11 +6,13 @@
 //! The rules: docs/visits.md.
 
 use axum::{
-    extract::{Path, RawForm, State},
+    extract::{DefaultBodyLimit, Path, RawForm, Request, State},
+    handler::Handler,
     response::Response,
 };
 
 use super::case_actions::{Action, ActionForm};
+use super::documents::{FILES_FIELD, UPLOAD_BODY_LIMIT, field, store_files};
 use crate::{
     app::AppState,
     auth::session::RequestOrigin,
@@ -21,9 +23,64 @@ use crate::{
         permissions::Actor,
         workflow::{self, CaseAction, CaseFacts},
     },
+    domain::{
+        case::{FieldErrors, Refusal},
+        document::{DocumentType, commands},
+    },
     error::{AppError, AppResult},
-    web::layout::OfficePage,
+    web::{layout::OfficePage, public::form, routes::Routes},
 };
+
+/// The visit's upload route (multipart, the documents' body limit).
+pub fn register(routes: Routes) -> Routes {
+    routes.post(
+        "/bo/signalements/{uuid}/visites/{visit_id}/fichiers",
+        crate::domain::permissions::Access::SignedIn,
+        upload.layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
+    )
+}
+
+/// The visit's report or photos, several files at once, through the same
+/// checks and antivirus scan as every upload (`documents::store_files`).
+pub async fn upload(
+    State(state): State<AppState>,
+    page: OfficePage,
+    origin: RequestOrigin,
+    Path((uuid, visit_id)): Path<(String, u64)>,
+    request: Request,
+) -> AppResult<Response> {
+    let (_, facts) = super::cases::load_visible(&state, &page.user, &uuid).await?;
+    let visit = visit_of(&state, &facts, visit_id).await?;
+    let (fields, incoming) = form::read_body(&state, request).await?;
+    let action = Action::new(&state, page, origin, &uuid);
+    let nature = field(&fields, "nature");
+    let kind = match visit::check_files(&action.page.user.actor, &facts, &visit, &nature) {
+        Ok(kind) => kind,
+        Err(refusal) => return action.run(Err(refusal)).await,
+    };
+    let public = kind == DocumentType::RapportVisite && !field(&fields, "public").is_empty();
+    let input = commands::UploadInput {
+        document_type: kind.code().to_owned(),
+        title: String::new(),
+        public,
+        files: incoming.iter().filter(|f| f.field == FILES_FIELD).count(),
+    };
+    let approved = match commands::approve_upload(&action.page.user.actor, &facts, &input) {
+        Ok(approved) => approved,
+        Err(refusal) => return action.run(Err(refusal)).await,
+    };
+    let stored = match store_files(&state, incoming).await? {
+        Ok(stored) => stored,
+        Err(message) => {
+            let mut errors = FieldErrors::default();
+            errors.add(FILES_FIELD, message);
+            return action.run(Err(Refusal::Invalid(errors))).await;
+        }
+    };
+    let plan = commands::upload(&action.page.user.actor, &facts, approved, stored);
+    let plan = visit::files_added(plan, &visit, kind, public);
+    action.run(Ok(plan)).await
+}
 
 fn now() -> time::PrimitiveDateTime {
     let now = time::OffsetDateTime::now_utc();
@@ -170,6 +227,18 @@ pub struct VisitView {
     pub history: Vec<String>,
     /// The user may reschedule, cancel, conclude or edit it.
     pub can_handle: bool,
+    /// Its report and photos: (uuid, file name, is the report, public, scan label).
+    pub files: Vec<VisitFile>,
+}
+
+/// A file of a visit on the case page.
+pub struct VisitFile {
+    pub uuid: String,
+    pub filename: String,
+    pub is_report: bool,
+    pub is_public: bool,
+    pub pending: bool,
+    pub blocked: bool,
 }
 
 impl VisitView {
@@ -190,6 +259,8 @@ impl VisitView {
 /// The visits section of the case page.
 pub struct VisitPanel {
     pub visits: Vec<VisitView>,
+    /// "Visite nécessaire": danger or insalubrity, no visit planned or done.
+    pub needed: bool,
     pub can_plan: bool,
     /// The partners the user may choose as visitor.
     pub partners: Vec<(u64, String)>,
@@ -201,7 +272,18 @@ pub struct VisitPanel {
 pub async fn panel(state: &AppState, actor: &Actor, facts: &CaseFacts) -> AppResult<VisitPanel> {
     let rows = db::visits::of_case(&state.db, facts.report_id).await?;
     let moves = db::visits::reschedules(&state.db, facts.report_id).await?;
+    let files = db::visits::documents(&state.db, facts.report_id).await?;
     let can_plan = workflow::can(actor, facts, CaseAction::PlanVisit);
+    let qualifications = db::visits::live_qualifications(&state.db, facts.report_id).await?;
+    let states: Vec<VisitOutcome> = rows.iter().map(|r| r.facts.status).collect();
+    let needed = visit::alert::visit_needed(
+        facts.status,
+        &qualifications
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        &states,
+    );
     let partners = if can_plan {
         let admin = actor.administers_territory(facts.territory_id);
         db::visits::visit_partner_names(&state.db, facts.territory_id)
@@ -246,11 +328,25 @@ pub async fn panel(state: &AppState, actor: &Actor, facts: &CaseFacts) -> AppRes
                 })
                 .collect(),
             can_handle: can_plan && visit::may_handle(actor, facts, &row.facts),
+            files: files
+                .iter()
+                .filter(|f| f.visit_id == row.facts.id)
+                .map(|f| VisitFile {
+                    uuid: f.uuid.clone(),
+                    filename: f.filename.clone(),
+                    is_report: f.document_type.as_deref()
+                        == Some(DocumentType::RapportVisite.code()),
+                    is_public: f.is_public,
+                    pending: f.scan_status == "pending",
+                    blocked: f.scan_status == "infected",
+                })
+                .collect(),
             conclusion: row.facts.conclusion,
         })
         .collect();
     Ok(VisitPanel {
         visits,
+        needed,
         can_plan,
         partners,
         kinds: VisitKind::options(),

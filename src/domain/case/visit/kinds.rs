@@ -33,6 +33,27 @@ stored_codes! {
     }
 }
 
+stored_codes! {
+    /// What a visit e-mail to the resident is about (the mail kinds of
+    /// docs/visits.md §3); the label is the e-mail's heading.
+    pub enum VisitEvent {
+        Planned = ("planifiee", "Une visite de votre logement est prévue"),
+        Rescheduled = ("reportee", "La visite de votre logement est reportée"),
+        Cancelled = ("annulee", "La visite de votre logement est annulée"),
+        Done = ("effectuee", "La visite de votre logement a eu lieu"),
+        NotDone = ("non_effectuee", "La visite de votre logement n’a pas pu avoir lieu"),
+        Conclusion = ("conclusion", "La conclusion de la visite de votre logement"),
+        Report = ("rapport", "Le rapport de la visite de votre logement est disponible"),
+    }
+}
+
+impl VisitEvent {
+    /// The resident is asked to be there (or represented).
+    pub const fn asks_presence(self) -> bool {
+        matches!(self, Self::Planned | Self::Rescheduled)
+    }
+}
+
 /// Who visits: one of the territory's partners with the visit competence,
 /// or an operator outside the platform named in free text.
 #[derive(Debug, Clone, PartialEq, Eq)]

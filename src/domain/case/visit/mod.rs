@@ -6,6 +6,7 @@
 //! `case_plan::apply`; the visit's own state is guarded there (a visit
 //! concluded by someone else meanwhile → conflict). See docs/visits.md.
 
+pub mod alert;
 pub mod kinds;
 
 use time::PrimitiveDateTime;
@@ -18,9 +19,12 @@ use super::plan::{
 use super::refusal::{FieldErrors, Refusal, check_allowed};
 use super::validation::case_ref;
 use crate::domain::audit::diff;
+use crate::domain::document::DocumentType;
 use crate::domain::permissions::Actor;
 use crate::domain::workflow::{CaseAction, CaseFacts, MIN_MESSAGE_CHARS};
-pub use kinds::{Conclusion, Procedure, VisitFacts, VisitKind, Visitor, parse_procedures, yes_no};
+pub use kinds::{
+    Conclusion, Procedure, VisitEvent, VisitFacts, VisitKind, Visitor, parse_procedures, yes_no,
+};
 /// `dd/mm/yyyy hh:mm`, as the resident reads it.
 pub fn french_datetime(at: &PrimitiveDateTime) -> String {
     format!(
@@ -209,8 +213,8 @@ pub fn plan_visit(
     });
     match &concluded {
         None => {
-            plan.notices.push(Notice::Resident {
-                title: "Une visite de votre logement est prévue".into(),
+            plan.notices.push(Notice::Visit {
+                event: VisitEvent::Planned,
                 message: format!("Un agent viendra visiter le logement le {when}. Merci de prévoir d’être présent ou de vous faire représenter."),
             });
             tell_followers(&mut plan, "Visite planifiée");
@@ -247,8 +251,8 @@ pub fn plan_visit(
 /// The resident's e-mail when a visit took place: its conclusion only if
 /// the resident may read it.
 fn done_notice(conclusion: &Conclusion) -> Notice {
-    Notice::Resident {
-        title: "La visite de votre logement a eu lieu".into(),
+    Notice::Visit {
+        event: VisitEvent::Done,
         message: if conclusion.public {
             conclusion.text.clone()
         } else {
@@ -314,8 +318,8 @@ pub fn conclude_visit(
     let (notice, staff_title) = match outcome {
         VisitOutcome::Done => (done_notice(&conclusion), "Visite effectuée"),
         VisitOutcome::Cancelled => (
-            Notice::Resident {
-                title: "La visite de votre logement est annulée".into(),
+            Notice::Visit {
+                event: VisitEvent::Cancelled,
                 message:
                     "La visite prévue est annulée ; une nouvelle date vous sera proposée si besoin."
                         .into(),
@@ -323,15 +327,15 @@ pub fn conclude_visit(
             "Visite annulée",
         ),
         VisitOutcome::NotDone | VisitOutcome::Planned => (
-            Notice::Resident {
-                title: "La visite de votre logement n’a pas pu avoir lieu".into(),
+            Notice::Visit {
+                event: VisitEvent::NotDone,
                 message: "La visite prévue n’a pas pu se faire. Le service vous recontactera."
                     .into(),
             },
             "Visite non effectuée",
         ),
     };
-    let Notice::Resident { message, .. } = &notice else {
+    let Notice::Visit { message, .. } = &notice else {
         unreachable!("a resident notice")
     };
     let timeline = message.clone();
@@ -451,8 +455,8 @@ pub fn reschedule_visit(
         body: format!("La visite du logement prévue le {before} est reportée au {after}."),
         public: true,
     });
-    plan.notices.push(Notice::Resident {
-        title: "La visite de votre logement est reportée".into(),
+    plan.notices.push(Notice::Visit {
+                event: VisitEvent::Rescheduled,
         message: format!("La visite prévue le {before} est reportée au {after}. Merci de prévoir d’être présent ou de vous faire représenter."),
     });
     tell_followers(&mut plan, "Visite reportée");
@@ -502,8 +506,8 @@ pub fn cancel_visit(
         body: format!("La visite du logement prévue le {when} est annulée."),
         public: true,
     });
-    plan.notices.push(Notice::Resident {
-        title: "La visite de votre logement est annulée".into(),
+    plan.notices.push(Notice::Visit {
+                event: VisitEvent::Cancelled,
         message: format!("La visite prévue le {when} est annulée ; une nouvelle date vous sera proposée si besoin."),
     });
     tell_followers(&mut plan, "Visite annulée");
@@ -583,8 +587,8 @@ pub fn edit_conclusion(
         },
     );
     if after.public && (!before.public || before.text != after.text) {
-        plan.notices.push(Notice::Resident {
-            title: "La conclusion de la visite de votre logement".into(),
+        plan.notices.push(Notice::Visit {
+            event: VisitEvent::Conclusion,
             message: after.text.clone(),
         });
     }
@@ -593,6 +597,63 @@ pub fn edit_conclusion(
         diff: changes,
     });
     Ok(plan)
+}
+
+/// What the visit's upload form adds: its report or its photos.
+pub fn files_type(nature: &str) -> Option<DocumentType> {
+    match nature.trim() {
+        "rapport" => Some(DocumentType::RapportVisite),
+        "photos" => Some(DocumentType::PhotoVisite),
+        _ => None,
+    }
+}
+
+/// Files may be added to a visit that took place, by whoever handles it.
+pub fn check_files(
+    actor: &Actor,
+    case: &CaseFacts,
+    visit: &VisitFacts,
+    nature: &str,
+) -> Result<DocumentType, Refusal> {
+    check_allowed(actor, case, CaseAction::PlanVisit)?;
+    if !may_handle(actor, case, visit) {
+        return Err(Refusal::NotAllowed);
+    }
+    let mut errors = FieldErrors::default();
+    if visit.status != VisitOutcome::Done {
+        errors.add(
+            "visit",
+            "Ajoutez le rapport et les photos une fois la visite effectuée.",
+        );
+    }
+    let kind = files_type(nature);
+    if kind.is_none() {
+        errors.add("nature", "Indiquez s’il s’agit du rapport ou de photos.");
+    }
+    errors.clone().into_result()?;
+    kind.ok_or(Refusal::Invalid(errors))
+}
+
+/// The upload's plan (`document::commands::upload`) made the visit's: the
+/// files belong to the visit, the followers hear of a report, and the
+/// resident of a report they may read ("report available").
+pub fn files_added(mut plan: Plan, visit: &VisitFacts, kind: DocumentType, public: bool) -> Plan {
+    plan.documents_visit = Some(visit.id);
+    if kind == DocumentType::RapportVisite {
+        plan.notices
+            .retain(|n| !matches!(n, Notice::Resident { .. } | Notice::Visit { .. }));
+        if public {
+            plan.notices.push(Notice::Visit {
+                event: VisitEvent::Report,
+                message: format!(
+                    "Le rapport de la visite du {} est disponible dans votre espace de suivi.",
+                    french_datetime(&visit.scheduled_at)
+                ),
+            });
+        }
+        tell_followers(&mut plan, "Rapport de visite disponible");
+    }
+    plan
 }
 
 #[cfg(test)]
@@ -1013,7 +1074,7 @@ mod tests {
             Guard::Visit { visit_id: 4, change: VisitChange::EditConclusion(ref c) } if c.public
         ));
         assert!(
-            matches!(plan.notices.as_slice(), [Notice::Resident { .. }]),
+            matches!(plan.notices.as_slice(), [Notice::Visit { .. }]),
             "made public: the resident reads it"
         );
         let same = conclusion(&["insalubrite"], "Moisissures dans la chambre.", false);
@@ -1041,5 +1102,71 @@ mod tests {
             ),
             Err(Refusal::NotAllowed)
         );
+    }
+
+    #[test]
+    fn files_go_to_a_done_visit_and_a_public_report_is_announced() {
+        let active = case(R::Active, &[(10, A::Accepted), (11, A::Accepted)]);
+        let done = VisitFacts {
+            status: VisitOutcome::Done,
+            ..planned(Some(10))
+        };
+        assert_eq!(
+            check_files(&agent(10), &active, &done, "rapport"),
+            Ok(DocumentType::RapportVisite)
+        );
+        assert_eq!(
+            check_files(&agent(10), &active, &done, "photos"),
+            Ok(DocumentType::PhotoVisite)
+        );
+        assert!(
+            errors_of(
+                check_files(&agent(10), &active, &planned(Some(10)), "photos").map(|_| Plan::new(
+                    case_ref(&active),
+                    None,
+                    Guard::None
+                ))
+            )
+            .get("visit")
+            .is_some()
+        );
+        assert!(
+            errors_of(
+                check_files(&agent(10), &active, &done, "video").map(|_| Plan::new(
+                    case_ref(&active),
+                    None,
+                    Guard::None
+                ))
+            )
+            .get("nature")
+            .is_some()
+        );
+        assert_eq!(
+            check_files(&agent(11), &active, &done, "rapport"),
+            Err(Refusal::NotAllowed)
+        );
+        let plan = files_added(
+            Plan::new(case_ref(&active), Some(110), Guard::None),
+            &done,
+            DocumentType::RapportVisite,
+            true,
+        );
+        assert_eq!(plan.documents_visit, Some(4));
+        assert_eq!(
+            plan.resident_email().map(|(t, _)| t),
+            Some("Le rapport de la visite de votre logement est disponible")
+        );
+        let private = files_added(
+            Plan::new(case_ref(&active), Some(110), Guard::None),
+            &done,
+            DocumentType::RapportVisite,
+            false,
+        );
+        assert_eq!(
+            private.resident_email(),
+            None,
+            "a private report is not announced"
+        );
+        assert_eq!(private.staff_notices().len(), 1);
     }
 }
