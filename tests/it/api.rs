@@ -1021,3 +1021,41 @@ async fn a_document_is_served_only_once_scanned_clean() {
     let stranger = token(&app, &id, &secret).await;
     assert_problem(api_get(&app, &stranger, &path).await, 404).await;
 }
+
+#[tokio::test]
+async fn a_document_sent_through_the_api_stays_hidden_from_the_resident_unless_public() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    for (name, public) in [("rapport.pdf", "false"), ("courrier.pdf", "true")] {
+        let response = app
+            .client
+            .post(app.url(&format!(
+                "/api/v1/signalements/{}/documents?nom_fichier={name}&public={public}",
+                case.uuid
+            )))
+            .bearer_auth(&bearer)
+            .header("content-type", "application/octet-stream")
+            .body(b"%PDF-1.4\n%%EOF\n".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "{name}");
+    }
+    // Recorded as the partner's (a document without uploader is the
+    // resident's own and always shown to them).
+    let anonymous: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM documents WHERE report_id = ? AND uploaded_by_user_id IS NULL",
+    )
+    .bind(case.id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(anonymous, 0);
+    let shown: Vec<String> = db::documents::list_for_resident(&app.db, case.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|d| d.filename)
+        .collect();
+    assert_eq!(shown, vec!["courrier.pdf".to_owned()]);
+}

@@ -887,7 +887,7 @@ pub async fn upload_document(
                 })?;
                 let document_uuid = uuid::Uuid::new_v4().to_string();
                 let public = params.public.unwrap_or(false);
-                uploads::record(
+                let document_id = uploads::record(
                     &mut tx,
                     &db::documents::NewDocument {
                         uuid: &document_uuid,
@@ -900,12 +900,17 @@ pub async fn upload_document(
                         size: stored.size,
                         sha256: &stored.sha256,
                         kind: stored.kind,
-                        document_type: "autre",
+                        document_type: crate::domain::document::DocumentType::Autre.code(),
                         defect_code: None,
                         is_public: public,
                     },
                 )
                 .await?;
+                // Named as the partner's, not the resident's: a document
+                // without uploader is always shown to the resident
+                // (docs/documents.md), whatever `public` says.
+                db::documents::set_uploader(&mut tx, document_id, Some(actor.user_id), None)
+                    .await?;
                 let actor_email = format!("api:{}", caller.account.uuid);
                 db::audit::record(
                     &mut tx,

@@ -530,7 +530,7 @@ pub async fn send_message(
                 size: file.size,
                 sha256: &file.sha256,
                 kind: &file.kind,
-                document_type: "autre",
+                document_type: crate::domain::document::DocumentType::Autre.code(),
                 defect_code: None,
                 is_public: false,
             },
