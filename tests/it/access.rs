@@ -1,8 +1,6 @@
 //! Back-office access: login, sessions, throttling, activation and reset,
 //! the role × route matrix, administration and its audit log.
 
-use std::collections::HashMap;
-
 use histologe::web::routes::route_table;
 use sqlx::Row;
 
@@ -942,14 +940,25 @@ async fn a_super_admin_opens_a_territory_and_tags_are_managed_per_territory() {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expect {
-    /// The handler ran (any answer but 403 or a redirect to the login page).
+    /// The handler ran on an existing resource: any answer but 403, 404 or
+    /// a redirect to the login page (a 400/409/422 for an empty form is an
+    /// answer of the handler).
     Allowed,
+    /// 404: the resource does not exist for this user (a case outside
+    /// their scope is hidden, not forbidden).
+    Hidden,
+    /// 403 from the role gate (`x-denied-by`): the route is not for this role.
     Forbidden,
+    /// 403 from the handler: the route is for this role, but the handler
+    /// refused this user this resource (a case outside their scope, an
+    /// action their role may not take on it). In the matrix it counts as
+    /// allowed: the handler ran.
+    Refused,
     Login,
 }
 
 pub use Expect as MatrixExpect;
-use Expect::{Allowed as A, Forbidden as F, Login as L};
+use Expect::{Allowed as A, Forbidden as F, Hidden as N, Login as L};
 
 /// Who may use each route: anonymous, agent, partner admin, territory
 /// admin, super admin. Every route of the site must be listed here.
@@ -1122,133 +1131,157 @@ fn every_route_of_the_site_has_an_entry_in_the_role_matrix() {
     );
 }
 
+/// What a request of the matrix answered, in the matrix's terms.
+async fn answer_of(user: &TestApp, method: &str, path: &str) -> (Expect, String) {
+    let response = if method == "GET" {
+        user.get(path).await
+    } else {
+        user.post_form(path, &[]).await
+    };
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let got = if status == 403 && response.headers().contains_key("x-denied-by") {
+        Expect::Forbidden
+    } else if status == 403 {
+        Expect::Refused
+    } else if status == 404 {
+        Expect::Hidden
+    } else if (300..400).contains(&status)
+        && location.starts_with("/connexion")
+        && path != "/deconnexion"
+    {
+        Expect::Login
+    } else {
+        Expect::Allowed
+    };
+    (got, format!("{status} {location}"))
+}
+
+/// A client of its own for each role, logged in (or anonymous).
+async fn session_of(app: &TestApp, role: Option<&str>) -> TestApp {
+    let user = TestApp {
+        client: new_client(),
+        ..TestApp::spawn_with(
+            app.state.config.database_url.expose(),
+            &crate::common::redis_url(),
+        )
+        .await
+    };
+    if let Some(email) = role {
+        user.login_as(email).await;
+    }
+    user
+}
+
+const ROLES: [Option<&str>; 5] = [
+    None,
+    Some(AGENT_SCHS69),
+    Some(PA_SCHS69),
+    Some(RT69),
+    Some(SUPER_ADMIN),
+];
+
+/// Every route, every role, on real resources (so that "allowed" can never
+/// be a 404 for a made-up id): a case of 69A assigned to the SCHS, which
+/// every role of the matrix may see.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_answers_each_role_as_the_matrix_says() {
     let app = TestApp::spawn().await;
     app.seed_demo().await;
-    // Targets that no login depends on.
-    sqlx::query(
-        "INSERT INTO users (uuid, email, first_name, last_name, role, status) VALUES (UUID(), 'cible@lyon.fr', 'Cible', 'Test', 'agent', 'inactive')",
-    )
-    .execute(&app.db)
-    .await
-    .unwrap();
-    let target_user = id_of(&app, "SELECT id FROM users WHERE email = 'cible@lyon.fr'").await;
-    let schs69 = id_of(
-        &app,
-        "SELECT id FROM partners WHERE name LIKE 'Service communal%Lyon'",
-    )
-    .await;
-    let t69 = id_of(
-        &app,
-        "SELECT CAST(id AS UNSIGNED) FROM territories WHERE code = '69A'",
-    )
-    .await;
-    sqlx::query("INSERT INTO user_partners (user_id, partner_id, territory_id) VALUES (?, ?, ?)")
-        .bind(target_user)
-        .bind(schs69)
-        .bind(t69)
-        .execute(&app.db)
-        .await
-        .unwrap();
-    let mut ids = HashMap::new();
-    ids.insert("/bo/utilisateurs/{id}", target_user.to_string());
-    ids.insert("/bo/partenaires/{id}", schs69.to_string());
-    ids.insert("/bo/territoires/{id}", t69.to_string());
-
-    // A case of 69A assigned to the SCHS (so that every role of the matrix
-    // can see it).
-    let case_uuid: String = sqlx::query_scalar(
-        "SELECT r.uuid FROM reports r JOIN assignments a ON a.report_id = r.id
-         JOIN territories t ON t.id = r.territory_id
-         WHERE t.code = '69A' AND a.partner_id = ? ORDER BY r.id LIMIT 1",
-    )
-    .bind(schs69)
-    .fetch_one(&app.db)
-    .await
-    .expect("a demo case assigned to the SCHS");
-    let roles = [
-        None,
-        Some(AGENT_SCHS69),
-        Some(PA_SCHS69),
-        Some(RT69),
-        Some(SUPER_ADMIN),
-    ];
+    let targets = crate::access_targets::Targets::create(&app).await;
     let mut failures = Vec::new();
     let mut table: Vec<_> = route_table();
     // Log out last.
     table.sort_by_key(|r| r.path == "/deconnexion");
-    for (index, role) in roles.iter().enumerate() {
-        let user = TestApp {
-            client: new_client(),
-            ..TestApp::spawn_with(
-                app.state.config.database_url.expose(),
-                &crate::common::redis_url(),
-            )
-            .await
-        };
-        if let Some(email) = role {
-            user.login_as(email).await;
-        }
+    let mut checks = 0;
+    for (index, role) in ROLES.iter().enumerate() {
+        let user = session_of(&app, *role).await;
         for route in &table {
             let Some(expected) = expected_of(route.method, route.path) else {
                 continue;
             };
-            let mut path = route.path.to_owned();
-            for (pattern, id) in &ids {
-                if route.path.starts_with(pattern) {
-                    path = path.replacen("{id}", id, 1);
-                }
-            }
-            if path.contains("/bo/etiquettes/{id}") {
-                let tag: u64 = sqlx::query_scalar(
-                    "INSERT INTO tags (territory_id, label) VALUES (?, UUID()) RETURNING id",
-                )
-                .bind(t69)
-                .fetch_one(&app.db)
-                .await
-                .unwrap();
-                path = path.replace("{id}", &tag.to_string());
-            }
-            path = path.replace("{token}", &"ab".repeat(32));
-            path = path
-                .replace("{uuid}", &case_uuid)
-                .replace("{visit_id}", "1");
-            path = path.replace("/filtres/{id}", "/filtres/999999");
-            path = path.replace("/regles-affectation/{id}", "/regles-affectation/999999");
-            path = crate::access_matrix_extra::fill(&path, &app).await;
-            let response = if route.method == "GET" {
-                user.get(&path).await
-            } else {
-                user.post_form(&path, &[]).await
-            };
-            let status = response.status().as_u16();
-            let location = response
-                .headers()
-                .get("location")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned();
-            let got = if status == 403 && response.headers().contains_key("x-denied-by") {
-                Expect::Forbidden
-            } else if (300..400).contains(&status)
-                && location.starts_with("/connexion")
-                && route.path != "/deconnexion"
-            {
-                Expect::Login
-            } else {
+            let path = targets.fill(route.path, *role).await;
+            let (got, answer) = answer_of(&user, route.method, &path).await;
+            checks += 1;
+            let got = if got == Expect::Refused {
                 Expect::Allowed
+            } else {
+                got
             };
-            if status >= 500 {
+            if answer.starts_with('5') {
                 failures.push(format!(
-                    "{} {path} as {role:?}: server error {status}",
+                    "{} {path} as {role:?}: server error {answer}",
                     route.method
                 ));
             } else if got != expected[index] {
                 failures.push(format!(
-                    "{} {path} as {role:?}: expected {:?}, got {status} {location}",
+                    "{} {path} as {role:?}: expected {:?}, got {got:?} {answer}",
                     route.method, expected[index]
                 ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(checks, ROLES.len() * table.len(), "a route was skipped");
+}
+
+/// The case routes on cases outside the user's scope: where the matrix
+/// lets the role in, the handler refuses a case outside the user's scope
+/// (403, as Histologe's voters do: identifiers are random UUIDs, so the
+/// refusal reveals nothing guessable) and answers 404 for a case that does
+/// not exist. Cases: one of another territory (out of scope for everyone
+/// of 69A, not for the super admin), one of 69A not assigned to the SCHS
+/// (out of scope for the SCHS's agent and admin, not for the territory),
+/// and an unknown one. Where the matrix refuses the role, the role gate
+/// answers first, whatever the case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_routes_hide_the_cases_outside_each_users_scope() {
+    let app = TestApp::spawn().await;
+    app.seed_demo().await;
+    let targets = crate::access_targets::Targets::create(&app).await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    use Expect::Refused as S;
+    // What a role the matrix lets in gets, per case.
+    let outside: [(&str, &str, [Expect; 5]); 3] = [
+        ("another territory", &targets.case_of_13, [L, S, S, S, A]),
+        (
+            "not assigned to the SCHS",
+            &targets.case_of_69_unassigned,
+            [L, S, S, A, A],
+        ),
+        ("unknown", &unknown, [L, N, N, N, N]),
+    ];
+    let routes: Vec<_> = route_table()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/bo/signalements/{uuid}"))
+        .collect();
+    assert!(routes.len() >= 15, "{} case routes", routes.len());
+    let mut failures = Vec::new();
+    for (index, role) in ROLES.iter().enumerate() {
+        let user = session_of(&app, *role).await;
+        for (what, case, expected) in &outside {
+            for route in &routes {
+                let path = targets
+                    .fill(route.path, *role)
+                    .await
+                    .replace(&targets.case_uuid, case);
+                let (got, answer) = answer_of(&user, route.method, &path).await;
+                let gate = expected_of(route.method, route.path).expect("in the matrix")[index];
+                let expected = if gate == A { expected } else { &[gate; 5] };
+                // In scope, the handler may still refuse an action (a super
+                // admin answering for a partner): anything but 404 is right.
+                let matches = got == expected[index] || (expected[index] == A && got == S);
+                if answer.starts_with('5') || !matches {
+                    failures.push(format!(
+                        "{} {path} ({what}) as {role:?}: expected {:?}, got {got:?} {answer}",
+                        route.method, expected[index]
+                    ));
+                }
             }
         }
     }

@@ -3,22 +3,22 @@
 //! its routes here, with the expected answer for anonymous, agent, partner
 //! admin, territory admin and super admin.
 
-use crate::common::TestApp;
-
 type Expect = crate::access::MatrixExpect;
 
-use crate::access::MatrixExpect::{Allowed as A, Forbidden as F, Login as L};
+use crate::access::MatrixExpect::{Allowed as A, Forbidden as F, Hidden as N, Login as L};
 
 pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     // Interconnections (worker issue).
     ("GET", "/bo/interconnexions", [L, F, F, A, A]),
     ("POST", "/bo/interconnexions/{id}/relancer", [L, F, F, A, A]),
-    // Prometheus figures: no role, only the bearer of METRICS_TOKEN (404
-    // here: the tests configure no token; tests/it/worker/operations.rs).
-    ("GET", "/metrics", [A, A, A, A, A]),
-    // Development mailbox (404 in production; tests run as `test`).
-    ("GET", "/dev/courriels", [A, A, A, A, A]),
-    ("GET", "/dev/courriels/{id}", [A, A, A, A, A]),
+    // Prometheus figures: no role, only the bearer of METRICS_TOKEN; without
+    // a configured token the route does not exist for anyone (the token's
+    // own tests: tests/it/worker/operations.rs).
+    ("GET", "/metrics", [N, N, N, N, N]),
+    // Development mailbox: opt-in (DEV_MAILBOX), so absent here for every
+    // role, as in production.
+    ("GET", "/dev/courriels", [N, N, N, N, N]),
+    ("GET", "/dev/courriels/{id}", [N, N, N, N, N]),
     // Map, statistics and exports (without parameters: a 400 is an answer).
     ("GET", "/bo/cartographie", [L, A, A, A, A]),
     ("GET", "/bo/cartographie/donnees", [L, A, A, A, A]),
@@ -60,12 +60,3 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
         [L, A, A, A, A],
     ),
 ];
-
-/// Replaces the path parameters of those routes with real values.
-pub async fn fill(path: &str, _app: &TestApp) -> String {
-    // A job that does not exist: allowed roles get 404, the others 403 or
-    // the login page before the handler runs.
-    path.replace("/bo/interconnexions/{id}", "/bo/interconnexions/999999999")
-        .replace("/dev/courriels/{id}", "/dev/courriels/aucun")
-        .replace("/bo/comptes-api/{id}", "/bo/comptes-api/999999999")
-}

@@ -15,6 +15,7 @@ mod fakes;
 
 mod access;
 mod access_matrix_extra;
+mod access_targets;
 mod address_history;
 mod antivirus;
 mod api;
