@@ -506,9 +506,10 @@ pub async fn sample_report_uuids(pool: &Pool, count: u32) -> Result<Vec<String>,
     sqlx::query_scalar!(
         "SELECT r.uuid FROM reports r
          JOIN (SELECT MIN(id) AS lo, GREATEST(1, (MAX(id) - MIN(id)) DIV ?) AS step FROM reports) b
-         WHERE r.id >= b.lo AND (r.id - b.lo) MOD b.step = 0 AND r.status <> 'archived'
+         WHERE r.id >= b.lo AND (r.id - b.lo) MOD b.step = 0 AND r.status <> ?
          LIMIT ?",
         count,
+        ReportStatus::Archived.as_str(),
         count
     )
     .fetch_all(pool)

@@ -21,7 +21,7 @@ use sqlx::{MySql, QueryBuilder, Row, mysql::MySqlConnectOptions};
 use super::{Pool, cases::push_where};
 use crate::{
     config::Config,
-    domain::{case_filter::CaseFilter, permissions::ReportScope},
+    domain::{case::ReportStatus, case_filter::CaseFilter, permissions::ReportScope},
 };
 
 /// The exports' own pool (`EXPORT_DATABASE_MAX_CONNECTIONS`), apart from
@@ -48,6 +48,30 @@ pub struct ExportColumn {
     sql: &'static str,
     /// Part of the default selection.
     pub default: bool,
+    /// What a stored value shows as in the file (a state's French label:
+    /// the code → label mapping lives with the state, not in SQL).
+    cell: Cell,
+}
+
+/// How a stored value is written in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cell {
+    /// As stored.
+    Stored,
+    /// A report status, by its label.
+    ReportStatus,
+}
+
+impl Cell {
+    fn render(self, value: String) -> String {
+        match self {
+            Self::Stored => value,
+            Self::ReportStatus => match ReportStatus::parse(&value) {
+                Some(status) => status.label().to_owned(),
+                None => value,
+            },
+        }
+    }
 }
 
 const fn col(
@@ -61,6 +85,13 @@ const fn col(
         label,
         sql,
         default,
+        cell: Cell::Stored,
+    }
+}
+
+impl ExportColumn {
+    const fn shown_as(self, cell: Cell) -> Self {
+        Self { cell, ..self }
     }
 }
 
@@ -85,12 +116,7 @@ pub const COLUMNS: &[ExportColumn] = &[
         "DATE_FORMAT(r.created_at, '%d/%m/%Y')",
         true,
     ),
-    col(
-        "statut",
-        "Statut",
-        "CASE r.status WHEN 'need_validation' THEN 'Nouveau' WHEN 'active' THEN 'En cours' WHEN 'closed' THEN 'Fermé' WHEN 'refused' THEN 'Refusé' WHEN 'archived' THEN 'Archivé' ELSE r.status END",
-        true,
-    ),
+    col("statut", "Statut", "r.status", true).shown_as(Cell::ReportStatus),
     col(
         "profil_declarant",
         "Profil déclarant",
@@ -366,6 +392,7 @@ pub fn stream_rows(
     columns: Vec<&'static ExportColumn>,
 ) -> impl Stream<Item = Result<Vec<String>, sqlx::Error>> + Send + 'static {
     let width = columns.len();
+    let cells: Vec<Cell> = columns.iter().map(|c| c.cell).collect();
     let mut sql = String::from("SELECT ");
     for (i, column) in columns.iter().enumerate() {
         if i > 0 {
@@ -389,7 +416,7 @@ pub fn stream_rows(
                 (0..width)
                     .map(|i| {
                         row.try_get::<Option<String>, _>(i)
-                            .map(Option::unwrap_or_default)
+                            .map(|v| v.map(|v| cells[i].render(v)).unwrap_or_default())
                     })
                     .collect::<Result<Vec<String>, _>>()
             });

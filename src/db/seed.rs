@@ -6,6 +6,7 @@ use sqlx::MySqlConnection;
 use time::PrimitiveDateTime;
 
 use super::Pool;
+use crate::domain::case::AssignmentStatus;
 
 pub async fn user_exists(pool: &Pool, email: &str) -> Result<bool, sqlx::Error> {
     let n = sqlx::query_scalar!(
@@ -51,17 +52,18 @@ pub async fn insert_assignment(
     conn: &mut MySqlConnection,
     report_id: u64,
     partner_id: u64,
-    status: &str,
+    status: AssignmentStatus,
     at: PrimitiveDateTime,
 ) -> Result<(), sqlx::Error> {
+    // Answered at the same time, unless still waiting for an answer.
+    let answered_at = (status != AssignmentStatus::New).then_some(at);
     sqlx::query!(
         "INSERT IGNORE INTO assignments (report_id, partner_id, status, answered_at, created_at)
-         VALUES (?, ?, ?, IF(? = 'nouveau', NULL, ?), ?)",
+         VALUES (?, ?, ?, ?, ?)",
         report_id,
         partner_id,
         status,
-        status,
-        at,
+        answered_at,
         at
     )
     .execute(conn)

@@ -38,7 +38,8 @@ pub type Counts = Vec<(String, i64)>;
 struct Grouping {
     key: &'static str,
     joins: &'static str,
-    condition: &'static str,
+    /// Only the reports in this status.
+    only_status: Option<ReportStatus>,
     order: &'static str,
 }
 
@@ -48,7 +49,7 @@ impl Grouping {
         Self {
             key,
             joins: "",
-            condition: "",
+            only_status: None,
             order: "n DESC, k",
         }
     }
@@ -65,8 +66,11 @@ impl Grouping {
         Self { joins, ..self }
     }
 
-    const fn only(self, condition: &'static str) -> Self {
-        Self { condition, ..self }
+    const fn only(self, status: ReportStatus) -> Self {
+        Self {
+            only_status: Some(status),
+            ..self
+        }
     }
 }
 
@@ -92,10 +96,10 @@ const BY_DEFECT_CATEGORY: Grouping = Grouping::by_count("oc.label").joining(
 );
 
 const BY_REFUSAL_REASON: Grouping =
-    Grouping::by_count("r.refusal_reason").only("AND r.status = 'refused'");
+    Grouping::by_count("r.refusal_reason").only(ReportStatus::Refused);
 
 const BY_CLOSURE_REASON: Grouping =
-    Grouping::by_count("r.closure_reason").only("AND r.status = 'closed'");
+    Grouping::by_count("r.closure_reason").only(ReportStatus::Closed);
 
 /// Every grouped count, for [`explain_selection`].
 const GROUPINGS: [&Grouping; 7] = [
@@ -113,14 +117,17 @@ fn grouped_query<'a>(prefix: &str, sel: &Selection<'_>, g: &Grouping) -> QueryBu
     let Grouping {
         key,
         joins,
-        condition,
+        only_status,
         order,
     } = g;
     let mut qb: QueryBuilder<MySql> = QueryBuilder::new(format!(
         "{prefix}SELECT CAST(COALESCE({key}, '') AS CHAR) AS k, COUNT(DISTINCT r.id) AS n FROM reports r {joins}"
     ));
     push_where(&mut qb, sel.scope, sel.filter, sel.user_id);
-    qb.push(format!(" {condition} GROUP BY k ORDER BY {order}"));
+    if let Some(status) = only_status {
+        qb.push(" AND r.status = ").push_bind(*status);
+    }
+    qb.push(format!(" GROUP BY k ORDER BY {order}"));
     qb
 }
 
@@ -330,7 +337,8 @@ pub struct PublicTotals {
 }
 
 pub async fn public_totals(pool: &Pool) -> Result<PublicTotals, sqlx::Error> {
-    let row = sqlx::query_file!("src/db/sql/public_totals.sql")
+    let [closed, refused, archived] = TOTALS_BINDS;
+    let row = sqlx::query_file!("src/db/sql/public_totals.sql", closed, refused, archived)
         .fetch_one(pool)
         .await?;
     Ok(PublicTotals {
@@ -351,9 +359,15 @@ pub struct TerritoryCount {
 }
 
 pub async fn public_by_territory(pool: &Pool) -> Result<Vec<TerritoryCount>, sqlx::Error> {
-    sqlx::query_file_as!(TerritoryCount, "src/db/sql/public_by_territory.sql")
-        .fetch_all(pool)
-        .await
+    let [closed, archived] = BY_TERRITORY_BINDS;
+    sqlx::query_file_as!(
+        TerritoryCount,
+        "src/db/sql/public_by_territory.sql",
+        closed,
+        archived
+    )
+    .fetch_all(pool)
+    .await
 }
 
 /// Received and resolved reports of one month (`YYYY-MM`).
@@ -366,9 +380,15 @@ pub struct MonthCount {
 
 /// The last 24 months with reports, oldest first.
 pub async fn public_by_month(pool: &Pool) -> Result<Vec<MonthCount>, sqlx::Error> {
-    let mut months = sqlx::query_file_as!(MonthCount, "src/db/sql/public_by_month.sql")
-        .fetch_all(pool)
-        .await?;
+    let [closed, archived] = BY_MONTH_BINDS;
+    let mut months = sqlx::query_file_as!(
+        MonthCount,
+        "src/db/sql/public_by_month.sql",
+        closed,
+        archived
+    )
+    .fetch_all(pool)
+    .await?;
     months.reverse();
     Ok(months)
 }
@@ -381,9 +401,35 @@ pub struct CategoryCount {
 }
 
 pub async fn public_by_defect_category(pool: &Pool) -> Result<Vec<CategoryCount>, sqlx::Error> {
-    sqlx::query_file_as!(CategoryCount, "src/db/sql/public_by_defect_category.sql")
-        .fetch_all(pool)
-        .await
+    let [archived] = BY_DEFECT_CATEGORY_BINDS;
+    sqlx::query_file_as!(
+        CategoryCount,
+        "src/db/sql/public_by_defect_category.sql",
+        archived
+    )
+    .fetch_all(pool)
+    .await
+}
+
+// The statuses the public queries bind, in the order of their `?`: the
+// stored codes come from `ReportStatus`, never spelled in the SQL.
+const TOTALS_BINDS: [ReportStatus; 3] = [
+    ReportStatus::Closed,
+    ReportStatus::Refused,
+    ReportStatus::Archived,
+];
+const BY_TERRITORY_BINDS: [ReportStatus; 2] = [ReportStatus::Closed, ReportStatus::Archived];
+const BY_MONTH_BINDS: [ReportStatus; 2] = [ReportStatus::Closed, ReportStatus::Archived];
+const BY_DEFECT_CATEGORY_BINDS: [ReportStatus; 1] = [ReportStatus::Archived];
+
+/// `EXPLAIN` + a query file, its `?` bound to `binds` in order.
+fn with_binds<'a>(sql: &str, binds: &[ReportStatus]) -> QueryBuilder<'a, MySql> {
+    let mut parts = sql.split('?');
+    let mut qb = QueryBuilder::new(format!("EXPLAIN {}", parts.next().unwrap_or_default()));
+    for (part, status) in parts.zip(binds) {
+        qb.push_bind(*status).push(part);
+    }
+    qb
 }
 
 /// `EXPLAIN` of the four public queries. Their SQL lives in `src/db/sql/`
@@ -394,12 +440,17 @@ pub async fn explain_public(pool: &Pool) -> Result<Vec<ExplainRow>, sqlx::Error>
     explain_rows(
         pool,
         [
-            include_str!("sql/public_totals.sql"),
-            include_str!("sql/public_by_territory.sql"),
-            include_str!("sql/public_by_month.sql"),
-            include_str!("sql/public_by_defect_category.sql"),
-        ]
-        .map(|sql| QueryBuilder::new(format!("EXPLAIN {sql}"))),
+            with_binds(include_str!("sql/public_totals.sql"), &TOTALS_BINDS),
+            with_binds(
+                include_str!("sql/public_by_territory.sql"),
+                &BY_TERRITORY_BINDS,
+            ),
+            with_binds(include_str!("sql/public_by_month.sql"), &BY_MONTH_BINDS),
+            with_binds(
+                include_str!("sql/public_by_defect_category.sql"),
+                &BY_DEFECT_CATEGORY_BINDS,
+            ),
+        ],
     )
     .await
 }

@@ -537,3 +537,50 @@ fn cycles(imports: &[&Import]) -> Vec<Vec<String>> {
     walk.found.sort();
     walk.found
 }
+
+/// The stored codes of the case states are spelled once, in their enums
+/// (`domain::case::status`): SQL binds the enum, so a renamed code cannot
+/// leave a query behind. This guards against a literal coming back.
+#[test]
+fn no_sql_spells_a_case_state_code() {
+    let codes = [
+        "need_validation",
+        "refused",
+        "closed",
+        "nouveau",
+        "en_cours",
+        "refuse",
+        "ferme",
+        "planned",
+        "cancelled",
+        "not_done",
+    ];
+    let mut found = Vec::new();
+    let mut files = rust_files(Path::new("src"));
+    files.extend(
+        std::fs::read_dir("src/db/sql")
+            .expect("src/db/sql is readable")
+            .map(|entry| entry.expect("a directory entry").path()),
+    );
+    for file in files {
+        let is_sql = file.extension().is_some_and(|e| e == "sql");
+        let text = std::fs::read_to_string(&file).expect("source file");
+        for (number, line) in text.lines().enumerate() {
+            let code_part = if is_sql {
+                line.split("--").next().unwrap_or_default()
+            } else {
+                line.split("//").next().unwrap_or_default()
+            };
+            for code in codes {
+                if code_part.contains(&format!("'{code}'")) {
+                    found.push(format!("{}:{}: '{code}'", file.display(), number + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "bind the state's enum instead:\n{}",
+        found.join("\n")
+    );
+}

@@ -339,9 +339,15 @@ impl CaseBuilder {
         let now = PrimitiveDateTime::new(now.date(), now.time());
         for a in &self.assignments {
             let at = a.answered.as_deref().map_or(now, datetime);
-            db::seed::insert_assignment(&mut tx, id, a.partner_id, &a.status, at)
-                .await
-                .expect("insert assignment");
+            db::seed::insert_assignment(
+                &mut tx,
+                id,
+                a.partner_id,
+                assignment_status(&a.status),
+                at,
+            )
+            .await
+            .expect("insert assignment");
         }
         tx.commit().await.expect("commit case");
         Case {
@@ -457,6 +463,12 @@ pub async fn create_partner(app: &TestApp, territory_id: u32, name: &str, kind: 
 }
 
 /// The id of a territory by its code (`69A`, `13`).
+/// A stored assignment status the tests name by its code.
+fn assignment_status(code: &str) -> histologe::domain::case::AssignmentStatus {
+    histologe::domain::case::AssignmentStatus::parse(code)
+        .unwrap_or_else(|| panic!("unknown assignment status {code}"))
+}
+
 pub async fn territory_id(app: &TestApp, code: &str) -> u32 {
     let mut conn = app.db.acquire().await.expect("connection");
     db::seed::territory_id(&mut conn, code)
@@ -481,9 +493,15 @@ pub async fn assign_at(
     let now = time::OffsetDateTime::now_utc();
     let at = answered.map_or(PrimitiveDateTime::new(now.date(), now.time()), datetime);
     let mut conn = app.db.acquire().await.expect("connection");
-    db::seed::insert_assignment(&mut conn, report_id, partner_id, status, at)
-        .await
-        .expect("insert assignment");
+    db::seed::insert_assignment(
+        &mut conn,
+        report_id,
+        partner_id,
+        assignment_status(status),
+        at,
+    )
+    .await
+    .expect("insert assignment");
     sqlx::query_scalar("SELECT id FROM assignments WHERE report_id = ? AND partner_id = ?")
         .bind(report_id)
         .bind(partner_id)
