@@ -271,9 +271,10 @@ pub async fn qualifications(
 ) -> Result<Vec<QualificationRow>, sqlx::Error> {
     sqlx::query_as!(
         QualificationRow,
-        "SELECT qualification, status FROM report_qualifications WHERE report_id = ? AND status <> 'archived'
+        "SELECT qualification, status FROM report_qualifications WHERE report_id = ? AND status <> ?
          ORDER BY qualification",
-        report_id
+        report_id,
+        super::states::ARCHIVED_QUALIFICATION
     )
     .fetch_all(pool)
     .await

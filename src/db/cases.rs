@@ -244,7 +244,9 @@ pub(crate) fn push_where(
     if let Some(q) = &filter.qualification {
         qb.push(" AND EXISTS (SELECT 1 FROM report_qualifications rq WHERE rq.report_id = r.id AND rq.qualification = ")
             .push_bind(q.clone())
-            .push(" AND rq.status <> 'archived')");
+            .push(" AND rq.status <> ")
+            .push_bind(super::states::ARCHIVED_QUALIFICATION)
+            .push(")");
     }
     for tag in &filter.tag_ids {
         qb.push(

@@ -343,7 +343,11 @@ pub const COLUMNS: &[ExportColumn] = &[
     col(
         "qualifications",
         "Qualifications",
-        "(SELECT GROUP_CONCAT(q.qualification ORDER BY q.qualification SEPARATOR ', ') FROM report_qualifications q WHERE q.report_id = r.id AND q.status <> 'archived')",
+        concat!(
+            "(SELECT GROUP_CONCAT(q.qualification ORDER BY q.qualification SEPARATOR ', ') FROM report_qualifications q WHERE q.report_id = r.id AND q.status <> '",
+            super::states::archived_qualification!(),
+            "')"
+        ),
         false,
     ),
     col("message", "Message du déclarant", "r.details", false),

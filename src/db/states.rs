@@ -46,3 +46,16 @@ varchar_state!(
     NotificationKind,
     VisitKind
 );
+
+/// The status of a qualification taken off a report (Histologe's
+/// `archived`): such rows are kept but shown nowhere. Its only spelling in
+/// `src/db`; a macro so that static SQL can `concat!` it.
+macro_rules! archived_qualification {
+    () => {
+        "archived"
+    };
+}
+pub(crate) use archived_qualification;
+
+/// [`archived_qualification!`] as a value, for binds.
+pub const ARCHIVED_QUALIFICATION: &str = archived_qualification!();

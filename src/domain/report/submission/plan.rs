@@ -14,7 +14,7 @@ use crate::domain::report::{
 };
 
 /// The status of a report nobody has looked at yet.
-pub const NEW_REPORT_STATUS: &str = "need_validation";
+pub const NEW_REPORT_STATUS: &str = crate::domain::case::ReportStatus::NeedValidation.as_str();
 /// The first follow-up of every report filed online.
 pub const FIRST_FOLLOW_UP: &str = "Signalement déposé depuis le formulaire en ligne.";
 
