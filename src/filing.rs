@@ -122,7 +122,7 @@ pub async fn persist(
                 queue::enqueue(
                     &mut tx,
                     &Job::SendEmail(Email::ReportConfirmation {
-                        to: to.clone(),
+                        to: to.to_string(),
                         first_name: first_name.clone(),
                         reference: reference.clone(),
                         link: link.clone(),

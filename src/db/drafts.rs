@@ -10,6 +10,7 @@ use sqlx::{
 };
 
 use super::Pool;
+use crate::domain::contact::Email;
 use crate::domain::report::draft::{DraftPayload, DraftState};
 use crate::domain::report::form::DeclarantProfile;
 
@@ -102,7 +103,7 @@ pub async fn update(
     step: &str,
     territory_id: u32,
     profile: Option<DeclarantProfile>,
-    email: Option<&str>,
+    email: Option<&Email>,
     checksum: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(

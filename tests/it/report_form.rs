@@ -1867,7 +1867,10 @@ mod persist {
                 severity_building: 0.0,
                 severity_dwelling: 12.46,
                 form: Submission {
-                    declarant_email: Some("camille@exemple.fr".into()),
+                    declarant_email: Some(
+                        histologe::domain::contact::Email::parse("camille@exemple.fr")
+                            .expect("an address"),
+                    ),
                     address_line: "12 rue des Lilas".into(),
                     postal_code: "13001".into(),
                     city: "Marseille".into(),
@@ -1884,7 +1887,8 @@ mod persist {
             jobs: vec![
                 PlannedJob::Geocode,
                 PlannedJob::Email(PlannedEmail::Confirmation {
-                    to: "camille@exemple.fr".into(),
+                    to: histologe::domain::contact::Email::parse("camille@exemple.fr")
+                        .expect("an address"),
                     first_name: "Camille".into(),
                     link: "https://exemple.fr/suivre-mon-signalement/c".into(),
                 }),

@@ -24,6 +24,7 @@ pub use validate::{Facts, SummaryError, ValidSubmission, validate};
 use serde_json::{Map, Value};
 
 use super::draft::DraftState;
+use crate::domain::contact::{Email, Phone};
 
 use super::form::{self, Answers, DeclarantProfile, get, is};
 use super::scoring::{DpeFacts, DpePeriod, InsurerContacted, ScoringInput};
@@ -38,24 +39,24 @@ pub struct Submission {
     pub occupant_civility: Option<String>,
     pub occupant_first_name: Option<String>,
     pub occupant_last_name: Option<String>,
-    pub occupant_email: Option<String>,
-    pub occupant_phone: Option<String>,
-    pub occupant_phone_secondary: Option<String>,
+    pub occupant_email: Option<Email>,
+    pub occupant_phone: Option<Phone>,
+    pub occupant_phone_secondary: Option<Phone>,
 
     pub declarant_civility: Option<String>,
     pub declarant_first_name: Option<String>,
     pub declarant_last_name: Option<String>,
-    pub declarant_email: Option<String>,
-    pub declarant_phone: Option<String>,
-    pub declarant_phone_secondary: Option<String>,
+    pub declarant_email: Option<Email>,
+    pub declarant_phone: Option<Phone>,
+    pub declarant_phone_secondary: Option<Phone>,
     pub declarant_structure: Option<String>,
     pub declarant_link: Option<String>,
 
     pub landlord_kind: Option<String>,
     pub landlord_name: Option<String>,
     pub landlord_first_name: Option<String>,
-    pub landlord_email: Option<String>,
-    pub landlord_phone: Option<String>,
+    pub landlord_email: Option<Email>,
+    pub landlord_phone: Option<Phone>,
     pub landlord_address: Option<String>,
     pub landlord_postal_code: Option<String>,
     pub landlord_city: Option<String>,
@@ -135,6 +136,18 @@ fn text(a: &Answers, slug: &str) -> Option<String> {
     get(a, slug).map(str::to_owned)
 }
 
+/// An e-mail answer. The form checked it already (`form::validate` parses
+/// every e-mail question with the same [`Email`] rule and keeps the
+/// normalised value), so an answer that does not parse is no address.
+fn email(a: &Answers, slug: &str) -> Option<Email> {
+    get(a, slug).and_then(|v| Email::parse(v).ok())
+}
+
+/// A phone answer, checked by the form like [`email`].
+fn phone(a: &Answers, slug: &str) -> Option<Phone> {
+    get(a, slug).and_then(|v| Phone::parse(v).ok())
+}
+
 /// `oui` → true, `non` → false, anything else (nsp) → unknown.
 fn tri(a: &Answers, slug: &str) -> Option<bool> {
     match get(a, slug) {
@@ -172,9 +185,9 @@ impl Submission {
             s.occupant_civility = text(a, &format!("{p}_civilite"));
             s.occupant_first_name = text(a, &format!("{p}_prenom"));
             s.occupant_last_name = text(a, &format!("{p}_nom"));
-            s.occupant_email = text(a, &format!("{p}_email"));
-            s.occupant_phone = text(a, &format!("{p}_tel"));
-            s.occupant_phone_secondary = text(a, &format!("{p}_tel_secondaire"));
+            s.occupant_email = email(a, &format!("{p}_email"));
+            s.occupant_phone = phone(a, &format!("{p}_tel"));
+            s.occupant_phone_secondary = phone(a, &format!("{p}_tel_secondaire"));
             s.declarant_civility = s.occupant_civility.clone();
             s.declarant_first_name = s.occupant_first_name.clone();
             s.declarant_last_name = s.occupant_last_name.clone();
@@ -186,9 +199,9 @@ impl Submission {
             let p = "vos_coordonnees_tiers";
             s.declarant_first_name = text(a, &format!("{p}_prenom"));
             s.declarant_last_name = text(a, &format!("{p}_nom"));
-            s.declarant_email = text(a, &format!("{p}_email"));
-            s.declarant_phone = text(a, &format!("{p}_tel"));
-            s.declarant_phone_secondary = text(a, &format!("{p}_tel_secondaire"));
+            s.declarant_email = email(a, &format!("{p}_email"));
+            s.declarant_phone = phone(a, &format!("{p}_tel"));
+            s.declarant_phone_secondary = phone(a, &format!("{p}_tel_secondaire"));
             s.declarant_structure = text(a, &format!("{p}_nom_organisme"));
             s.declarant_link = match profile.implied_link() {
                 Some(link) => Some(link.to_owned()),
@@ -198,8 +211,8 @@ impl Submission {
             s.occupant_civility = text(a, &format!("{o}_civilite"));
             s.occupant_first_name = text(a, &format!("{o}_prenom"));
             s.occupant_last_name = text(a, &format!("{o}_nom"));
-            s.occupant_email = text(a, &format!("{o}_email"));
-            s.occupant_phone = text(a, &format!("{o}_tel"));
+            s.occupant_email = email(a, &format!("{o}_email"));
+            s.occupant_phone = phone(a, &format!("{o}_tel"));
         }
 
         // Landlord: the declarant for BO and BAI (docs/form.md §2.2).
@@ -226,8 +239,8 @@ impl Submission {
             _ => {
                 s.landlord_name = text(a, "coordonnees_bailleur_nom");
                 s.landlord_first_name = text(a, "coordonnees_bailleur_prenom");
-                s.landlord_email = text(a, "coordonnees_bailleur_email");
-                s.landlord_phone = text(a, "coordonnees_bailleur_tel");
+                s.landlord_email = email(a, "coordonnees_bailleur_email");
+                s.landlord_phone = phone(a, "coordonnees_bailleur_tel");
                 s.landlord_address = text(a, "coordonnees_bailleur_adresse_detail_numero");
                 s.landlord_postal_code = text(a, "coordonnees_bailleur_adresse_detail_code_postal");
                 s.landlord_city = text(a, "coordonnees_bailleur_adresse_detail_commune");
@@ -368,7 +381,7 @@ impl Submission {
 
     /// Who receives the confirmation: the declarant, and the occupant when
     /// it is someone else with an address.
-    pub fn confirmation_recipients(&self) -> Vec<(String, String)> {
+    pub fn confirmation_recipients(&self) -> Vec<(Email, String)> {
         let mut out = Vec::new();
         if let Some(email) = &self.declarant_email {
             out.push((
@@ -455,7 +468,10 @@ mod tests {
         let s = Submission::from_answers(&a);
         assert_eq!(s.declarant_profile, DeclarantProfile::Locataire);
         assert_eq!(s.occupant_last_name.as_deref(), Some("Durand"));
-        assert_eq!(s.declarant_email.as_deref(), Some("a@b.fr"));
+        assert_eq!(
+            s.declarant_email.as_ref().map(Email::as_str),
+            Some("a@b.fr")
+        );
         assert_eq!(s.dwelling_rooms, Some(1));
         assert_eq!(s.confirmation_recipients().len(), 1);
     }
@@ -581,10 +597,13 @@ mod flow_tests {
         assert_eq!(valid.territory_id, 13);
         assert_eq!(valid.precision_codes, [ELEC]);
         assert_eq!(
-            valid.form.declarant_email.as_deref(),
+            valid.form.declarant_email.as_ref().map(Email::as_str),
             Some("camille@exemple.fr")
         );
-        assert_eq!(valid.form.declarant_phone.as_deref(), Some("+33612345678"));
+        assert_eq!(
+            valid.form.declarant_phone.as_ref().map(Phone::as_str),
+            Some("+33612345678")
+        );
         // The commune's official name and INSEE code replace what was typed.
         assert_eq!(valid.form.city, "Aix-en-Provence");
         assert_eq!(valid.form.insee_code.as_deref(), Some("13001"));
@@ -679,7 +698,7 @@ mod flow_tests {
             [
                 PlannedJob::Geocode,
                 PlannedJob::Email(PlannedEmail::Confirmation {
-                    to: "camille@exemple.fr".into(),
+                    to: Email::parse("camille@exemple.fr").expect("an address"),
                     first_name: "Camille".into(),
                     link: "https://histologe.example/suivre-mon-signalement/code".into(),
                 }),

@@ -132,12 +132,14 @@ impl CaseBuilder {
     }
 
     pub fn occupant_email(mut self, email: &str) -> Self {
-        self.form.occupant_email = Some(email.to_owned());
+        self.form.occupant_email =
+            Some(histologe::domain::contact::Email::parse(email).expect("a valid e-mail"));
         self
     }
 
     pub fn occupant_phone(mut self, phone: &str) -> Self {
-        self.form.occupant_phone = Some(phone.to_owned());
+        self.form.occupant_phone =
+            Some(histologe::domain::contact::Phone::parse(phone).expect("a valid phone"));
         self
     }
 

@@ -8,6 +8,7 @@
 use time::OffsetDateTime;
 
 use super::{Submission, ValidSubmission};
+use crate::domain::contact::Email;
 use crate::domain::report::{
     draft::DraftFile,
     scoring::{self, Precision, SuspectedQualification},
@@ -62,7 +63,7 @@ pub struct PlannedReport {
 pub enum PlannedEmail {
     /// To the declarant, and to the occupant when someone else.
     Confirmation {
-        to: String,
+        to: Email,
         first_name: String,
         /// The follow-up link.
         link: String,

@@ -657,7 +657,7 @@ pub async fn save_step(
     }
     payload.answers = a;
     let email = declarant_email(&payload.answers);
-    let checksum = email.as_deref().map(|e| {
+    let checksum = email.as_ref().map(|e| {
         crate::auth::tokens::digest(&format!(
             "{e}{}",
             form::get(&payload.answers, "adresse_logement_adresse_detail_numero")
@@ -671,7 +671,7 @@ pub async fn save_step(
         step.slug(),
         territory_id,
         form::profile(&payload.answers),
-        email.as_deref(),
+        email.as_ref(),
         checksum.as_deref(),
     )
     .await?;
@@ -689,11 +689,13 @@ pub async fn save_step(
     Ok(Redirect::to(&step_url(&uuid, next)).into_response())
 }
 
-/// The declarant's e-mail, whichever screen asked it.
-fn declarant_email(a: &Answers) -> Option<String> {
+/// The declarant's e-mail, whichever screen asked it (checked by that
+/// screen's validation with the same rule; an answer that does not parse
+/// is no address).
+fn declarant_email(a: &Answers) -> Option<crate::domain::contact::Email> {
     form::get(a, "vos_coordonnees_occupant_email")
         .or_else(|| form::get(a, "vos_coordonnees_tiers_email"))
-        .map(str::to_owned)
+        .and_then(|e| crate::domain::contact::Email::parse(e).ok())
 }
 
 /// "Finir plus tard": e-mails the declarant a link to resume the draft.
@@ -731,7 +733,7 @@ pub async fn send_resume_link(
     queue::enqueue(
         &mut tx,
         &Job::SendEmail(Email::DraftResume {
-            to: email,
+            to: email.into_inner(),
             link: format!("{}{back}", state.config.base_url),
         }),
         None,
