@@ -7,6 +7,7 @@
 use super::ReportStatus;
 use super::plan::{Author, CaseRef, Guard, NewFollowUp, Notice, Plan};
 use super::refusal::{FieldErrors, Refusal};
+use crate::domain::report::submission::initial;
 
 /// Longest resident message (and precision of a request).
 pub const MAX_RESIDENT_CHARS: usize = 5000;
@@ -136,9 +137,68 @@ pub fn resident_request(case: &ResidentCase, request: ProcedureRequest, precisio
     plan
 }
 
+/// What the resident types to prove a follow-up link is theirs.
+#[derive(Debug, Clone, Copy)]
+pub struct IdentityAnswer<'a> {
+    pub first_name_initial: &'a str,
+    pub last_name_initial: &'a str,
+    pub postal_code: &'a str,
+}
+
+/// Who a report names, as the light check compares them.
+#[derive(Debug, Clone, Copy)]
+pub struct NamedPeople<'a> {
+    /// The dwelling's postal code.
+    pub postal_code: &'a str,
+    /// (first name, last name) of the occupant and of the declarant.
+    pub people: [(Option<&'a str>, Option<&'a str>); 2],
+}
+
+/// The light check of the follow-up space, against a forwarded link: the
+/// dwelling's postal code, and the initials of the first and last names of
+/// the occupant or of the declarant (case and accents ignored). A person
+/// without both names cannot be matched.
+pub fn identity_matches(report: &NamedPeople<'_>, answer: &IdentityAnswer<'_>) -> bool {
+    answer.postal_code.trim() == report.postal_code
+        && report.people.iter().any(|(first, last)| {
+            let (Some(first), Some(last)) = (first, last) else {
+                return false;
+            };
+            initial(first).is_some()
+                && initial(first) == initial(answer.first_name_initial)
+                && initial(last).is_some()
+                && initial(last) == initial(answer.last_name_initial)
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_identity_check_wants_the_postal_code_and_the_initials_of_one_person() {
+        let report = NamedPeople {
+            postal_code: "69001",
+            people: [(Some("Élodie"), Some("Durand")), (None, Some("Martin"))],
+        };
+        let answer = |first, last, postal_code| IdentityAnswer {
+            first_name_initial: first,
+            last_name_initial: last,
+            postal_code,
+        };
+        assert!(identity_matches(&report, &answer("e", "D", " 69001 ")));
+        assert!(identity_matches(&report, &answer("Élo", "durand", "69001")));
+        assert!(!identity_matches(&report, &answer("e", "d", "69002")));
+        assert!(!identity_matches(&report, &answer("d", "e", "69001")));
+        // The declarant has no first name: nobody can claim to be them.
+        assert!(!identity_matches(&report, &answer("", "M", "69001")));
+        assert!(!identity_matches(&report, &answer("x", "m", "69001")));
+        let declarant = NamedPeople {
+            people: [(None, None), (Some("Jean"), Some("Martin"))],
+            ..report
+        };
+        assert!(identity_matches(&declarant, &answer("j", "m", "69001")));
+    }
 
     fn case(status: ReportStatus) -> ResidentCase {
         ResidentCase {

@@ -1,0 +1,204 @@
+//! The follow-up space itself: the help page, and for a checked resident
+//! the report's status, its public timeline and its documents (or the
+//! identity check when the session has not passed it yet).
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::{
+    extract::{Path, Query, State},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::{
+    check::{self, CheckPage},
+    find_report,
+};
+use crate::{
+    app::AppState,
+    db,
+    error::AppResult,
+    web::layout::{Layout, PublicLayout},
+};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/public/follow_up/help.html")]
+pub struct HelpPage {
+    pub layout: Layout,
+}
+
+pub async fn show_help(PublicLayout(layout): PublicLayout) -> HelpPage {
+    HelpPage { layout }
+}
+
+/// One entry of the timeline.
+pub struct Entry {
+    pub date: String,
+    pub author: &'static str,
+    pub paragraphs: Vec<String>,
+}
+
+pub struct DocumentView {
+    pub url: String,
+    pub filename: String,
+    pub size_label: String,
+    /// "Analyse en cours" or "Bloqué" (antivirus), none when clean.
+    pub badge: Option<&'static str>,
+    pub blocked: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/public/follow_up/space.html")]
+pub struct SpacePage {
+    pub layout: Layout,
+    pub code: String,
+    pub reference: String,
+    pub status_label: &'static str,
+    pub address: String,
+    pub created: String,
+    pub entries: Vec<Entry>,
+    pub documents: Vec<DocumentView>,
+    pub message: String,
+    pub error: Option<String>,
+    pub notice: Option<&'static str>,
+    pub can_write: bool,
+}
+
+fn format_date(d: time::PrimitiveDateTime) -> String {
+    format!("{:02}/{:02}/{}", d.day(), u8::from(d.month()), d.year())
+}
+
+/// Stored follow-up bodies are sanitized HTML; the resident sees them as
+/// text (escaped again by the template), one paragraph per line.
+pub fn body_to_paragraphs(body: &str) -> Vec<String> {
+    let with_breaks = body
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n")
+        .replace("</p>", "\n");
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in with_breaks.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    let text = text
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The space of `report`, with the message being written, an error above
+/// the form or a notice of what was just done.
+pub(super) async fn render_space(
+    state: &AppState,
+    layout: Layout,
+    report: &db::reports::ResidentReport,
+    message: String,
+    error: Option<String>,
+    notice: Option<&'static str>,
+) -> AppResult<SpacePage> {
+    let entries = db::follow_ups::list_public(&state.db, report.id)
+        .await?
+        .into_iter()
+        .map(|f| Entry {
+            date: format_date(f.created_at),
+            author: match f.author_kind.as_str() {
+                "resident" => "Vous",
+                "partner" => "Les services",
+                _ => "Histologe",
+            },
+            paragraphs: body_to_paragraphs(&f.body),
+        })
+        .collect();
+    let documents = db::documents::list_for_resident(&state.db, report.id)
+        .await?
+        .into_iter()
+        .map(|d| DocumentView {
+            url: format!(
+                "/suivre-mon-signalement/{}/documents/{}",
+                report.follow_up_code, d.uuid
+            ),
+            filename: d.filename,
+            size_label: crate::web::public::form::view_size_label(d.size),
+            badge: d.scan_status.badge(),
+            blocked: d.scan_status.is_blocked(),
+        })
+        .collect();
+    Ok(SpacePage {
+        layout,
+        code: report.follow_up_code.clone(),
+        reference: report.reference.clone(),
+        status_label: report.status.resident_label(),
+        address: format!(
+            "{}, {} {}",
+            report.address_line, report.postal_code, report.city
+        ),
+        created: format_date(report.created_at),
+        entries,
+        documents,
+        message,
+        error,
+        notice,
+        can_write: report.status.is_open(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    ok: Option<String>,
+}
+
+pub async fn show_space(
+    State(state): State<AppState>,
+    PublicLayout(layout): PublicLayout,
+    session: Session,
+    Path(code): Path<String>,
+    Query(query): Query<NoticeQuery>,
+) -> AppResult<Response> {
+    let report = find_report(&state, &code).await?;
+    if !check::is_verified(&session, &code).await? {
+        return Ok(CheckPage::empty(layout, &code).into_response());
+    }
+    let notice = match query.ok.as_deref() {
+        Some("message") => {
+            Some("Votre message a été envoyé aux services qui suivent le signalement.")
+        }
+        Some("fermeture") => Some("Votre demande de clôture a été transmise."),
+        Some("poursuite") => Some("Votre souhait de poursuivre la procédure a été transmis."),
+        _ => None,
+    };
+    Ok(
+        render_space(&state, layout, &report, String::new(), None, notice)
+            .await?
+            .into_response(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::case::resident::text_to_html;
+
+    #[test]
+    fn resident_text_is_stored_escaped_and_shown_as_text() {
+        let html = text_to_html("<script>alert(1)</script>\nligne 2");
+        assert!(!html.contains("<script>"));
+        assert_eq!(
+            body_to_paragraphs(&html),
+            vec!["<script>alert(1)</script>", "ligne 2"]
+        );
+    }
+}
