@@ -15,6 +15,7 @@ use crate::common::TestApp;
 
 pub struct Targets {
     app_db: sqlx::MySqlPool,
+    case_id: u64,
     t69: u32,
     schs69: u64,
     admin_id: u64,
@@ -30,6 +31,40 @@ pub struct Targets {
     pub case_of_13: String,
     /// A case of 69A not assigned to the SCHS.
     pub case_of_69_unassigned: String,
+}
+
+/// A document of the case, still waiting for its antivirus scan (its
+/// download answers "analyse en cours"; no thumbnail is served before the
+/// scan, which tests/it/bo_documents.rs covers).
+async fn new_document(app: &TestApp, case_id: u64) -> String {
+    store_document(&app.db, case_id).await
+}
+
+async fn store_document(pool: &sqlx::MySqlPool, case_id: u64) -> String {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let mut tx = pool.begin().await.expect("tx");
+    db::documents::insert_pending(
+        &mut tx,
+        &db::documents::NewDocument {
+            uuid: &uuid,
+            report_id: case_id,
+            follow_up_id: None,
+            object_key: &format!("documents/{uuid}"),
+            thumbnail_key: None,
+            filename: "bail.pdf",
+            mime: "application/pdf",
+            size: 10,
+            sha256: &"0".repeat(64),
+            kind: "document",
+            document_type: "bail",
+            defect_code: None,
+            is_public: true,
+        },
+    )
+    .await
+    .expect("a document of the case");
+    tx.commit().await.expect("commit");
+    uuid
 }
 
 async fn one<T>(db: &sqlx::MySqlPool, sql: &str) -> T
@@ -102,27 +137,6 @@ impl Targets {
         .last_insert_id();
 
         let mut tx = db.begin().await.expect("tx");
-        let document_uuid = uuid::Uuid::new_v4().to_string();
-        db::documents::insert_pending(
-            &mut tx,
-            &db::documents::NewDocument {
-                uuid: &document_uuid,
-                report_id: case_id,
-                follow_up_id: None,
-                object_key: &format!("documents/{document_uuid}"),
-                thumbnail_key: None,
-                filename: "bail.pdf",
-                mime: "application/pdf",
-                size: 10,
-                sha256: &"0".repeat(64),
-                kind: "document",
-                document_type: "bail",
-                defect_code: None,
-                is_public: true,
-            },
-        )
-        .await
-        .expect("a document of the case");
         let draft_uuid = uuid::Uuid::new_v4().to_string();
         db::drafts::insert(
             &mut tx,
@@ -147,8 +161,10 @@ impl Targets {
         .expect("a job of the case");
         tx.commit().await.expect("commit");
         let job_id: u64 = one(&db, "SELECT MAX(id) FROM outbox").await;
+        let document_uuid = new_document(app, case_id).await;
         Self {
             app_db: db,
+            case_id,
             t69,
             schs69,
             admin_id,
@@ -189,6 +205,11 @@ impl Targets {
         } else {
             None
         };
+        if route == "/bo/documents/{uuid}/supprimer" {
+            // A deletion consumes its document: each role deletes its own.
+            let fresh = store_document(&self.app_db, self.case_id).await;
+            return route.replace("{uuid}", &fresh);
+        }
         if let Some(id) = id {
             path = path.replacen("{id}", &id, 1);
         }
