@@ -48,6 +48,15 @@ pub struct DocumentView {
     pub blocked: bool,
 }
 
+/// A visit as the resident sees it (docs/visits.md §6).
+pub struct PublicVisit {
+    pub kind: &'static str,
+    pub date: String,
+    pub status: &'static str,
+    /// The conclusion, when the staff made it public.
+    pub conclusion: Option<String>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/public/follow_up/space.html")]
 pub struct SpacePage {
@@ -59,6 +68,7 @@ pub struct SpacePage {
     pub created: String,
     pub entries: Vec<Entry>,
     pub documents: Vec<DocumentView>,
+    pub visits: Vec<PublicVisit>,
     pub message: String,
     pub error: Option<String>,
     pub notice: Option<&'static str>,
@@ -149,6 +159,21 @@ pub(super) async fn render_space(
         created: format_date(report.created_at),
         entries,
         documents,
+        visits: db::visits::of_case(&state.db, report.id)
+            .await?
+            .into_iter()
+            .map(|v| PublicVisit {
+                kind: v.facts.kind.label(),
+                date: crate::domain::case::visit::french_datetime(&v.facts.scheduled_at),
+                status: v.facts.status.label(),
+                conclusion: v
+                    .facts
+                    .conclusion
+                    .public
+                    .then_some(v.facts.conclusion.text)
+                    .filter(|t| !t.is_empty()),
+            })
+            .collect(),
         message,
         error,
         notice,
