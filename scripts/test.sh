@@ -58,3 +58,6 @@ export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 export CI="${CI:-true}"
 
 cargo test --workspace --locked "$@"
+
+# The partner API fuzzed against its own served OpenAPI document (docs/api.md §9).
+scripts/schemathesis.sh

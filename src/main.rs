@@ -31,7 +31,7 @@ enum Command {
     /// Applies pending database migrations, then exits.
     Migrate,
     /// Loads demo data: territories, partners, one user per role, reports.
-    Seed(seed::SeedOptions),
+    Seed(seed::SeedCommand),
     /// Fills a benchmark database (name containing `bench`) with a national-scale dataset.
     BenchData(bulk_seed::BenchDataOptions),
 }
@@ -69,12 +69,21 @@ fn main() -> anyhow::Result<()> {
                 tracing::info!(partners = encrypted, "integration secrets encrypted");
                 Ok(())
             }
-            Command::Seed(options) => {
+            Command::Seed(seed::SeedCommand {
+                options,
+                api_account,
+            }) => {
                 seed::ensure_allowed(config.environment)?;
                 let pool = db::connect(&config)?;
                 db::migrate(&pool).await?;
                 let summary = seed::run(&pool, &options).await?;
                 println!("{summary}");
+                if api_account {
+                    let (identifier, secret) = seed::api_account(&pool).await?;
+                    println!("Compte API de démonstration (secret affiché une seule fois) :");
+                    println!("API_IDENTIFIANT={identifier}");
+                    println!("API_SECRET={secret}");
+                }
                 Ok(())
             }
             Command::BenchData(options) => {

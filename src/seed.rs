@@ -37,6 +37,18 @@ pub struct SeedOptions {
     pub reports: u32,
 }
 
+/// The `seed` command's arguments: the demo data's options, and whether to
+/// also create a demo API account.
+#[derive(Debug, clap::Args)]
+pub struct SeedCommand {
+    #[command(flatten)]
+    pub options: SeedOptions,
+    /// Also create a demo API account (territory 69A, every permission)
+    /// and print its identifier and secret (scripts/schemathesis.sh).
+    #[arg(long)]
+    pub api_account: bool,
+}
+
 struct DemoPartner {
     key: &'static str,
     territory: &'static str,
@@ -354,6 +366,41 @@ pub async fn run(pool: &db::Pool, options: &SeedOptions) -> anyhow::Result<Strin
         options.reports,
         accounts_summary()
     ))
+}
+
+/// A demo API account of territory 69A with every permission, created by
+/// the super admin: its identifier and its secret, shown once like in the
+/// back office. Each call creates a new account (a secret is never stored
+/// in clear, so an older one cannot be shown again).
+pub async fn api_account(pool: &db::Pool) -> anyhow::Result<(String, String)> {
+    let Some((admin_email, ..)) = USERS.first() else {
+        anyhow::bail!("no demo account");
+    };
+    let admin = db::users::find_for_login(pool, admin_email)
+        .await?
+        .context("les données de démonstration doivent être chargées d’abord")?;
+    let (secret, secret_hash) = crate::auth::api::new_secret();
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let mut tx = pool.begin().await?;
+    let territory_id = db::seed::territory_id(&mut tx, "69A").await?;
+    let scope = crate::domain::api::AccountScope::Territory(territory_id);
+    let permissions =
+        crate::domain::api::Permissions::new(crate::domain::api::Permission::ALL.to_vec());
+    db::api::insert_account(
+        &mut tx,
+        &db::api::NewAccount {
+            uuid: &uuid,
+            name: "Logiciel partenaire de démonstration",
+            territory_id,
+            scope: &scope,
+            permissions: &permissions,
+            secret_hash: &secret_hash,
+            created_by_user_id: admin.id,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((uuid, secret))
 }
 
 fn accounts_summary() -> String {
