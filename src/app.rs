@@ -147,7 +147,7 @@ pub fn router(state: AppState) -> Router {
         )))
         .nest_service("/assets", assets)
         // A machine endpoint: no session, no CSRF cookie (docs/open311.md).
-        .nest(web::open311::PREFIX, web::open311::router());
+        .nest(web::open311::PREFIX, web::open311::router(state.clone()));
 
     for layer in web::headers::layers(state.config.is_https(), &state.config.map_tile_url) {
         app = app.layer(layer);

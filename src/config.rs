@@ -185,6 +185,8 @@ pub struct Config {
     /// `API_RATE_PER_MINUTE` (default 60, Histologe's figure): requests one
     /// API account may make per minute before getting 429 (docs/api.md).
     pub api_rate_per_minute: u32,
+    /// Open311's public reads a client address may make per minute.
+    pub open311_rate_per_minute: u32,
 }
 
 /// The bounds of the case exports (CSV and XLSX): an export holds a
@@ -372,6 +374,7 @@ impl Config {
             clamd_address,
             clamd_timeout: Duration::from_secs(parsed("CLAMD_TIMEOUT_SECONDS", 30)?),
             api_rate_per_minute: parsed("API_RATE_PER_MINUTE", 60u32)?.max(1),
+            open311_rate_per_minute: parsed("OPEN311_RATE_PER_MINUTE", 120u32)?.max(1),
         })
     }
 
@@ -421,6 +424,7 @@ impl Config {
             clamd_address: default_clamd_address(),
             clamd_timeout: Duration::from_secs(10),
             api_rate_per_minute: 60,
+            open311_rate_per_minute: 120,
         }
     }
 }

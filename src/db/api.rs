@@ -595,6 +595,20 @@ pub async fn store_answer(
     Ok(())
 }
 
+/// Drops a key reserved by Open311's POST (committed before filing, which
+/// has its own transaction) when the filing was refused: the key may be
+/// used again. A key holding an answer is never dropped here.
+pub async fn release_key(pool: &Pool, account_id: u64, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "DELETE FROM api_idempotency_keys WHERE account_id = ? AND idempotency_key = ? AND status = 0",
+        account_id,
+        key
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// (case uuid, partner id) of an assignment.
 pub async fn find_assignment(
     pool: &Pool,
@@ -709,4 +723,29 @@ pub async fn find_document(
             },
         )
     }))
+}
+
+// ---------------------------------------------------------------- purge
+
+/// Removes what the API keeps only for a while (the `api_purge` schedule):
+/// tokens expired or revoked more than a day ago (a token lives an hour;
+/// the day leaves the last ones to read when something went wrong) and
+/// idempotency keys older than a day (a retry comes within minutes; Stripe
+/// keeps them 24 hours too). Returns (tokens, keys) removed.
+pub async fn purge(pool: &Pool) -> Result<(u64, u64), sqlx::Error> {
+    let tokens = sqlx::query!(
+        "DELETE FROM api_tokens
+         WHERE expires_at < UTC_TIMESTAMP() - INTERVAL 1 DAY
+            OR revoked_at < UTC_TIMESTAMP() - INTERVAL 1 DAY"
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let keys = sqlx::query!(
+        "DELETE FROM api_idempotency_keys WHERE created_at < UTC_TIMESTAMP() - INTERVAL 1 DAY"
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok((tokens, keys))
 }

@@ -31,6 +31,10 @@ pub struct Schedule {
 /// Every periodic task (Histologe's crons, docs/contracts.md §4.9 for Esabora).
 pub const SCHEDULES: &[Schedule] = &[
     Schedule {
+        name: "api_purge",
+        hour: 1,
+    },
+    Schedule {
         name: "draft_purge",
         hour: 2,
     },
@@ -172,6 +176,11 @@ pub async fn run(worker: &Worker, name: &str, period: &str) -> Result<Completed,
                 }
             }
             tracing::info!(pruned, "finished jobs past their retention pruned");
+            Ok(Completed::Done)
+        }
+        "api_purge" => {
+            let (tokens, keys) = db::api::purge(&worker.pool).await?;
+            tracing::info!(tokens, keys, "old API tokens and idempotency keys purged");
             Ok(Completed::Done)
         }
         "draft_purge" => {

@@ -1059,3 +1059,429 @@ async fn a_document_sent_through_the_api_stays_hidden_from_the_resident_unless_p
         .collect();
     assert_eq!(shown, vec!["courrier.pdf".to_owned()]);
 }
+
+// ------------------------------------------------- documents, scope, tokens
+
+async fn upload(
+    app: &TestApp,
+    bearer: &str,
+    case: &str,
+    name: &str,
+    bytes: Vec<u8>,
+) -> reqwest::Response {
+    app.client
+        .post(app.url(&format!("/api/v1/signalements/{case}/documents")))
+        .query(&[("nom_fichier", name)])
+        .bearer_auth(bearer)
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn pdf(text: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% {text}\n%%EOF\n").into_bytes()
+}
+
+#[tokio::test]
+async fn a_document_uploaded_through_the_api_is_scanned_before_it_is_served() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    let sent = pdf("bail signé");
+    let created = upload(&app, &bearer, &case.uuid, "bail.pdf", sent.clone()).await;
+    assert_eq!(created.status(), 201);
+    let document = json_of(created).await;
+    assert_eq!(document["nom_fichier"], "bail.pdf");
+    assert_eq!(document["type_mime"], "application/pdf");
+    assert_eq!(document["analyse"], "en_attente");
+    assert_eq!(document["public"], false);
+    let path = format!("/api/v1/documents/{}", document["uuid"].as_str().unwrap());
+
+    // Not scanned yet: 409 with Retry-After.
+    let pending = api_get(&app, &bearer, &path).await;
+    assert!(pending.headers().contains_key("retry-after"));
+    assert_problem(pending, 409).await;
+    // The worker's scan against the project's clamd: clean, served.
+    app.run_antivirus_scans().await;
+    let served = api_get(&app, &bearer, &path).await;
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.unwrap().as_ref(), sent.as_slice());
+    // The case lists it, scanned.
+    let read = json_of(
+        api_get(
+            &app,
+            &bearer,
+            &format!("/api/v1/signalements/{}", case.uuid),
+        )
+        .await,
+    )
+    .await;
+    assert!(
+        read["documents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["nom_fichier"] == "bail.pdf" && d["analyse"] == "sain"),
+        "{read}"
+    );
+
+    // Hostile files: a program named .pdf, an empty body, a name that
+    // climbs directories; each a 422 problem, nothing stored.
+    let before: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let mut program = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff".to_vec();
+    program.extend([0u8; 64]);
+    let problem = assert_problem(
+        upload(&app, &bearer, &case.uuid, "bail.pdf", program).await,
+        422,
+    )
+    .await;
+    assert_eq!(problem["erreurs"][0]["champ"], "corps", "{problem}");
+    assert_problem(
+        upload(&app, &bearer, &case.uuid, "vide.pdf", Vec::new()).await,
+        422,
+    )
+    .await;
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    assert_problem(
+        upload(&app, &bearer, &case.uuid, "page.html", html).await,
+        422,
+    )
+    .await;
+    let after: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(after, before);
+    // A traversal in the name does not escape: the stored name is plain.
+    let climbing = upload(&app, &bearer, &case.uuid, "../../etc/passwd.pdf", pdf("x")).await;
+    if climbing.status() == 201 {
+        let stored = json_of(climbing).await;
+        assert!(
+            !stored["nom_fichier"].as_str().unwrap().contains('/'),
+            "{stored}"
+        );
+    } else {
+        assert_problem(climbing, 422).await;
+    }
+}
+
+/// What the writes change on a case: its assignments' statuses, its
+/// follow-ups, documents and visits (open ones).
+async fn case_state(app: &TestApp, report_id: u64) -> (String, i64, i64, i64) {
+    sqlx::query_as(
+        "SELECT CAST((SELECT GROUP_CONCAT(status ORDER BY id) FROM assignments WHERE report_id = ?) AS CHAR),
+                (SELECT COUNT(*) FROM follow_ups WHERE report_id = ?),
+                (SELECT COUNT(*) FROM documents WHERE report_id = ?),
+                (SELECT COUNT(*) FROM visits WHERE report_id = ? AND concluded_at IS NULL)",
+    )
+    .bind(report_id)
+    .bind(report_id)
+    .bind(report_id)
+    .bind(report_id)
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
+/// Every endpoint that takes a bearer token, with a body it would accept.
+fn every_authenticated_call(
+    case: &str,
+    assignment: &str,
+) -> Vec<(reqwest::Method, String, Option<Value>)> {
+    use reqwest::Method;
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    vec![
+        (Method::GET, "/api/v1/moi".into(), None),
+        (Method::GET, "/api/v1/signalements".into(), None),
+        (Method::GET, format!("/api/v1/signalements/{case}"), None),
+        (
+            Method::PATCH,
+            format!("/api/v1/affectations/{assignment}"),
+            Some(json!({ "action": "accepter" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/signalements/{case}/suivis"),
+            Some(json!({ "texte": "Bonjour" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/signalements/{case}/visites"),
+            Some(json!({ "date_visite": "2030-01-10T10:00" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/visites/{unknown}/conclusion"),
+            Some(json!({ "statut": "done", "conclusions": "RAS" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/signalements/{case}/documents?nom_fichier=a.pdf"),
+            None,
+        ),
+        (Method::GET, format!("/api/v1/documents/{unknown}"), None),
+        (Method::DELETE, "/api/v1/token".into(), None),
+    ]
+}
+
+async fn call(
+    app: &TestApp,
+    bearer: &str,
+    (method, path, body): &(reqwest::Method, String, Option<Value>),
+) -> reqwest::Response {
+    let mut request = app
+        .client
+        .request(method.clone(), app.url(path))
+        .bearer_auth(bearer);
+    request = match body {
+        Some(body) => request.json(body),
+        None if path.contains("/documents?") => request
+            .header("content-type", "application/octet-stream")
+            .body(pdf("x")),
+        None => request,
+    };
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_revoked_account_or_an_expired_token_gets_401_on_every_endpoint() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "attente").await;
+    let assignment = assignment_uuid(&app, case.id).await;
+    let calls = every_authenticated_call(&case.uuid, &assignment);
+    let (account_id, identifier): (u64, String) =
+        sqlx::query_as("SELECT id, uuid FROM api_accounts ORDER BY id DESC LIMIT 1")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(api_get(&app, &bearer, "/api/v1/moi").await.status(), 200);
+    let before = case_state(&app, case.id).await;
+
+    // Expired: every endpoint refuses the token, nothing is written.
+    sqlx::query("UPDATE api_tokens SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    for c in &calls {
+        let refused = call(&app, &bearer, c).await;
+        assert_eq!(refused.status(), 401, "{} {}", c.0, c.1);
+        assert_problem(refused, 401).await;
+    }
+
+    // Revoked in the back office: its live tokens and its secret stop at once.
+    sqlx::query("UPDATE api_tokens SET expires_at = UTC_TIMESTAMP() + INTERVAL 1 HOUR")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(api_get(&app, &bearer, "/api/v1/moi").await.status(), 200);
+    let admin: u64 = sqlx::query_scalar("SELECT id FROM users WHERE email = ?")
+        .bind(RT69)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let mut conn = app.db.acquire().await.unwrap();
+    assert!(
+        db::api::revoke_account(&mut conn, account_id, admin)
+            .await
+            .unwrap()
+    );
+    drop(conn);
+    for c in &calls {
+        let refused = call(&app, &bearer, c).await;
+        assert_eq!(refused.status(), 401, "{} {}", c.0, c.1);
+        assert_problem(refused, 401).await;
+    }
+    let exchange = app
+        .client
+        .post(app.url("/api/v1/token"))
+        .json(&json!({ "identifiant": identifier, "secret": "x" }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(exchange, 401).await;
+    assert_eq!(
+        case_state(&app, case.id).await,
+        before,
+        "nothing was written"
+    );
+}
+
+#[tokio::test]
+async fn an_account_of_partner_a_cannot_write_on_or_download_from_partner_b() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (_, _, bearer_a) = partner_case(&app, "en_cours").await;
+    let (case_b, _, bearer_b) = partner_case(&app, "en_cours").await;
+    // B plans a visit and uploads a file on its own case.
+    let visit = send(
+        &app,
+        reqwest::Method::POST,
+        &bearer_b,
+        &format!("/api/v1/signalements/{}/visites", case_b.uuid),
+        &json!({ "date_visite": "2030-01-10T10:00" }),
+        None,
+    )
+    .await;
+    assert_eq!(visit.status(), 201);
+    let visit = json_of(visit).await["uuid"].as_str().unwrap().to_owned();
+    let document = upload(&app, &bearer_b, &case_b.uuid, "b.pdf", pdf("b")).await;
+    assert_eq!(document.status(), 201);
+    let document = json_of(document).await["uuid"].as_str().unwrap().to_owned();
+    app.run_antivirus_scans().await;
+    let assignment = assignment_uuid(&app, case_b.id).await;
+    let before = case_state(&app, case_b.id).await;
+
+    // A sees nothing of B: reads, writes and documents are all 404.
+    let mut calls = every_authenticated_call(&case_b.uuid, &assignment);
+    calls.retain(|(_, path, _)| {
+        !path.ends_with("/moi") && !path.ends_with("/token") && path != "/api/v1/signalements"
+    });
+    calls.push((
+        reqwest::Method::POST,
+        format!("/api/v1/visites/{visit}/conclusion"),
+        Some(json!({ "statut": "done", "conclusions": "RAS" })),
+    ));
+    calls.push((
+        reqwest::Method::GET,
+        format!("/api/v1/documents/{document}"),
+        None,
+    ));
+    calls.push((
+        reqwest::Method::PATCH,
+        format!("/api/v1/affectations/{assignment}"),
+        Some(json!({ "action": "clore", "motif": "travaux_faits", "message": "Fini" })),
+    ));
+    for c in &calls {
+        let refused = call(&app, &bearer_a, c).await;
+        assert_eq!(refused.status(), 404, "{} {}", c.0, c.1);
+        assert_problem(refused, 404).await;
+    }
+    assert_eq!(case_state(&app, case_b.id).await, before);
+    // B still reads its file.
+    assert_eq!(
+        api_get(&app, &bearer_b, &format!("/api/v1/documents/{document}"))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_page_size_outside_1_to_100_is_a_422() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Territory(t69),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let bearer = token(&app, &id, &secret).await;
+    for limit in ["101", "0", "-1", "100000000000", "abc", ""] {
+        let refused = api_get(
+            &app,
+            &bearer,
+            &format!("/api/v1/signalements?limite={limit}"),
+        )
+        .await;
+        let status = refused.status().as_u16();
+        assert!([400, 422].contains(&status), "limite={limit}: {status}");
+        let problem = assert_problem(refused, status).await;
+        if limit == "101" {
+            assert_eq!(status, 422);
+            assert_eq!(problem["erreurs"][0]["champ"], "limite", "{problem}");
+        }
+    }
+    assert_eq!(
+        api_get(&app, &bearer, "/api/v1/signalements?limite=100")
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn the_daily_api_purge_removes_old_tokens_and_idempotency_keys_only() {
+    use histologe::worker::{Worker, WorkerOptions, scheduler};
+    assert!(
+        scheduler::SCHEDULES.iter().any(|s| s.name == "api_purge"),
+        "the purge is scheduled"
+    );
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let (id, secret) = api_account(
+        &app,
+        "69A",
+        AccountScope::Territory(t69),
+        &[Permission::ReadCases],
+    )
+    .await;
+    let live = token(&app, &id, &secret).await;
+    for _ in 0..3 {
+        token(&app, &id, &secret).await;
+    }
+    // Two tokens expired two days ago, one revoked two days ago: only the
+    // live one stays.
+    sqlx::query(
+        "UPDATE api_tokens SET expires_at = UTC_TIMESTAMP() - INTERVAL 2 DAY
+         WHERE id IN (SELECT id FROM (SELECT id FROM api_tokens ORDER BY id DESC LIMIT 2) t)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE api_tokens SET revoked_at = UTC_TIMESTAMP() - INTERVAL 2 DAY
+         WHERE id = (SELECT id FROM (SELECT id FROM api_tokens ORDER BY id DESC LIMIT 1 OFFSET 2) t)",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let account: u64 = sqlx::query_scalar("SELECT id FROM api_accounts WHERE uuid = ?")
+        .bind(&id)
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    for (key, age_hours) in [("vieille", 25), ("recente", 1)] {
+        sqlx::query(
+            "INSERT INTO api_idempotency_keys (account_id, idempotency_key, request_hash, status, body, created_at)
+             VALUES (?, ?, REPEAT('a', 64), 201, '{}', UTC_TIMESTAMP() - INTERVAL ? HOUR)",
+        )
+        .bind(account)
+        .bind(key)
+        .bind(age_hours)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    }
+
+    let worker = Worker::new(
+        app.db.clone(),
+        app.state.config.clone(),
+        app.state.storage.clone(),
+        WorkerOptions {
+            scheduler: false,
+            ..WorkerOptions::default()
+        },
+    )
+    .expect("worker");
+    scheduler::run(&worker, "api_purge", "2026-12-07")
+        .await
+        .unwrap();
+
+    let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(tokens, 1, "only the live token is left");
+    assert_eq!(api_get(&app, &live, "/api/v1/moi").await.status(), 200);
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT CAST(idempotency_key AS CHAR) FROM api_idempotency_keys")
+            .fetch_all(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(keys, vec!["recente".to_owned()]);
+}

@@ -862,3 +862,133 @@ async fn a_posted_request_is_filed_by_the_form_path_and_read_back() {
     );
     assert!(jobs.contains(ADMIN_13), "{jobs}");
 }
+
+/// Posts a request with an `Idempotency-Key`; the reply and whether it was
+/// a replay.
+async fn post_keyed(client: &GeoReport, fields: &[(&str, String)], key: &str) -> (Reply, bool) {
+    let response = client
+        .http
+        .post(format!("{}/requests.json", client.endpoint))
+        .header("Idempotency-Key", key)
+        .form(fields)
+        .send()
+        .await
+        .unwrap();
+    let replayed = response
+        .headers()
+        .get("idempotent-replayed")
+        .is_some_and(|v| v == "true");
+    (client.read(response, "json").await, replayed)
+}
+
+async fn report_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM reports")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_retried_post_files_once_per_idempotency_key_and_every_post_is_audited() {
+    let app = TestApp::spawn().await;
+    open_territory(&app).await;
+    let key = api_key(&app).await;
+    let account: String = sqlx::query_scalar("SELECT uuid FROM api_accounts")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    let (client, _) = GeoReport::discover(&app).await;
+    let mut fields = humidity_request();
+    fields.push(("api_key", key));
+
+    let (first, replayed) = post_keyed(&client, &fields, "envoi-42").await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    assert!(!replayed);
+    let (again, replayed) = post_keyed(&client, &fields, "envoi-42").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert!(replayed, "the retry is the first answer replayed");
+    assert_eq!(again.body, first.body);
+    assert_eq!(report_count(&app).await, 1);
+
+    // The same key for another request is refused, nothing is filed.
+    let mut other = fields.clone();
+    other.push(("description", "Autre demande".to_owned()));
+    let (reused, _) = post_keyed(&client, &other, "envoi-42").await;
+    assert_error(&reused, 400);
+    assert!(reused.body.contains("Idempotency-Key"), "{}", reused.body);
+    assert_eq!(report_count(&app).await, 1);
+
+    // Two sends of one key at once: one report.
+    let (a, b) = tokio::join!(
+        post_keyed(&client, &fields, "envoi-43"),
+        post_keyed(&client, &fields, "envoi-43")
+    );
+    let statuses = [a.0.status.as_u16(), b.0.status.as_u16()];
+    assert!(statuses.contains(&200), "{statuses:?}");
+    assert!(
+        statuses.iter().all(|s| [200, 409].contains(s)),
+        "{statuses:?}: {} / {}",
+        a.0.body,
+        b.0.body
+    );
+    assert_eq!(report_count(&app).await, 2);
+
+    // A refused request keeps no key: corrected, it is filed.
+    let mut incomplete = fields.clone();
+    incomplete.retain(|(k, _)| *k != "address_string");
+    let (refused, _) = post_keyed(&client, &incomplete, "envoi-44").await;
+    assert_error(&refused, 400);
+    let (filed, replayed) = post_keyed(&client, &fields, "envoi-44").await;
+    assert_eq!(filed.status, StatusCode::OK, "{}", filed.body);
+    assert!(!replayed);
+    assert_eq!(report_count(&app).await, 3);
+
+    let audited: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT actor_email, CAST(JSON_EXTRACT(diff, '$.appel') AS CHAR),
+                CAST(JSON_EXTRACT(diff, '$.statut') AS SIGNED)
+         FROM audit_events WHERE action = 'api_call' ORDER BY id",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(audited.len(), 7, "{audited:?}");
+    for (actor, call, _) in &audited {
+        assert_eq!(actor, &format!("api:{account}"));
+        assert_eq!(call, "\"POST /open311/v2/{file}\"");
+    }
+    assert_eq!(audited[0].2, 200);
+    assert_eq!(audited[2].2, 400);
+}
+
+#[tokio::test]
+async fn public_reads_are_limited_per_address_with_a_french_retry_after() {
+    let app = TestApp::spawn_tweaked(|config| config.open311_rate_per_minute = 3).await;
+    let (client, _) = GeoReport::discover(&app).await;
+    for _ in 0..2 {
+        assert_eq!(
+            client.get("services", "json", &[]).await.status,
+            StatusCode::OK
+        );
+    }
+    for format in ["json", "xml"] {
+        let response = client
+            .http
+            .get(format!("{}/requests.{format}", client.endpoint))
+            .send()
+            .await
+            .unwrap();
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        let refused = client.read(response, format).await;
+        assert_error(&refused, 429);
+        assert!(
+            refused.body.contains("Trop de requêtes"),
+            "{}",
+            refused.body
+        );
+    }
+}

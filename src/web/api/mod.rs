@@ -153,9 +153,9 @@ pub async fn authenticate(
         Ok(Some(retry_after)) => Problem::too_many_requests(retry_after).into_response(),
         Err(problem) => problem.into_response(),
     };
-    audit(
+    audit_call(
         &state,
-        &caller.account,
+        (caller.account.id, &caller.account.uuid),
         &origin,
         &format!("{method} {route}"),
         response.status().as_u16(),
@@ -182,16 +182,18 @@ pub(crate) async fn within_rate(state: &AppState, account_id: u64) -> Result<Opt
     Ok(Some(u64::try_from(left.max(1)).unwrap_or(1)))
 }
 
-/// One audit event per authenticated call: the account (`actor_email`
-/// `api:<uuid>`), the route template (never the raw path), the status.
-async fn audit(
+/// One audit event per authenticated call, of `/api/v1` and of Open311's
+/// POST: the account (`actor_email` `api:<uuid>`), the route template
+/// (never the raw path), the status. A failure to audit is logged, never
+/// turned into a failed call.
+pub(crate) async fn audit_call(
     state: &AppState,
-    account: &ApiAccount,
+    (account_id, account_uuid): (u64, &str),
     origin: &RequestOrigin,
     call: &str,
     status: u16,
 ) {
-    let actor = format!("api:{}", account.uuid);
+    let actor = format!("api:{account_uuid}");
     let recorded = async {
         let mut conn = state.db.acquire().await?;
         let event = db::audit::NewEvent {
@@ -200,7 +202,7 @@ async fn audit(
                 None,
                 "api_call",
                 "api_account",
-                Some(account.id.to_string()),
+                Some(account_id.to_string()),
             )
         }
         .from_origin(origin.ip, origin.user_agent.as_deref())

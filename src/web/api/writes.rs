@@ -96,6 +96,33 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &[u8]) -> Result<T,
     })
 }
 
+/// The `Idempotency-Key` of a request, if it sent one; the French reason
+/// when it is malformed (1 to 100 visible ASCII characters). Open311's
+/// POST reads it the same way (docs/open311.md §4.3).
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, &'static str> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=100).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .map(|k| Some(k.to_owned()))
+        .ok_or("Une clé d’idempotence a 1 à 100 caractères ASCII visibles.")
+}
+
+/// What a key is checked against: SHA-256 of the method, the path with its
+/// query, and the body.
+pub(crate) fn request_hash(method: &Method, path: &str, body: &[u8]) -> String {
+    let mut digest = Sha256::new();
+    digest.update(method.as_str());
+    digest.update(b"\n");
+    digest.update(path);
+    digest.update(b"\n");
+    digest.update(body);
+    to_hex(&digest.finalize())
+}
+
 /// Runs a write in one transaction, honouring `Idempotency-Key`: the key is
 /// reserved first (a concurrent retry waits on its row, then finds the
 /// answer), the answer stored with it before the commit. A failed write
@@ -111,29 +138,9 @@ where
     F: FnOnce(Tx) -> Fut,
     Fut: std::future::Future<Output = (Tx, Result<Answer, Problem>)>,
 {
-    let key = match headers.get(IDEMPOTENCY_KEY) {
-        None => None,
-        Some(value) => Some(
-            value
-                .to_str()
-                .ok()
-                .filter(|k| (1..=100).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-                .ok_or_else(|| {
-                    Problem::invalid(vec![field(
-                        "Idempotency-Key",
-                        "Une clé d’idempotence a 1 à 100 caractères ASCII visibles.",
-                    )])
-                })?
-                .to_owned(),
-        ),
-    };
-    let mut digest = Sha256::new();
-    digest.update(method.as_str());
-    digest.update(b"\n");
-    digest.update(path);
-    digest.update(b"\n");
-    digest.update(body);
-    let request_hash = to_hex(&digest.finalize());
+    let key = idempotency_key(headers)
+        .map_err(|message| Problem::invalid(vec![field("Idempotency-Key", message)]))?;
+    let request_hash = request_hash(method, path, body);
     let account_id = caller.account.id;
     let mut tx = state.db.begin().await?;
     if let Some(key) = &key
@@ -179,6 +186,14 @@ async fn replay(
             "Idempotency-Key",
             "Cette clé d’idempotence a déjà servi pour une autre requête : utilisez une nouvelle clé.",
         )]));
+    }
+    // Status 0: reserved by an Open311 POST still being filed.
+    if stored.status == 0 {
+        return Err(Problem::new(
+            StatusCode::CONFLICT,
+            "Conflit",
+            "Cette clé d’idempotence est en cours d’utilisation ; réessayez.",
+        ));
     }
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
     Ok(json_response(status, stored.body, true))

@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 
 use axum::{
     Router,
-    extract::{Path, Query, State},
-    http::{StatusCode, Uri},
+    extract::{Path, Query, Request, State},
+    http::{HeaderValue, Method, StatusCode, Uri, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -26,6 +27,7 @@ use time::OffsetDateTime;
 use self::render::{Format, respond};
 use crate::{
     app::AppState,
+    auth::session::RequestOrigin,
     db,
     domain::{
         case::ReportStatus,
@@ -33,18 +35,21 @@ use crate::{
         report::defects::Category,
     },
     error::AppError,
+    kv,
 };
 
 /// Where the endpoint is mounted.
 pub const PREFIX: &str = "/open311/v2";
 
-/// The endpoint's routes, to nest at [`PREFIX`].
-pub fn router() -> Router<AppState> {
+/// The endpoint's routes, to nest at [`PREFIX`]; the public reads are
+/// limited per client address ([`limit_reads`]).
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/{file}", get(get_root).post(post::post_request))
         .route("/services/{file}", get(get_service_definition))
         .route("/requests/{file}", get(get_request))
         .fallback(unknown_path)
+        .layer(middleware::from_fn_with_state(state, limit_reads))
 }
 
 /// Why a call failed: a specification error, or one of the application's
@@ -109,6 +114,55 @@ impl IntoResponse for Failure {
 }
 
 pub type Answer = Result<Response, Failure>;
+
+/// A 429 in the specification's shape, with `Retry-After`.
+pub(crate) fn too_many_requests(format: Format, seconds: u64) -> Response {
+    let mut response = Failure::Spec(
+        format,
+        Open311Error::new(
+            429,
+            format!("Trop de requêtes : réessayez dans {seconds} secondes."),
+        ),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// The public reads' limit: `OPEN311_RATE_PER_MINUTE` requests a minute
+/// per client address (its /64 for IPv6), a fixed window in Redis like the
+/// site's other limits. `POST` is counted on its API account instead.
+async fn limit_reads(
+    State(state): State<AppState>,
+    origin: RequestOrigin,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() == Method::POST {
+        return next.run(request).await;
+    }
+    let format = format_of(request.uri().path());
+    let key = format!(
+        "{}open311:rate:{}",
+        state.config.redis_prefix,
+        origin.rate_key()
+    );
+    let limit = i64::from(state.config.open311_rate_per_minute);
+    let checked = async {
+        if kv::within_rate(&state.redis, &key, limit, 60).await? {
+            return Ok(None);
+        }
+        let left = kv::lock_remaining(&state.redis, &key).await?;
+        Ok::<_, kv::fred::error::Error>(Some(u64::try_from(left.max(1)).unwrap_or(1)))
+    };
+    match checked.await {
+        Ok(None) => next.run(request).await,
+        Ok(Some(seconds)) => too_many_requests(format, seconds),
+        Err(error) => Failure::App(format, error.into()).into_response(),
+    }
+}
 
 /// The format of a path, XML (the required one) when it has no known
 /// extension.

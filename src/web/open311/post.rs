@@ -4,17 +4,21 @@
 //! `submission::validate` (every screen, the address, at least one defect),
 //! `submission::plan` (scoring, qualifications, e-mails, geocoding) and
 //! `filing::persist` (one transaction, the same jobs). No rule is copied.
+//! A retry with the same `Idempotency-Key` files nothing twice, and every
+//! call made with a valid key is audited with its account, as on `/api/v1`.
 
 use axum::{
     body::Bytes,
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header},
+    response::{IntoResponse, Response},
 };
 use serde_json::json;
 
 use super::{Answer, Failure, OrFail, find_service, render::Format, respond};
 use crate::{
     app::AppState,
+    auth::session::RequestOrigin,
     db,
     domain::{
         open311::{self, Open311Error, PostedRequest},
@@ -77,21 +81,27 @@ fn describe_errors(
         .collect()
 }
 
-/// `POST requests.{fmt}`.
+/// `POST requests.{fmt}`: the key checked, the account's budget spent, the
+/// request filed at most once per `Idempotency-Key`, the call audited with
+/// the account like every call of `/api/v1`.
 pub async fn post_request(
     State(state): State<AppState>,
+    origin: RequestOrigin,
     Path(file): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
-) -> Answer {
+) -> Response {
     let format = super::format_of(&file);
     if Format::split(&file).map(|(name, _)| name) != Some("requests") {
-        return Err(super::not_found(format, "Ressource inconnue."));
+        return super::not_found(format, "Ressource inconnue.").into_response();
     }
     let Ok(pairs) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
-        return Err(bad_request(
+        return bad_request(
             format,
             vec!["Le corps doit être au format application/x-www-form-urlencoded.".into()],
-        ));
+        )
+        .into_response();
     };
 
     // The key first: nothing is said about the request to an unknown caller.
@@ -101,28 +111,136 @@ pub async fn post_request(
         .map(|(_, v)| v.trim())
         .filter(|v| !v.is_empty());
     let Some(key) = key else {
-        return Err(forbidden(format, "api_key manquant."));
+        return forbidden(format, "api_key manquant.").into_response();
     };
-    let Some(sender) = verify_api_key(&state, key).await.or_fail(format)? else {
-        return Err(forbidden(format, "api_key invalide ou révoqué."));
+    let account = match crate::auth::api::account_of_secret(&state.db, None, key).await {
+        Ok(Some(account)) => account,
+        Ok(None) => return forbidden(format, "api_key invalide ou révoqué.").into_response(),
+        Err(error) => return Failure::App(format, error.into()).into_response(),
     };
-    // The same budget as the partner API: one limit per account.
-    match crate::web::api::within_rate(&state, sender.account_id).await {
-        Ok(None) => {}
-        Ok(Some(_)) => {
-            return Err(Failure::App(
+    let sender = Sender {
+        account_id: account.id,
+        name: account.name,
+        territory_id: account.territory_id,
+    };
+    let response = match crate::web::api::within_rate(&state, sender.account_id).await {
+        // The same budget as the partner API: one limit per account.
+        Ok(None) => file_once(&state, &sender, &pairs, format, &headers, (&uri, &body))
+            .await
+            .into_response(),
+        Ok(Some(seconds)) => super::too_many_requests(format, seconds),
+        Err(_) => Failure::Spec(
+            format,
+            Open311Error::new(503, "Service momentanément indisponible."),
+        )
+        .into_response(),
+    };
+    crate::web::api::audit_call(
+        &state,
+        (sender.account_id, &account.uuid),
+        &origin,
+        &format!("POST {}/{{file}}", super::PREFIX),
+        response.status().as_u16(),
+    )
+    .await;
+    response
+}
+
+/// Files the request once per `Idempotency-Key` (docs/open311.md §4):
+/// filing commits its own transaction, so the key is reserved beforehand
+/// (committed, answer pending), the answer kept once filed, the
+/// reservation dropped when filing fails (the key may be used again). A
+/// retry with the same key and request gets the first answer with
+/// `Idempotent-Replayed: true`; one sent while the first is still being
+/// filed gets a 409 with `Retry-After`.
+async fn file_once(
+    state: &AppState,
+    sender: &Sender,
+    pairs: &[(String, String)],
+    format: Format,
+    headers: &HeaderMap,
+    (uri, body): (&Uri, &[u8]),
+) -> Answer {
+    let key = crate::web::api::writes::idempotency_key(headers)
+        .map_err(|message| bad_request(format, vec![format!("Idempotency-Key : {message}")]))?;
+    let Some(key) = key else {
+        return file_request(state, sender, pairs, format).await;
+    };
+    let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let hash = crate::web::api::writes::request_hash(&Method::POST, path, body);
+    let reserved = {
+        let mut conn = state.db.acquire().await.or_fail(format)?;
+        db::api::reserve_key(&mut conn, sender.account_id, &key, &hash)
+            .await
+            .or_fail(format)?
+    };
+    if !reserved {
+        let stored = db::api::find_answer(&state.db, sender.account_id, &key)
+            .await
+            .or_fail(format)?;
+        return match stored {
+            Some(stored) if stored.request_hash != hash => Err(bad_request(
                 format,
-                crate::error::AppError::TooManyRequests,
-            ));
+                vec!["Idempotency-Key : cette clé a déjà servi pour une autre requête ; utilisez une nouvelle clé.".into()],
+            )),
+            Some(stored) if stored.status != 0 => {
+                let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+                let mut response =
+                    (status, [(header::CONTENT_TYPE, format.content_type())], stored.body)
+                        .into_response();
+                response
+                    .headers_mut()
+                    .insert("idempotent-replayed", HeaderValue::from_static("true"));
+                Ok(response)
+            }
+            // Still being filed (or the reservation was just dropped).
+            _ => {
+                let mut response = Failure::Spec(
+                    format,
+                    Open311Error::new(
+                        409,
+                        "Cette clé d’idempotence est en cours d’utilisation ; réessayez dans quelques secondes.",
+                    ),
+                )
+                .into_response();
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+                Ok(response)
+            }
+        };
+    }
+    let filed = file_request(state, sender, pairs, format).await;
+    match filed {
+        Ok(response) => {
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024)
+                .await
+                .map_err(|e| {
+                    Failure::App(
+                        format,
+                        crate::error::AppError::Unexpected(anyhow::anyhow!(e)),
+                    )
+                })?;
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            let mut conn = state.db.acquire().await.or_fail(format)?;
+            db::api::store_answer(&mut conn, sender.account_id, &key, status.as_u16(), &text)
+                .await
+                .or_fail(format)?;
+            Ok((
+                status,
+                [(header::CONTENT_TYPE, format.content_type())],
+                text,
+            )
+                .into_response())
         }
-        Err(_) => {
-            return Err(Failure::Spec(
-                format,
-                Open311Error::new(503, "Service momentanément indisponible."),
-            ));
+        Err(failure) => {
+            if let Err(error) = db::api::release_key(&state.db, sender.account_id, &key).await {
+                tracing::warn!(error = %error, "Open311 idempotency key not released");
+            }
+            Err(failure)
         }
     }
-    file_request(&state, &sender, &pairs, format).await
 }
 
 /// Who files through Open311: the API account holding the key.
@@ -133,23 +251,6 @@ pub struct Sender {
     pub name: String,
     /// Requests may only be filed in this territory.
     pub territory_id: u32,
-}
-
-/// The API account of an `api_key`: the partner API's own check of an
-/// account secret (a revoked account is refused), and the account's
-/// per-minute budget shared with `/api/v1`.
-async fn verify_api_key(
-    state: &AppState,
-    key: &str,
-) -> Result<Option<Sender>, crate::error::AppError> {
-    let Some(account) = crate::auth::api::account_of_secret(&state.db, None, key).await? else {
-        return Ok(None);
-    };
-    Ok(Some(Sender {
-        account_id: account.id,
-        name: account.name,
-        territory_id: account.territory_id,
-    }))
 }
 
 /// Files a request for an authenticated sender: answers, the form's
