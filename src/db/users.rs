@@ -367,7 +367,9 @@ pub struct UserListRow {
     pub last_login_at: Option<PrimitiveDateTime>,
 }
 
-/// Which users a list shows: all, those of some territories, or of some
+/// Which users a list shows (never the technical users of API accounts,
+/// which are no one's colleagues: docs/api.md §8): all, those of some
+/// territories, or of some
 /// partners (comma-separated ids, applied with FIND_IN_SET: these lists
 /// hold thousands of rows, not millions).
 pub struct UserScope {
@@ -394,6 +396,7 @@ pub async fn list(
                    OR (? = 'partners' AND FIND_IN_SET(up.partner_id, ?)))))
            AND (? IS NULL OR EXISTS (SELECT 1 FROM user_partners up2 WHERE up2.user_id = u.id AND up2.partner_id = ?))
            AND (? = '%%' OR u.email LIKE ? OR u.last_name LIKE ? OR u.first_name LIKE ?)
+           AND NOT EXISTS (SELECT 1 FROM api_accounts ac WHERE ac.user_id = u.id)
          ORDER BY u.last_name, u.first_name, u.id
          LIMIT ? OFFSET ?",
         scope.kind,
@@ -420,7 +423,8 @@ pub async fn list(
                  AND ((? = 'territories' AND FIND_IN_SET(up.territory_id, ?))
                    OR (? = 'partners' AND FIND_IN_SET(up.partner_id, ?)))))
            AND (? IS NULL OR EXISTS (SELECT 1 FROM user_partners up2 WHERE up2.user_id = u.id AND up2.partner_id = ?))
-           AND (? = '%%' OR u.email LIKE ? OR u.last_name LIKE ? OR u.first_name LIKE ?)",
+           AND (? = '%%' OR u.email LIKE ? OR u.last_name LIKE ? OR u.first_name LIKE ?)
+           AND NOT EXISTS (SELECT 1 FROM api_accounts ac WHERE ac.user_id = u.id)",
         scope.kind,
         scope.kind,
         scope.ids,

@@ -31,10 +31,6 @@ pub struct Schedule {
 /// Every periodic task (Histologe's crons, docs/contracts.md §4.9 for Esabora).
 pub const SCHEDULES: &[Schedule] = &[
     Schedule {
-        name: "api_purge",
-        hour: 1,
-    },
-    Schedule {
         name: "draft_purge",
         hour: 2,
     },
@@ -48,6 +44,10 @@ pub const SCHEDULES: &[Schedule] = &[
     },
     Schedule {
         name: "outbox_prune",
+        hour: 5,
+    },
+    Schedule {
+        name: "api_purge",
         hour: 5,
     },
     Schedule {

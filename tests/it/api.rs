@@ -1485,3 +1485,319 @@ async fn the_daily_api_purge_removes_old_tokens_and_idempotency_keys_only() {
             .unwrap();
     assert_eq!(keys, vec!["recente".to_owned()]);
 }
+
+#[tokio::test]
+async fn the_technical_user_of_an_api_account_is_not_listed_among_users() {
+    let app = TestApp::spawn_with_accounts().await;
+    let t69 = territory_id(&app, "69A").await;
+    let partner = create_partner(&app, t69, "SCHS listé", "commune_schs").await;
+    api_account(
+        &app,
+        "69A",
+        AccountScope::Partners(vec![partner]),
+        &Permission::ALL,
+    )
+    .await;
+    let technical: String =
+        sqlx::query_scalar("SELECT u.email FROM users u JOIN api_accounts a ON a.user_id = u.id")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    // It is no member of any partner: no agent count or partner list sees it.
+    let memberships: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_partners up JOIN api_accounts a ON a.user_id = up.user_id",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(memberships, 0);
+    app.login_as("admin@histologe.localhost").await;
+    for path in [
+        "/bo/utilisateurs".to_owned(),
+        "/bo/utilisateurs?q=Compte+API".to_owned(),
+        "/bo/utilisateurs?q=comptes-api".to_owned(),
+        format!("/bo/utilisateurs?partenaire={partner}"),
+    ] {
+        let (status, html) = app.get_html(&path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            !html.contains(&technical),
+            "{path} lists the technical user"
+        );
+        assert!(!html.contains("comptes-api.invalid"), "{path}");
+    }
+    let (_, html) = app.get_html("/bo/utilisateurs?q=rt69").await;
+    assert!(
+        html.contains("rt69@histologe.localhost"),
+        "real users are still listed"
+    );
+}
+
+// ------------------------------------------------------------ attack pass
+
+/// A refusal as a partner system should get one: a 4xx problem document,
+/// never a server error or a page.
+async fn assert_refused(response: reqwest::Response, what: &str) -> u16 {
+    let status = response.status().as_u16();
+    assert!((400..500).contains(&status), "{what}: {status}");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json",
+        "{what}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status, "{what}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{what}"
+    );
+    status
+}
+
+async fn send_raw(
+    app: &TestApp,
+    method: reqwest::Method,
+    bearer: &str,
+    path: &str,
+    body: Vec<u8>,
+) -> reqwest::Response {
+    app.client
+        .request(method, app.url(path))
+        .bearer_auth(bearer)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn hostile_values_in_every_field_are_refused_cleanly_or_stored_verbatim() {
+    use reqwest::Method;
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    let assignment = assignment_uuid(&app, case.id).await;
+    let before = case_state(&app, case.id).await;
+    let nested = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
+    let huge = json!({ "texte": "x".repeat(3 * 1024 * 1024) }).to_string();
+    let bodies: Vec<(&str, Vec<u8>)> = vec![
+        ("invalid UTF-8", b"{\"texte\": \"\xff\xfe\xfd\"}".to_vec()),
+        ("nested", nested.clone().into_bytes()),
+        (
+            "nested object",
+            format!("{{\"texte\": {nested}}}").into_bytes(),
+        ),
+        ("huge", huge.into_bytes()),
+        ("not JSON", b"texte=bonjour".to_vec()),
+        ("wrong types", br#"{"texte": 42, "public": "oui"}"#.to_vec()),
+        ("null", b"null".to_vec()),
+        ("empty", Vec::new()),
+        ("empty text", br#"{"texte": "   "}"#.to_vec()),
+    ];
+    let writes = [
+        format!("/api/v1/signalements/{}/suivis", case.uuid),
+        format!("/api/v1/signalements/{}/visites", case.uuid),
+        "/api/v1/visites/00000000-0000-4000-8000-000000000000/conclusion".to_owned(),
+    ];
+    for path in &writes {
+        for (what, body) in &bodies {
+            assert_refused(
+                send_raw(&app, Method::POST, &bearer, path, body.clone()).await,
+                &format!("{what} → {path}"),
+            )
+            .await;
+        }
+    }
+    for (what, body) in &bodies {
+        assert_refused(
+            send_raw(
+                &app,
+                Method::PATCH,
+                &bearer,
+                &format!("/api/v1/affectations/{assignment}"),
+                body.clone(),
+            )
+            .await,
+            what,
+        )
+        .await;
+    }
+    for (what, body) in [
+        (
+            "unknown action",
+            json!({ "action": "'; DROP TABLE reports; --" }),
+        ),
+        ("visit date", json!({ "date_visite": "2030-02-31T25:61" })),
+        ("visit far", json!({ "date_visite": "+999999-01-01T00:00" })),
+        (
+            "partner",
+            json!({ "date_visite": "2030-01-10T10:00", "partenaire_id": -1 }),
+        ),
+        (
+            "partner huge",
+            json!({ "date_visite": "2030-01-10T10:00", "partenaire_id": 1e300 }),
+        ),
+    ] {
+        let path = if what == "unknown action" {
+            format!("/api/v1/affectations/{assignment}")
+        } else {
+            format!("/api/v1/signalements/{}/visites", case.uuid)
+        };
+        let method = if what == "unknown action" {
+            Method::PATCH
+        } else {
+            Method::POST
+        };
+        assert_refused(send(&app, method, &bearer, &path, &body, None).await, what).await;
+    }
+    assert_eq!(
+        case_state(&app, case.id).await,
+        before,
+        "nothing was written"
+    );
+
+    // Reads: bad paging, cursors, filters and identifiers.
+    for query in [
+        "limite=-1",
+        "limite=18446744073709551616",
+        "curseur=abc",
+        "curseur=-5",
+        "curseur=99999999999999999999999999",
+        "curseur=%27%20OR%201%3D1",
+        "since=hier",
+        "since=2026-13-45T99:00:00Z",
+        "statut=%27%20OR%20%271%27%3D%271",
+        "code_insee=%27%20OR%20%271%27%3D%271",
+        "code_insee=690%00",
+    ] {
+        let response = api_get(&app, &bearer, &format!("/api/v1/signalements?{query}")).await;
+        let status = response.status().as_u16();
+        if status == 200 {
+            // A filter that matches nothing is an answer, not a leak.
+            assert!(uuids(&json_of(response).await).is_empty(), "{query}");
+        } else {
+            assert_refused(response, query).await;
+        }
+    }
+    for path in [
+        format!("/api/v1/signalements/{}", "a".repeat(10_000)),
+        "/api/v1/signalements/%27%20OR%201%3D1".to_owned(),
+        "/api/v1/signalements/%F0%9F%92%A5".to_owned(),
+        "/api/v1/documents/..%2F..%2Fetc%2Fpasswd".to_owned(),
+    ] {
+        let response = api_get(&app, &bearer, &path).await;
+        let status = response.status().as_u16();
+        assert!((400..500).contains(&status), "{path}: {status}");
+    }
+
+    // Unicode and SQL-looking text is kept as written.
+    let text = "Robert'); DROP TABLE reports;-- \u{202e}élève 🏚️ 日本 \u{0}fin";
+    let written = send(
+        &app,
+        Method::POST,
+        &bearer,
+        &format!("/api/v1/signalements/{}/suivis", case.uuid),
+        &json!({ "texte": text }),
+        None,
+    )
+    .await;
+    let status = written.status().as_u16();
+    if status == 201 {
+        let read = json_of(
+            api_get(
+                &app,
+                &bearer,
+                &format!("/api/v1/signalements/{}", case.uuid),
+            )
+            .await,
+        )
+        .await;
+        assert!(read.to_string().contains("DROP TABLE reports"), "{read}");
+    } else {
+        assert_refused(written, "unicode text").await;
+    }
+    let reports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM reports")
+        .fetch_one(&app.db)
+        .await
+        .unwrap();
+    assert!(reports >= 1);
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_sent_twice_at_once_writes_once() {
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    let before = case_state(&app, case.id).await;
+    let path = format!("/api/v1/signalements/{}/suivis", case.uuid);
+    let body = json!({ "texte": "Envoyé deux fois en même temps" });
+    let sends: Vec<_> = (0..4)
+        .map(|_| {
+            send(
+                &app,
+                reqwest::Method::POST,
+                &bearer,
+                &path,
+                &body,
+                Some("en-meme-temps"),
+            )
+        })
+        .collect();
+    let responses = futures::future::join_all(sends).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert!(
+        statuses.iter().all(|s| [201, 409].contains(s)),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&201), "{statuses:?}");
+    let after = case_state(&app, case.id).await;
+    assert_eq!(
+        after.1,
+        before.1 + 1,
+        "one follow-up for one key: {statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn no_endpoint_fetches_a_url_it_is_given() {
+    // A listener standing for an internal service: any connection to it
+    // would be a server-side request forged by a caller.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let target = format!("http://{}/interne", listener.local_addr().unwrap());
+    let app = TestApp::spawn_with_accounts().await;
+    let (case, _, bearer) = partner_case(&app, "en_cours").await;
+    let path = format!("/api/v1/signalements/{}/suivis", case.uuid);
+    let written = send(
+        &app,
+        reqwest::Method::POST,
+        &bearer,
+        &path,
+        &json!({ "texte": format!("Voir {target}"), "url": target, "media_url": target }),
+        None,
+    )
+    .await;
+    assert!(written.status().as_u16() < 500);
+    let upload = app
+        .client
+        .post(app.url(&format!("/api/v1/signalements/{}/documents", case.uuid)))
+        .query(&[("nom_fichier", target.as_str())])
+        .bearer_auth(&bearer)
+        .header("content-type", "application/octet-stream")
+        .body(target.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(upload.status().as_u16() < 500);
+    let open311 = app
+        .client
+        .post(app.url("/open311/v2/requests.json"))
+        .form(&[("api_key", "x"), ("media_url", target.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert!(open311.status().as_u16() < 500);
+    match listener.accept() {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+        other => panic!("the server connected to a URL it was given: {other:?}"),
+    }
+}
