@@ -1250,7 +1250,7 @@ async fn call(
 #[tokio::test]
 async fn a_revoked_account_or_an_expired_token_gets_401_on_every_endpoint() {
     let app = TestApp::spawn_with_accounts().await;
-    let (case, _, bearer) = partner_case(&app, "attente").await;
+    let (case, _, bearer) = partner_case(&app, "nouveau").await;
     let assignment = assignment_uuid(&app, case.id).await;
     let calls = every_authenticated_call(&case.uuid, &assignment);
     let (account_id, identifier): (u64, String) =
@@ -1314,8 +1314,14 @@ async fn a_revoked_account_or_an_expired_token_gets_401_on_every_endpoint() {
 async fn an_account_of_partner_a_cannot_write_on_or_download_from_partner_b() {
     let app = TestApp::spawn_with_accounts().await;
     let (_, _, bearer_a) = partner_case(&app, "en_cours").await;
-    let (case_b, _, bearer_b) = partner_case(&app, "en_cours").await;
-    // B plans a visit and uploads a file on its own case.
+    let (case_b, partner_b, bearer_b) = partner_case(&app, "en_cours").await;
+    // B visits (the visit competence, docs/visits.md), plans a visit and
+    // uploads a file on its own case.
+    sqlx::query("UPDATE partners SET competences = '[\"visites\"]' WHERE id = ?")
+        .bind(partner_b)
+        .execute(&app.db)
+        .await
+        .unwrap();
     let visit = send(
         &app,
         reqwest::Method::POST,
