@@ -143,6 +143,13 @@ pub struct Config {
     /// `METRICS_TOKEN`: the bearer token of `/metrics` (web and worker,
     /// docs/worker.md §6); without it the endpoint does not exist.
     pub metrics_token: Option<Secret>,
+    /// `BREVO_WEBHOOK_SECRET`: the shared secret Brevo's transactional
+    /// webhook sends (HTTP Basic password or Bearer token,
+    /// docs/deliverability.md §2); without it `/webhooks/brevo` does not exist.
+    pub brevo_webhook_secret: Option<Secret>,
+    /// `CONTACT_EMAIL`: where the public contact form's messages go when
+    /// the territory has no contact address.
+    pub contact_email: String,
     /// `LOG_FORMAT`: `json` (default in production) or `pretty`.
     pub log_json: bool,
     /// `TRUST_X_FORWARDED_FOR` (default false): set true only behind a router
@@ -363,6 +370,8 @@ impl Config {
             ),
             sentry_dsn: var("SENTRY_DSN").map(Secret::new),
             metrics_token: var("METRICS_TOKEN").map(Secret::new),
+            brevo_webhook_secret: var("BREVO_WEBHOOK_SECRET").map(Secret::new),
+            contact_email: var_or("CONTACT_EMAIL", "contact@histologe.localhost"),
             log_json,
             trust_forwarded_for: parsed("TRUST_X_FORWARDED_FOR", false)?,
             password_hashing_permits: parsed("PASSWORD_HASHING_PERMITS", 4usize)?.max(1),
@@ -407,6 +416,8 @@ impl Config {
             dpe_api_url: "http://127.0.0.1:9/dpe".into(),
             sentry_dsn: None,
             metrics_token: None,
+            brevo_webhook_secret: None,
+            contact_email: "equipe-nationale@histologe.localhost".into(),
             log_json: false,
             // Tests give each client its own address through the header.
             trust_forwarded_for: true,

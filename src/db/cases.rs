@@ -305,6 +305,9 @@ pub(crate) fn push_where(
         qb.push(" AND r.closure_reason = ")
             .push_bind(reason.clone());
     }
+    if filter.email_to_check {
+        super::delivery::push_email_to_check(qb);
+    }
     if filter.mine {
         qb.push(
             " AND (EXISTS (SELECT 1 FROM report_subscriptions s WHERE s.report_id = r.id AND s.user_id = ",

@@ -23,6 +23,7 @@ pub mod cases;
 pub mod contact;
 pub mod dashboard;
 pub mod defects;
+pub mod delivery;
 pub mod documents;
 pub mod drafts;
 pub mod exports;

@@ -57,6 +57,9 @@ pub struct CaseFilter {
     /// "Avec rapport de visite" / "Sans photo" (`documents=`).
     pub documents: Option<super::document::DocumentPresence>,
     pub closure_reason: Option<String>,
+    /// "E-mail à vérifier": a resident's address bounced
+    /// (docs/deliverability.md §3).
+    pub email_to_check: bool,
     pub mine: bool,
     pub sort: String,
     pub descending: bool,
@@ -151,6 +154,7 @@ impl CaseFilter {
             || self.visit_status.is_some()
             || self.procedure.is_some()
             || self.documents.is_some()
+            || self.email_to_check
             || self.mine
     }
 
@@ -302,6 +306,7 @@ impl CaseFilter {
                     f.closure_reason = one_of(value, &reasons, "le motif de clôture")?
                 }
                 "mes_dossiers" => f.mine = matches!(value, "1" | "oui" | "on"),
+                "email_a_verifier" => f.email_to_check = matches!(value, "1" | "oui" | "on"),
                 "tri" if !value.is_empty() => {
                     one_of(value, &sorts, "le tri")?;
                     f.sort = value.to_owned();
@@ -409,6 +414,9 @@ impl CaseFilter {
         }
         if self.mine {
             push("mes_dossiers", "1".into());
+        }
+        if self.email_to_check {
+            push("email_a_verifier", "1".into());
         }
         push("tri", self.sort.clone());
         push("ordre", if self.descending { "desc" } else { "asc" }.into());

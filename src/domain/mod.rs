@@ -16,6 +16,7 @@ pub mod auto_assignment;
 pub mod case;
 pub mod case_filter;
 pub mod contact;
+pub mod delivery;
 pub mod document;
 pub mod export;
 pub mod export_slots;

@@ -1,6 +1,10 @@
 //! How e-mails leave: the Brevo HTTP API (`BREVO_API_KEY`), an SMTP relay
 //! (`SMTP_URL`, lettre), or the local mailbox folder (default). The worker
 //! sends whatever [`super::render::render`] produced.
+//!
+//! A failure that condemns the recipient's address (an SMTP 5xx answer, an
+//! address the local mailbox refuses) says so in [`Failure::refused`]: the
+//! worker records it as Brevo's webhook would (docs/deliverability.md §5).
 
 use std::{path::PathBuf, time::Instant};
 
@@ -13,8 +17,30 @@ use super::render::RenderedEmail;
 use crate::{
     config::{MailConfig, Secret},
     db::interconnections::NewCall,
+    domain::delivery::{IssueKind, Source},
     integrations::{self, CallContext, Http, JobError},
 };
+
+/// A send that failed, and what it says of the recipient's address.
+#[derive(Debug)]
+pub struct Failure {
+    pub error: JobError,
+    /// The address is refused for good: the kind of issue and the answer.
+    pub refused: Option<(IssueKind, String)>,
+}
+
+impl From<JobError> for Failure {
+    fn from(error: JobError) -> Self {
+        Self {
+            error,
+            refused: None,
+        }
+    }
+}
+
+/// The reserved top-level domain (RFC 2606) the local mailbox refuses, so
+/// that a bounce can be seen without a relay: `usager@adresse.invalid`.
+pub const MAILBOX_REFUSED_TLD: &str = ".invalid";
 
 #[derive(Clone)]
 pub enum Transport {
@@ -41,6 +67,15 @@ impl Transport {
         })
     }
 
+    /// Who reports this transport's refusals (`email_delivery_issues.source`).
+    pub fn source(&self) -> Source {
+        match self {
+            Transport::Brevo { .. } => Source::Brevo,
+            Transport::Smtp(_) => Source::Smtp,
+            Transport::Mailbox(_) => Source::Mailbox,
+        }
+    }
+
     /// `brevo`, `smtp` or `file` (as stored in `sent_emails.provider`).
     pub fn provider(&self) -> &'static str {
         match self {
@@ -59,7 +94,7 @@ impl Transport {
         email: &RenderedEmail,
         tag: &str,
         key: &str,
-    ) -> Result<Option<String>, JobError> {
+    ) -> Result<Option<String>, Failure> {
         match self {
             Transport::Brevo { api_key, api_url } => {
                 let message = integrations::brevo::Message {
@@ -72,9 +107,19 @@ impl Transport {
                 integrations::brevo::send(http, ctx, api_url, api_key.expose(), &body)
                     .await
                     .map(Some)
+                    .map_err(Failure::from)
             }
             Transport::Smtp(smtp) => send_smtp(smtp, http, ctx, from, email, key).await,
             Transport::Mailbox(dir) => {
+                if email.to.to_ascii_lowercase().ends_with(MAILBOX_REFUSED_TLD) {
+                    return Err(Failure {
+                        error: JobError::Permanent("boîte locale : domaine inexistant".into()),
+                        refused: Some((
+                            IssueKind::HardBounce,
+                            "domaine inexistant (boîte locale de développement)".into(),
+                        )),
+                    });
+                }
                 let dir = dir.clone();
                 let (from, email, key) = (from.to_owned(), email.clone(), key.to_owned());
                 tokio::task::spawn_blocking(move || {
@@ -83,7 +128,7 @@ impl Transport {
                 .await
                 .map_err(|e| JobError::retry(format!("boîte locale : {e}")))?
                 .map(Some)
-                .map_err(|e| JobError::retry(format!("boîte locale : {e}")))
+                .map_err(|e| JobError::retry(format!("boîte locale : {e}")).into())
             }
         }
     }
@@ -96,16 +141,17 @@ async fn send_smtp(
     from: &str,
     email: &RenderedEmail,
     key: &str,
-) -> Result<Option<String>, JobError> {
+) -> Result<Option<String>, Failure> {
+    let recipient = email.to.parse().map_err(|e| Failure {
+        error: JobError::Permanent(format!("destinataire invalide : {e}")),
+        refused: Some((IssueKind::InvalidEmail, format!("adresse refusée : {e}"))),
+    })?;
     let message = Message::builder()
         .from(
             from.parse()
                 .map_err(|e| JobError::Permanent(format!("MAIL_FROM invalide : {e}")))?,
         )
-        .to(email
-            .to
-            .parse()
-            .map_err(|e| JobError::Permanent(format!("destinataire invalide : {e}")))?)
+        .to(recipient)
         .subject(&email.subject)
         .message_id(Some(format!("<{}@histologe>", key.replace(':', "."))))
         .multipart(MultiPart::alternative_plain_html(
@@ -138,10 +184,15 @@ async fn send_smtp(
         Err(e) => {
             record.error = Some(e.to_string());
             http.log(&record).await;
+            // A 5xx answer: the relay will never take this e-mail, which
+            // is a hard bounce of the address.
             if e.is_permanent() {
-                Err(JobError::Permanent(format!("SMTP : {e}")))
+                Err(Failure {
+                    error: JobError::Permanent(format!("SMTP : {e}")),
+                    refused: Some((IssueKind::HardBounce, format!("SMTP : {e}"))),
+                })
             } else {
-                Err(JobError::retry(format!("SMTP : {e}")))
+                Err(JobError::retry(format!("SMTP : {e}")).into())
             }
         }
     }

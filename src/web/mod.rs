@@ -7,6 +7,7 @@
 //! - [`health`]: liveness and readiness probes.
 //! - [`downloads`]: serving a document (only once scanned clean).
 //! - [`api`]: the partner API `/api/v1` (bearer tokens, JSON, OpenAPI).
+//! - [`webhooks`]: events pushed by external services (Brevo's deliverability).
 //! - [`layout`], [`csrf`], [`headers`]: what every page shares.
 
 pub mod account;
@@ -25,3 +26,4 @@ pub mod office;
 pub mod open311;
 pub mod public;
 pub mod routes;
+pub mod webhooks;

@@ -362,6 +362,8 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
     let routes = office::api_accounts::register(routes);
     let routes = office::documents::register(routes);
     let routes = office::visits::register(routes);
+    let routes = office::delivery::register(routes);
+    let routes = super::webhooks::register(routes);
     // Extractor rejections (bad form, query or path) become French pages.
     let router = routes
         .router

@@ -169,10 +169,42 @@ async fn send_email(
             confirm_sent(worker, job, &key, &email_type, message_id.as_deref()).await?;
             Ok(Completed::AlreadyMarked)
         }
-        Err(error) => {
+        Err(failure) => {
+            if let Some((kind, reason)) = &failure.refused {
+                record_refusal(worker, &rendered.to, *kind, reason, &key).await;
+            }
             with_db_retry(|| db::sent_emails::release(&worker.pool, &key)).await?;
-            Err(error)
+            Err(failure.error)
         }
+    }
+}
+
+/// Records an address the transport refused for good, as Brevo's webhook
+/// would (docs/deliverability.md §5): the cases with this address show
+/// "Adresse e-mail à vérifier". Keyed by the outbox key, so recorded once.
+async fn record_refusal(
+    worker: &Worker,
+    to: &str,
+    kind: crate::domain::delivery::IssueKind,
+    reason: &str,
+    key: &str,
+) {
+    use crate::domain::{contact::Email, delivery::Notice};
+    // An address our own rules refuse matches no case: nothing to show.
+    let Ok(email) = Email::parse(to) else {
+        return;
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let notice = Notice::new(
+        email,
+        kind,
+        Some(reason),
+        key,
+        time::PrimitiveDateTime::new(now.date(), now.time()),
+        worker.transport.source(),
+    );
+    if let Err(error) = with_db_retry(|| db::delivery::record(&worker.pool, &notice)).await {
+        tracing::error!(%error, "delivery issue not recorded");
     }
 }
 

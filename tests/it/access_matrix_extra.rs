@@ -61,4 +61,14 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
         "/bo/signalements/{uuid}/visites/{visit_id}/fichiers",
         [L, A, A, A, A],
     ),
+    // E-mail deliverability (docs/deliverability.md): marking a resident's
+    // address checked is a case action (the policy decides in the handler);
+    // Brevo's webhook has no role and, without BREVO_WEBHOOK_SECRET (as
+    // here), does not exist (tests/it/deliverability.rs covers it).
+    (
+        "POST",
+        "/bo/signalements/{uuid}/email-verifie",
+        [L, A, A, A, A],
+    ),
+    ("POST", "/webhooks/brevo", [N, N, N, N, N]),
 ];

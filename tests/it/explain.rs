@@ -330,3 +330,63 @@ async fn the_document_filters_probe_an_index_of_documents_per_case() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// "E-mail à vérifier" (docs/deliverability.md §3): the list filter and
+/// the dashboard count start from the few open delivery issues (their
+/// index), then find the cases by the reports' e-mail indexes; no scan of
+/// the reports nor of the issues, whatever the scope.
+#[tokio::test]
+async fn the_email_to_check_filter_and_count_start_from_the_open_issues() {
+    let (app, t13, partner) = bulk_loaded().await;
+    for sql in [
+        // Open issues for one report in 50, resolved ones for one in 7.
+        "INSERT INTO email_delivery_issues (email, event, event_key, source, to_check)
+         SELECT occupant_email, 'hard_bounce', CONCAT('<o', id, '@mailin.fr>'), 'brevo', TRUE
+         FROM reports WHERE id % 50 = 0 AND occupant_email IS NOT NULL",
+        "INSERT INTO email_delivery_issues (email, event, event_key, source, to_check, resolved_at, resolution)
+         SELECT occupant_email, 'spam', CONCAT('<r', id, '@mailin.fr>'), 'brevo', TRUE, UTC_TIMESTAMP(), 'checked'
+         FROM reports WHERE id % 7 = 0 AND occupant_email IS NOT NULL",
+        "ANALYZE TABLE email_delivery_issues",
+    ] {
+        sqlx::query(sql).execute(&app.db).await.expect(sql);
+    }
+    let mut failures = Vec::new();
+    for scope in &scopes(t13, partner) {
+        let mut plans = Vec::new();
+        for query in [
+            "email_a_verifier=1".to_owned(),
+            format!("territoire={t13}&email_a_verifier=1"),
+            "statut=active&email_a_verifier=1".to_owned(),
+        ] {
+            let plan = db::cases::explain_list(&app.db, scope, &filter(&query), 1)
+                .await
+                .expect("explain");
+            plans.push((query, plan));
+        }
+        let count = db::delivery::explain_count(&app.db, scope)
+            .await
+            .expect("explain count");
+        plans.push(("count".to_owned(), count));
+        for (label, plan) in plans {
+            let issues_indexed = plan
+                .iter()
+                .filter(|row| matches!(row.table.as_deref(), Some("ei" | "ei2")))
+                .all(|row| row.key.as_deref() == Some("idx_email_delivery_issues_open"));
+            let by_email = plan
+                .iter()
+                .filter(|row| matches!(row.table.as_deref(), Some("eo" | "ed")))
+                .all(|row| {
+                    row.key
+                        .as_deref()
+                        .is_some_and(|k| k.starts_with("idx_reports_") && k.ends_with("_email"))
+                });
+            let reads_issues = plan
+                .iter()
+                .any(|row| matches!(row.table.as_deref(), Some("ei" | "ei2")));
+            if !full_scans(&plan).is_empty() || !issues_indexed || !by_email || !reads_issues {
+                failures.push(format!("{label} / {scope:?}: {plan:#?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

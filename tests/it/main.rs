@@ -23,6 +23,7 @@ mod auth_hardening;
 mod bo_documents;
 mod browser;
 mod crawl;
+mod deliverability;
 mod docs;
 mod explain;
 mod follow_up;

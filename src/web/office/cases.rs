@@ -309,6 +309,8 @@ pub struct CasePage {
     pub follow_ups: Vec<FollowUpView>,
     pub visits: super::visits::VisitPanel,
     pub documents: super::documents::DocumentsPanel,
+    /// "Adresse e-mail à vérifier" (docs/deliverability.md §4).
+    pub email_checks: super::delivery::EmailChecks,
     pub tags: Vec<(u64, String, bool)>,
     pub same_address: Vec<case_view::SameAddressRow>,
     pub history: Vec<HistoryView>,
@@ -451,6 +453,7 @@ pub async fn case_page(
             .collect(),
         visits: super::visits::panel(state, &page.user.actor, &facts).await?,
         documents: super::documents::panel(details.documents, actor, &facts),
+        email_checks: super::delivery::panel(state, &r, actor, &facts).await?,
         tags: details.tags,
         same_address: details.same_address,
         history: details

@@ -45,7 +45,12 @@ pub async fn show_dashboard(
     } else {
         page.user.actor.partner_ids()
     };
-    let counts = db::dashboard::queue_counts(&state.db, &scope, &own_partners).await?;
+    let mut counts = db::dashboard::queue_counts(&state.db, &scope, &own_partners).await?;
+    // A query of its own, driven by the few open delivery issues.
+    counts.push((
+        "email_to_check",
+        db::delivery::count_to_check(&state.db, &scope).await?,
+    ));
     let thirty_days_ago = time::OffsetDateTime::now_utc().date() - time::Duration::days(30);
     let inactive_since = format!(
         "{:04}-{:02}-{:02}",
@@ -84,6 +89,10 @@ pub async fn show_dashboard(
                 "inactive" => (
                     "Sans activité depuis 30 jours",
                     format!("/bo/signalements?statut=active&suivi_au={inactive_since}"),
+                ),
+                "email_to_check" => (
+                    "E-mail à vérifier (un e-mail à l’usager n’a pas été remis)",
+                    "/bo/signalements?email_a_verifier=1".to_owned(),
                 ),
                 _ => (
                     "Demandes de clôture de l’usager",

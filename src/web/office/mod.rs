@@ -9,6 +9,7 @@ pub mod case_actions;
 pub mod case_edit;
 pub mod cases;
 pub mod dashboard;
+pub mod delivery;
 pub mod documents;
 pub mod exports;
 pub mod filter_options;

@@ -274,6 +274,19 @@ pub async fn brevo() -> Fake {
     .await
 }
 
+/// One event of Brevo's transactional webhook (docs/contracts.md §3.5:
+/// Brevo's own sample of a hard bounce) for `email`, `event` and `message_id`.
+pub fn brevo_webhook_event(event: &str, email: &str, message_id: &str) -> Value {
+    json!({"date": "2025-09-16 17:47:53", "email": email, "event": event,
+        "id": 1234567890, "message-id": message_id,
+        "reason": "hard bounce : recipient email does not exist",
+        "sender_email": "notifications@signal-logement.beta.gouv.fr",
+        "subject": "SIGNAL-LOGEMENT DORDOGNE - [2024-439 - Toto] Nouveau suivi",
+        "tag": ["Pro Nouveau Suivi Signalement"], "tags": ["Pro Nouveau Suivi Signalement"],
+        "ts": 1758037673, "ts_epoch": 1758037673718u64, "ts_event": 1758037673,
+        "uuid": "00000000-0000-0000-0000-000000000000"})
+}
+
 // -------------------------------------------------------------------- BAN
 
 /// The captured BAN answer (§1.3), with a chosen score.
@@ -583,6 +596,14 @@ pub async fn smtp() -> SmtpSink {
                         continue;
                     }
                     let verb = line.get(..4).unwrap_or_default().to_ascii_uppercase();
+                    // An unknown mailbox (docs/deliverability.md §5): a
+                    // permanent refusal of the recipient.
+                    if verb == "RCPT" && line.to_ascii_lowercase().contains("<inconnu@") {
+                        let _ = write
+                            .write_all(b"550 5.1.1 Recipient address rejected: User unknown\r\n")
+                            .await;
+                        continue;
+                    }
                     let reply: &[u8] = match verb.as_str() {
                         "EHLO" => b"250-fake-smtp\r\n250 8BITMIME\r\n",
                         "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 2.0.0 OK\r\n",
