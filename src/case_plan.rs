@@ -103,6 +103,11 @@ pub async fn apply(
             ReportField::ClosureReason(reason) => {
                 wf::set_closure(conn, report_id, reason.as_deref()).await?;
             }
+            ReportField::ResidentDetails(details) => {
+                crate::db::resident_details::save(conn, report_id, details).await?;
+                // Occupants, children and surface are scoring inputs.
+                crate::db::scoring::rescore(conn, report_id).await?;
+            }
         }
     }
     let mut applied = Applied::default();

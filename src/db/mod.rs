@@ -37,6 +37,7 @@ pub mod open311;
 pub mod outbox;
 pub mod partners;
 pub mod reports;
+pub mod resident_details;
 pub mod saved_filters;
 pub mod scoring;
 pub mod seed;

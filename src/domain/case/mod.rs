@@ -25,6 +25,7 @@ pub mod notification;
 pub mod plan;
 pub mod refusal;
 pub mod resident;
+pub mod resident_edit;
 pub mod status;
 pub mod validation;
 pub mod visit;

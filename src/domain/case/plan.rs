@@ -95,6 +95,9 @@ pub enum ReportField {
     Refusal { reason: String, message: String },
     /// Why the case was closed (`None`: cleared on reopening).
     ClosureReason(Option<String>),
+    /// The details the resident corrected from the follow-up space
+    /// (the report is then scored again).
+    ResidentDetails(Box<super::resident_edit::ResidentDetails>),
 }
 
 /// A change to the assignments, besides the guarded answer.

@@ -12,11 +12,68 @@ use crate::domain::report::submission::initial;
 /// Longest resident message (and precision of a request).
 pub const MAX_RESIDENT_CHARS: usize = 5000;
 
+/// Days after closure during which the resident may still write once.
+pub const AFTER_CLOSURE_DAYS: i64 = 30;
+
+/// Follow-up category of the one message written after closure.
+pub const AFTER_CLOSURE_CATEGORY: &str = "message_usager_apres_cloture";
+
 /// The report as the resident's commands know it.
 #[derive(Debug, Clone)]
 pub struct ResidentCase {
     pub case: CaseRef,
     pub status: ReportStatus,
+    /// For a closed case: when, and whether the one message allowed after
+    /// closure was written.
+    pub after_closure: Option<AfterClosure>,
+}
+
+/// A closed case, as the message-after-closure rule reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AfterClosure {
+    pub closed_at: time::PrimitiveDateTime,
+    /// A message was already written since the closure.
+    pub written: bool,
+    pub now: time::PrimitiveDateTime,
+}
+
+/// Whether the space's message form is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writing {
+    /// The case is open: write as often as needed.
+    Open,
+    /// Closed less than [`AFTER_CLOSURE_DAYS`] ago, nothing written since:
+    /// one message, which reopens nothing.
+    OnceAfterClosure,
+    /// No more messages, and why (shown where the form was).
+    Closed(&'static str),
+}
+
+const CLOSED_ALREADY_WRITTEN: &str = "Ce signalement est clôturé. Vous avez déjà envoyé le message possible après la clôture : il n’est plus possible d’y écrire.";
+const CLOSED_TOO_LONG_AGO: &str = "Ce signalement est clôturé depuis plus de 30 jours : il n’est plus possible d’y écrire.";
+const CLOSED: &str = "Ce signalement est clôturé : il n’est plus possible d’y écrire.";
+
+impl ResidentCase {
+    /// Histologe's rule: an open case takes messages; a closed one takes a
+    /// single message within 30 days of its closure; a refused or archived
+    /// one none.
+    pub fn writing(&self) -> Writing {
+        if self.status.is_open() {
+            return Writing::Open;
+        }
+        match (self.status, self.after_closure) {
+            (ReportStatus::Closed, Some(after)) if after.written => {
+                Writing::Closed(CLOSED_ALREADY_WRITTEN)
+            }
+            (ReportStatus::Closed, Some(after))
+                if after.now - after.closed_at <= time::Duration::days(AFTER_CLOSURE_DAYS) =>
+            {
+                Writing::OnceAfterClosure
+            }
+            (ReportStatus::Closed, Some(_)) => Writing::Closed(CLOSED_TOO_LONG_AGO),
+            _ => Writing::Closed(CLOSED),
+        }
+    }
 }
 
 /// A resident's text as sanitized HTML for the timeline: escaped, line
@@ -39,16 +96,15 @@ pub fn text_to_html(text: &str) -> String {
 }
 
 /// The resident writes to the services: a public follow-up; the territory
-/// admins are e-mailed, followers and admins notified. Refused once the
-/// case is no longer open.
+/// admins are e-mailed, followers and admins notified. Once the case is no
+/// longer open, only the one message after closure ([`ResidentCase::writing`])
+/// is taken: its own category, and it reopens nothing.
 pub fn resident_message(case: &ResidentCase, message: &str) -> Result<Plan, Refusal> {
     let message = message.trim();
     let mut errors = FieldErrors::default();
-    if !case.status.is_open() {
-        errors.add(
-            "message",
-            "Ce signalement est clôturé : il n’est plus possible d’y écrire.",
-        );
+    let writing = case.writing();
+    if let Writing::Closed(why) = writing {
+        errors.add("message", why);
     } else if message.is_empty() {
         errors.add("message", "Écrivez votre message.");
     } else if message.chars().count() > MAX_RESIDENT_CHARS {
@@ -62,7 +118,11 @@ pub fn resident_message(case: &ResidentCase, message: &str) -> Result<Plan, Refu
     plan.follow_up = Some(NewFollowUp {
         author: Author::Resident,
         partner_id: None,
-        category: "message_usager",
+        category: if writing == Writing::OnceAfterClosure {
+            AFTER_CLOSURE_CATEGORY
+        } else {
+            "message_usager"
+        },
         body: text_to_html(message),
         public: true,
     });
@@ -208,7 +268,38 @@ mod tests {
                 territory_id: 69,
             },
             status,
+            after_closure: None,
         }
+    }
+
+    fn closed(days_ago: i64, written: bool) -> ResidentCase {
+        let now = time::macros::datetime!(2026-12-06 10:00);
+        ResidentCase {
+            after_closure: Some(AfterClosure {
+                closed_at: now - time::Duration::days(days_ago),
+                written,
+                now,
+            }),
+            ..case(ReportStatus::Closed)
+        }
+    }
+
+    #[test]
+    fn one_message_is_taken_within_30_days_after_closure() {
+        assert_eq!(case(ReportStatus::Active).writing(), Writing::Open);
+        assert_eq!(closed(29, false).writing(), Writing::OnceAfterClosure);
+        assert_eq!(closed(30, false).writing(), Writing::OnceAfterClosure);
+        assert!(matches!(closed(31, false).writing(), Writing::Closed(why) if why.contains("30 jours")));
+        assert!(matches!(closed(2, true).writing(), Writing::Closed(why) if why.contains("déjà envoyé")));
+        assert!(matches!(case(ReportStatus::Refused).writing(), Writing::Closed(_)));
+        let plan = resident_message(&closed(3, false), "Les travaux n’ont pas été faits").unwrap();
+        let follow_up = plan.follow_up.unwrap();
+        assert_eq!(follow_up.category, AFTER_CLOSURE_CATEGORY);
+        assert!(follow_up.public);
+        assert_eq!(plan.guard, Guard::None, "reopens nothing");
+        assert!(plan.assignments.is_empty());
+        assert_eq!(plan.notices, vec![Notice::ResidentWrote { key: "message" }]);
+        assert!(resident_message(&closed(3, true), "Encore").is_err());
     }
 
     #[test]

@@ -711,6 +711,23 @@ fn profile_questions() -> Vec<Question> {
     ]
 }
 
+/// A question of the form by its slug, among the contact, landlord,
+/// dwelling and household screens: the resident's space corrects those
+/// answers with the form's own questions (labels, bounds, messages).
+pub fn question(slug: &str) -> Option<Question> {
+    [
+        declarant_occupant_questions(),
+        declarant_third_party_questions(),
+        occupant_questions(),
+        landlord_questions(),
+        dwelling_questions(),
+        composition_questions(),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|q| q.slug == slug)
+}
+
 fn name(slug: &str, label: &str) -> Question {
     Question::new(slug, label, Kind::Text { max: 50 })
 }

@@ -78,7 +78,7 @@ pub async fn send_message(
         let page = render_space(&state, layout, &report, message, Some(error), None).await?;
         Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
-    let plan = match resident::resident_message(&resident_case(&report), &message) {
+    let plan = match resident::resident_message(&resident_case(&state, &report).await?, &message) {
         Ok(plan) => plan,
         Err(Refusal::Invalid(fields)) => {
             let error = fields.get("message").unwrap_or_default().to_owned();

@@ -16,6 +16,7 @@
 //! finding the report by its code and applying a resident's plan.
 
 mod check;
+mod corrections;
 mod documents;
 mod lost_link;
 mod messages;
@@ -28,12 +29,19 @@ use crate::{
     app::AppState,
     case_plan, db,
     domain::{
-        case::{Plan, plan::CaseRef, resident::ResidentCase},
+        case::{
+            Plan,
+            plan::CaseRef,
+            resident::{AfterClosure, ResidentCase},
+        },
         permissions::Access,
     },
     error::{AppError, AppResult},
     web::routes::Routes,
 };
+
+/// A correction built from a version of the case that changed since.
+const STALE: &str = "Le signalement a changé pendant que vous le corrigiez : vos corrections n’ont pas été enregistrées. Rechargez la page pour repartir des informations à jour.";
 
 /// Adds the follow-up space's routes to the site.
 pub fn register(routes: Routes) -> Routes {
@@ -50,6 +58,16 @@ pub fn register(routes: Routes) -> Routes {
             "/suivre-mon-signalement/{code}/messages",
             Public,
             messages::send_message.layer(DefaultBodyLimit::max(64 * 1024 * 1024)),
+        )
+        .get(
+            "/suivre-mon-signalement/{code}/modifier",
+            Public,
+            corrections::show_form,
+        )
+        .post(
+            "/suivre-mon-signalement/{code}/modifier",
+            Public,
+            corrections::save,
         )
         .post(
             "/suivre-mon-signalement/{code}/procedure",
@@ -88,16 +106,32 @@ async fn find_report(state: &AppState, code: &str) -> AppResult<db::reports::Res
         .ok_or(AppError::NotFound)
 }
 
-/// The report as the resident's commands know it.
-fn resident_case(report: &db::reports::ResidentReport) -> ResidentCase {
-    ResidentCase {
+/// The report as the resident's commands know it (for a closed case,
+/// whether the one message after closure was written).
+async fn resident_case(
+    state: &AppState,
+    report: &db::reports::ResidentReport,
+) -> AppResult<ResidentCase> {
+    let after_closure = match (report.status, report.closed_at) {
+        (crate::domain::case::ReportStatus::Closed, Some(closed_at)) => Some(AfterClosure {
+            closed_at,
+            written: db::resident_details::wrote_since(&state.db, report.id, closed_at).await?,
+            now: {
+                let now = time::OffsetDateTime::now_utc();
+                time::PrimitiveDateTime::new(now.date(), now.time())
+            },
+        }),
+        _ => None,
+    };
+    Ok(ResidentCase {
         case: CaseRef {
             report_id: report.id,
             uuid: report.uuid.clone(),
             territory_id: report.territory_id,
         },
         status: report.status,
-    }
+        after_closure,
+    })
 }
 
 /// Applies a resident's plan in `tx` (the caller commits).
@@ -112,6 +146,7 @@ async fn apply_plan(
     };
     case_plan::apply(tx, plan, &ctx).await.map_err(|e| match e {
         case_plan::ApplyError::Db(e) => e.into(),
+        case_plan::ApplyError::Conflict => AppError::Conflict(STALE.into()),
         other => AppError::Unexpected(other.into()),
     })
 }

@@ -18,6 +18,7 @@ use super::{
 use crate::{
     app::AppState,
     db,
+    domain::case::resident::Writing,
     error::AppResult,
     web::layout::{Layout, PublicLayout},
 };
@@ -73,6 +74,12 @@ pub struct SpacePage {
     pub error: Option<String>,
     pub notice: Option<&'static str>,
     pub can_write: bool,
+    /// The one message after closure (the form says it reopens nothing).
+    pub once_after_closure: bool,
+    /// Why the message form is closed, when it is.
+    pub closed_reason: Option<&'static str>,
+    /// The case may still be corrected (it is open).
+    pub can_correct: bool,
 }
 
 fn format_date(d: time::PrimitiveDateTime) -> String {
@@ -147,6 +154,7 @@ pub(super) async fn render_space(
             blocked: d.scan_status.is_blocked(),
         })
         .collect();
+    let writing = super::resident_case(state, report).await?.writing();
     Ok(SpacePage {
         layout,
         code: report.follow_up_code.clone(),
@@ -177,7 +185,13 @@ pub(super) async fn render_space(
         message,
         error,
         notice,
-        can_write: report.status.is_open(),
+        can_write: !matches!(writing, Writing::Closed(_)),
+        once_after_closure: writing == Writing::OnceAfterClosure,
+        closed_reason: match writing {
+            Writing::Closed(why) => Some(why),
+            _ => None,
+        },
+        can_correct: report.status.is_open(),
     })
 }
 
@@ -203,6 +217,10 @@ pub async fn show_space(
         }
         Some("fermeture") => Some("Votre demande de clôture a été transmise."),
         Some("poursuite") => Some("Votre souhait de poursuivre la procédure a été transmis."),
+        Some("modification") => {
+            Some("Vos corrections ont été enregistrées et transmises aux services.")
+        }
+        Some("inchange") => Some("Vous n’avez rien modifié."),
         _ => None,
     };
     Ok(

@@ -48,7 +48,7 @@ use crate::{
 
 /// The follow-up secret of a new report, for the other ways of filing (Open311).
 pub use submit::new_follow_up_code;
-pub use view::{FieldView, size_label as view_size_label};
+pub use view::{FieldView, fields as view_fields, size_label as view_size_label};
 
 /// Largest multipart body of one screen (several photos at once).
 const UPLOAD_BODY_LIMIT: usize = 64 * 1024 * 1024;
