@@ -71,4 +71,17 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
         [L, A, A, A, A],
     ),
     ("POST", "/webhooks/brevo", [N, N, N, N, N]),
+    // The resident's full space (docs/resident-space.md): public routes;
+    // the handlers want the light check passed (the matrix's sessions have
+    // not: a redirect to the check, or 403 from the handler).
+    (
+        "GET",
+        "/suivre-mon-signalement/{code}/modifier",
+        [A, A, A, A, A],
+    ),
+    (
+        "POST",
+        "/suivre-mon-signalement/{code}/modifier",
+        [A, A, A, A, A],
+    ),
 ];

@@ -35,6 +35,7 @@ mod open311;
 mod ops_hardening;
 mod outbound;
 mod report_form;
+mod resident_space;
 mod resilience;
 mod scoring;
 mod shell;

@@ -50,7 +50,8 @@ pub enum Writing {
 }
 
 const CLOSED_ALREADY_WRITTEN: &str = "Ce signalement est clôturé. Vous avez déjà envoyé le message possible après la clôture : il n’est plus possible d’y écrire.";
-const CLOSED_TOO_LONG_AGO: &str = "Ce signalement est clôturé depuis plus de 30 jours : il n’est plus possible d’y écrire.";
+const CLOSED_TOO_LONG_AGO: &str =
+    "Ce signalement est clôturé depuis plus de 30 jours : il n’est plus possible d’y écrire.";
 const CLOSED: &str = "Ce signalement est clôturé : il n’est plus possible d’y écrire.";
 
 impl ResidentCase {
@@ -289,9 +290,16 @@ mod tests {
         assert_eq!(case(ReportStatus::Active).writing(), Writing::Open);
         assert_eq!(closed(29, false).writing(), Writing::OnceAfterClosure);
         assert_eq!(closed(30, false).writing(), Writing::OnceAfterClosure);
-        assert!(matches!(closed(31, false).writing(), Writing::Closed(why) if why.contains("30 jours")));
-        assert!(matches!(closed(2, true).writing(), Writing::Closed(why) if why.contains("déjà envoyé")));
-        assert!(matches!(case(ReportStatus::Refused).writing(), Writing::Closed(_)));
+        assert!(
+            matches!(closed(31, false).writing(), Writing::Closed(why) if why.contains("30 jours"))
+        );
+        assert!(
+            matches!(closed(2, true).writing(), Writing::Closed(why) if why.contains("déjà envoyé"))
+        );
+        assert!(matches!(
+            case(ReportStatus::Refused).writing(),
+            Writing::Closed(_)
+        ));
         let plan = resident_message(&closed(3, false), "Les travaux n’ont pas été faits").unwrap();
         let follow_up = plan.follow_up.unwrap();
         assert_eq!(follow_up.category, AFTER_CLOSURE_CATEGORY);

@@ -202,7 +202,10 @@ pub fn sections(profile: DeclarantProfile) -> Vec<Section> {
         fields: if profile.is_occupant() {
             vec![
                 ("vos_coordonnees_occupant_nom", Column::DeclarantLastName),
-                ("vos_coordonnees_occupant_prenom", Column::DeclarantFirstName),
+                (
+                    "vos_coordonnees_occupant_prenom",
+                    Column::DeclarantFirstName,
+                ),
                 ("vos_coordonnees_occupant_tel", Column::DeclarantPhone),
             ]
         } else {
@@ -240,7 +243,10 @@ pub fn sections(profile: DeclarantProfile) -> Vec<Section> {
     out.push(Section {
         title: "Les occupants",
         fields: vec![
-            ("composition_logement_nombre_personnes", Column::OccupantsCount),
+            (
+                "composition_logement_nombre_personnes",
+                Column::OccupantsCount,
+            ),
             ("composition_logement_nombre_enfants", Column::ChildrenCount),
             ("composition_logement_enfants", Column::ChildrenUnder6),
         ],
@@ -266,7 +272,10 @@ pub fn question_of(slug: &str) -> Question {
 fn context(profile: DeclarantProfile) -> Answers {
     let mut a = Answers::new();
     let (first, detail) = if profile.is_occupant() {
-        ("logement_occupez", "signalement_concerne_profil_detail_occupant")
+        (
+            "logement_occupez",
+            "signalement_concerne_profil_detail_occupant",
+        )
     } else {
         ("autre_logement", "signalement_concerne_profil_detail_tiers")
     };
@@ -378,7 +387,10 @@ pub fn correct_details(
     let mut after = stored.clone();
     let mut lines = Vec::new();
     for (title, slug, column) in &changed {
-        let value = answers.get(*slug).map(String::as_str).filter(|v| !v.is_empty());
+        let value = answers
+            .get(*slug)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty());
         column.set(&mut after, value);
         if profile.is_occupant()
             && let Some(mirror) = column.mirrored()
@@ -546,16 +558,20 @@ mod tests {
         let follow_up = plan.follow_up.expect("a follow-up");
         assert_eq!(follow_up.author, Author::Resident);
         assert_eq!(follow_up.category, CATEGORY);
-        assert!(follow_up.body.contains(
-            "Vos coordonnées – Numéro de téléphone : ancien 12 → +33798765432"
-        ));
-        assert!(follow_up.body.contains(
-            "Les occupants – Combien de personnes vivent dans le logement ? : 3 → 4"
-        ));
         assert!(
             follow_up
                 .body
-                .contains("Le bailleur – Adresse électronique du bailleur : (vide) → gestion@sci.fr")
+                .contains("Vos coordonnées – Numéro de téléphone : ancien 12 → +33798765432")
+        );
+        assert!(
+            follow_up
+                .body
+                .contains("Les occupants – Combien de personnes vivent dans le logement ? : 3 → 4")
+        );
+        assert!(
+            follow_up.body.contains(
+                "Le bailleur – Adresse électronique du bailleur : (vide) → gestion@sci.fr"
+            )
         );
         let audit = plan.audit.expect("audited");
         assert_eq!(audit.action, "resident_edit");
@@ -564,7 +580,10 @@ mod tests {
             diff["occupant_phone"],
             serde_json::json!(["ancien 12", "+33798765432"])
         );
-        assert_eq!(diff["dwelling_occupants_count"], serde_json::json!(["3", "4"]));
+        assert_eq!(
+            diff["dwelling_occupants_count"],
+            serde_json::json!(["3", "4"])
+        );
     }
 
     #[test]

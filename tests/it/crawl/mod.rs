@@ -924,6 +924,7 @@ async fn a_hostile_crawl_of_every_page_and_form_as_each_role_gets_no_server_erro
             .map(|step| format!("/signalement/{draft_uuid}/{}", step.slug())),
     );
     public_entries.push(space.clone());
+    public_entries.push(format!("{space}/modifier"));
     public_entries.push(local(&activation));
     public_entries.push(local(&reset));
     let back_office = vec!["/bo".to_owned(), "/bo/profil".to_owned()];

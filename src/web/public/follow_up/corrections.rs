@@ -51,7 +51,6 @@ pub struct CorrectionsPage {
     pub files: Vec<FileView>,
 }
 
-
 fn profile_of(report: &db::reports::ResidentReport) -> DeclarantProfile {
     DeclarantProfile::parse(&report.declarant_profile).unwrap_or(DeclarantProfile::Locataire)
 }
@@ -132,9 +131,8 @@ pub async fn save(
     let profile = profile_of(&report);
     let case = resident_case(&state, &report).await?;
     let today = time::OffsetDateTime::now_utc().date();
-    let plan = match resident_edit::correct_details(
-        &case, profile, version, &stored, &input, today,
-    ) {
+    let plan = match resident_edit::correct_details(&case, profile, version, &stored, &input, today)
+    {
         Ok(Some(plan)) => plan,
         Ok(None) => {
             return Ok(

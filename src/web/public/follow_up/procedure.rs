@@ -37,7 +37,11 @@ pub async fn request_procedure(
     }
     let request = resident::ProcedureRequest::parse(&form.demande)
         .ok_or_else(|| AppError::BadRequest("demande inconnue".into()))?;
-    let plan = resident::resident_request(&resident_case(&state, &report).await?, request, &form.precision);
+    let plan = resident::resident_request(
+        &resident_case(&state, &report).await?,
+        request,
+        &form.precision,
+    );
     let mut tx = state.db.begin().await?;
     apply_plan(&state, &mut tx, &plan).await?;
     tx.commit().await?;
