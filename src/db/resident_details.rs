@@ -86,12 +86,12 @@ pub async fn wrote_since(
     report_id: u64,
     closed_at: time::PrimitiveDateTime,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query_scalar!(
+    sqlx::query_scalar!(
         "SELECT EXISTS (SELECT 1 FROM follow_ups
              WHERE report_id = ? AND author_kind = 'resident' AND created_at >= ?) AS `e: bool`",
         report_id,
         closed_at
     )
     .fetch_one(pool)
-    .await?)
+    .await
 }
