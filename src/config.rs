@@ -148,7 +148,7 @@ pub struct Config {
     /// docs/deliverability.md §2); without it `/webhooks/brevo` does not exist.
     pub brevo_webhook_secret: Option<Secret>,
     /// `CONTACT_EMAIL`: where the public contact form's messages go when
-    /// the territory has no contact address.
+    /// the territory has no contact address (docs/terms.md §4).
     pub contact_email: String,
     /// `LOG_FORMAT`: `json` (default in production) or `pretty`.
     pub log_json: bool,

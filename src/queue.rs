@@ -89,6 +89,20 @@ pub enum Email {
         title: String,
         link: String,
     },
+    /// A message of the public contact form, for the territory's contact
+    /// address or the national team (docs/terms.md §4).
+    ContactMessage {
+        to: String,
+        /// The sender's name and (unverified) address.
+        name: String,
+        from: String,
+        /// The territory chosen, if any.
+        territory: Option<String>,
+        subject: String,
+        message: String,
+        /// The contact page.
+        link: String,
+    },
 }
 
 impl Email {
@@ -105,7 +119,8 @@ impl Email {
             | Email::DraftResume { to, .. }
             | Email::CaseUpdateForResident { to, .. }
             | Email::VisitForResident { to, .. }
-            | Email::CaseUpdateForStaff { to, .. } => to,
+            | Email::CaseUpdateForStaff { to, .. }
+            | Email::ContactMessage { to, .. } => to,
         }
     }
 }

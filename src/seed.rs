@@ -292,6 +292,14 @@ pub async fn run(pool: &db::Pool, options: &SeedOptions) -> anyhow::Result<Strin
         )
         .await?;
         db::users::set_password(&mut tx, id, &hash).await?;
+        // The demo accounts have accepted the current terms of use, as at
+        // activation (docs/terms.md §3).
+        db::terms::accept(
+            &mut tx,
+            id,
+            crate::domain::terms::Audience::Agents.current().code,
+        )
+        .await?;
         if let Some(key) = partner {
             let (partner_id, territory_id) = *partner_of
                 .get(key)

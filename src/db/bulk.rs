@@ -170,7 +170,7 @@ pub async fn insert_users(
                 .push_bind(u.role)
                 .push("'active'")
                 .push_bind(u.can_assign)
-                .push("'2024-01'");
+                .push_bind(crate::domain::terms::Audience::Agents.current().code);
         });
         qb.build().execute(&mut *conn).await?;
         let members: Vec<(u64, u64, u32)> = chunk

@@ -47,6 +47,7 @@ pub mod stats;
 pub mod submission;
 pub mod subscriptions;
 pub mod tags;
+pub mod terms;
 pub mod territories;
 pub mod users;
 pub mod visits;

@@ -20,6 +20,9 @@ pub struct PartnerRow {
     pub esabora_token: Option<String>,
     pub webhook_url: Option<String>,
     pub webhook_secret: Option<String>,
+    /// Encrypted, as the Esabora token (`crate::secrets`).
+    pub zapier_url: Option<String>,
+    pub zapier_token: Option<String>,
 }
 
 pub async fn find(pool: &Pool, id: u64) -> Result<Option<PartnerRow>, sqlx::Error> {
@@ -28,7 +31,8 @@ pub async fn find(pool: &Pool, id: u64) -> Result<Option<PartnerRow>, sqlx::Erro
         "SELECT p.id, p.territory_id, t.code AS territory_code, t.name AS territory_name, p.name,
                 p.type AS partner_type, p.competences AS `competences: Json<Vec<String>>`, p.email,
                 p.email_notifiable AS `email_notifiable: bool`, p.is_archived AS `is_archived: bool`,
-                p.esabora_kind, p.esabora_url, p.esabora_token, p.webhook_url, p.webhook_secret
+                p.esabora_kind, p.esabora_url, p.esabora_token, p.webhook_url, p.webhook_secret,
+                p.zapier_url, p.zapier_token
          FROM partners p JOIN territories t ON t.id = p.territory_id
          WHERE p.id = ?",
         id
@@ -190,6 +194,25 @@ pub async fn update(
         p.esabora_token,
         p.webhook_url,
         p.webhook_secret,
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The Zapier push settings (sealed hook URL and token; both `None`: no
+/// push), in the caller's transaction.
+pub async fn set_zapier(
+    conn: &mut MySqlConnection,
+    id: u64,
+    url: Option<&str>,
+    token: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE partners SET zapier_url = ?, zapier_token = ? WHERE id = ?",
+        url,
+        token,
         id
     )
     .execute(conn)

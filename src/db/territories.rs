@@ -93,3 +93,36 @@ pub async fn list_by_ids(pool: &Pool, ids: &[u32]) -> Result<Vec<TerritoryRow>, 
     .fetch_all(pool)
     .await
 }
+
+/// A territory's name and contact address (the public contact form).
+pub struct TerritoryContact {
+    pub name: String,
+    pub contact_email: Option<String>,
+}
+
+pub async fn contact_of(pool: &Pool, id: u32) -> Result<Option<TerritoryContact>, sqlx::Error> {
+    sqlx::query_as!(
+        TerritoryContact,
+        "SELECT name, contact_email FROM territories WHERE id = ?",
+        id
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Sets (or clears) the territory's contact address, in the caller's
+/// transaction.
+pub async fn set_contact_email(
+    conn: &mut MySqlConnection,
+    id: u32,
+    email: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE territories SET contact_email = ? WHERE id = ?",
+        email,
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

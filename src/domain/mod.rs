@@ -28,4 +28,5 @@ pub mod permissions;
 pub mod report;
 pub mod roles;
 pub mod stats;
+pub mod terms;
 pub mod workflow;

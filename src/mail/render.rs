@@ -193,6 +193,28 @@ struct AccountInactivityText<'a> {
     link: &'a str,
 }
 
+/// What the contact message's two templates show.
+struct ContactMessageParts<'a> {
+    name: &'a str,
+    from: &'a str,
+    territory: Option<&'a str>,
+    subject: &'a str,
+    message: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/contact_message.html")]
+struct ContactMessageHtml<'a> {
+    m: &'a ContactMessageParts<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "emails/contact_message.txt")]
+struct ContactMessageText<'a> {
+    m: &'a ContactMessageParts<'a>,
+}
+
 pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
     let (subject, html, text) = match email {
         Email::DailyDigest { items, .. } => (
@@ -361,6 +383,29 @@ pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
             }
             .render()?,
         ),
+        Email::ContactMessage {
+            name,
+            from,
+            territory,
+            subject,
+            message,
+            link,
+            ..
+        } => {
+            let page = ContactMessageParts {
+                name,
+                from,
+                territory: territory.as_deref(),
+                subject,
+                message,
+                link,
+            };
+            (
+                format!("Formulaire de contact : {subject}"),
+                ContactMessageHtml { m: &page }.render()?,
+                ContactMessageText { m: &page }.render()?,
+            )
+        }
     };
     Ok(RenderedEmail {
         to: email.recipient().to_owned(),

@@ -58,6 +58,9 @@ pub async fn show_login(
             Some("Votre mot de passe est enregistré : vous pouvez vous connecter.")
         }
         Some("deconnecte") => Some("Vous êtes déconnecté."),
+        Some("cgu-refusees") => Some(
+            "Vous avez refusé les conditions d’utilisation : vous êtes déconnecté. Elles vous seront présentées à votre prochaine connexion.",
+        ),
         _ => None,
     };
     LoginPage {
@@ -204,6 +207,16 @@ pub async fn log_in(
     db::users::record_login(&state.db, account.id).await?;
     throttle::record_success(&state.redis, &keys).await?;
     session::start(&session, account.id, account.session_generation, remember).await?;
+    // Terms of use not accepted in their current version: the interstitial
+    // first, and the gate keeps sending there until answered (docs/terms.md §3).
+    let (accepted, _) = db::terms::accepted(&state.db, account.id).await?;
+    if crate::domain::terms::must_accept(accepted.as_deref()) {
+        session
+            .insert(super::office::terms::PENDING_KEY, true)
+            .await?;
+        session.save().await?;
+        return Ok(Redirect::to(&super::office::terms::interstitial_url(&next)).into_response());
+    }
     Ok(Redirect::to(&next).into_response())
 }
 
@@ -535,6 +548,16 @@ async fn set_password(
     };
     // Ends every other session of the user (the point of a reset).
     db::users::set_password(&mut tx, user_id, &hash?).await?;
+    // Activating accepts the current terms of use, which the page links
+    // (docs/terms.md §3).
+    if kind == TokenKind::Activation {
+        db::terms::accept(
+            &mut tx,
+            user_id,
+            crate::domain::terms::Audience::Agents.current().code,
+        )
+        .await?;
+    }
     db::audit::record(
         &mut tx,
         &db::audit::NewEvent {

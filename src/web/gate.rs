@@ -70,6 +70,19 @@ pub async fn gate(
         );
         return response;
     }
+    // Terms of use to accept since sign-in: only their page until answered
+    // (docs/terms.md §3).
+    let pending = match session.get::<bool>(super::office::terms::PENDING_KEY).await {
+        Ok(pending) => pending == Some(true),
+        Err(error) => return AppError::from(error).into_response(),
+    };
+    if pending && request.uri().path() != super::office::terms::PATH {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map_or("/bo", |pq| pq.as_str());
+        return Redirect::to(&super::office::terms::interstitial_url(target)).into_response();
+    }
     request.extensions_mut().insert(current);
     next.run(request).await
 }

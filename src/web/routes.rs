@@ -364,6 +364,19 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
     let routes = office::visits::register(routes);
     let routes = office::delivery::register(routes);
     let routes = super::webhooks::register(routes);
+    let routes = office::terms::register(routes);
+    let routes = super::public::contact::register(routes);
+    let routes = routes
+        .get(
+            "/conditions-utilisation",
+            Public,
+            super::public::terms::show_public,
+        )
+        .get(
+            "/conditions-utilisation-professionnels",
+            Public,
+            super::public::terms::show_agents,
+        );
     // Extractor rejections (bad form, query or path) become French pages.
     let router = routes
         .router

@@ -84,4 +84,16 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
         "/suivre-mon-signalement/{code}/modifier",
         [A, A, A, A, A],
     ),
+    // Terms of use and contact (docs/terms.md): the pages are public; the
+    // interstitial is every signed-in user's (an empty answer is a 400).
+    ("GET", "/conditions-utilisation", [A, A, A, A, A]),
+    (
+        "GET",
+        "/conditions-utilisation-professionnels",
+        [A, A, A, A, A],
+    ),
+    ("GET", "/bo/conditions-utilisation", [L, A, A, A, A]),
+    ("POST", "/bo/conditions-utilisation", [L, A, A, A, A]),
+    ("GET", "/contact", [A, A, A, A, A]),
+    ("POST", "/contact", [A, A, A, A, A]),
 ];

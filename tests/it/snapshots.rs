@@ -243,6 +243,15 @@ fn every_email() -> Vec<(&'static str, Email)> {
             title: "Nouveau suivi".into(),
             link: LINK.into(),
         },
+        Email::ContactMessage {
+            to: to(),
+            name: "Dominique Martin".into(),
+            from: "dominique.martin@exemple.fr".into(),
+            territory: Some("Rhône".into()),
+            subject: "Une aide pour déposer un signalement".into(),
+            message: "Bonjour,\nJe ne trouve pas mon adresse <b>dans</b> le formulaire.".into(),
+            link: LINK.into(),
+        },
     ];
     // One visit e-mail per mail kind (docs/visits.md §3).
     let emails =
@@ -276,6 +285,7 @@ fn every_email() -> Vec<(&'static str, Email)> {
                 Email::DraftResume { .. } => "email_draft_resume",
                 Email::CaseUpdateForResident { .. } => "email_case_update_for_resident",
                 Email::CaseUpdateForStaff { .. } => "email_case_update_for_staff",
+                Email::ContactMessage { .. } => "email_contact_message",
                 Email::VisitForResident { event, .. } => {
                     // A name per mail kind, kept for the whole test run.
                     Box::leak(format!("email_visit_{}", event.as_str()).into_boxed_str())
@@ -291,7 +301,7 @@ fn every_email_reads_as_its_snapshot() {
     let emails = every_email();
     assert_eq!(
         emails.len(),
-        11 + histologe::domain::case::visit::VisitEvent::ALL.len(),
+        12 + histologe::domain::case::visit::VisitEvent::ALL.len(),
         "one example per kind of e-mail (and per visit mail kind)"
     );
     for (name, email) in emails {

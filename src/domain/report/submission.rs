@@ -329,6 +329,14 @@ impl Submission {
         {
             consents.insert(k.clone(), Value::Bool(true));
         }
+        // The version of the terms of use the checkbox accepted
+        // (docs/terms.md §1).
+        if consents.contains_key("utilisation_service_ok_cgu") {
+            consents.insert(
+                "cgu_version".into(),
+                Value::String(crate::domain::terms::Audience::Public.current().code.into()),
+            );
+        }
         s.consents = Value::Object(consents);
         s.details = text(a, "message_administration");
 

@@ -19,6 +19,7 @@ pub mod partners;
 pub mod profile;
 pub mod stats;
 pub mod tags;
+pub mod terms;
 pub mod territories;
 pub mod users;
 pub mod visits;

@@ -1,5 +1,6 @@
 //! Administration of partners: name, type, competences, generic e-mail,
-//! perimeter (INSEE codes), interconnection settings (Esabora, webhook).
+//! perimeter (INSEE codes), interconnection settings (Esabora, webhook,
+//! Zapier push: docs/contracts.md §5).
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -128,6 +129,13 @@ pub struct PartnerForm {
     pub esabora_token: String,
     pub webhook_url: String,
     pub webhook_secret: String,
+    /// The Zapier catch hook (a secret too: whoever knows it can post).
+    pub zapier_url: String,
+    pub zapier_token: String,
+    /// "Ne plus envoyer à Zapier": clears both.
+    pub zapier_remove: bool,
+    /// Whether a hook is stored (the form never shows it).
+    pub zapier_configured: bool,
 }
 
 impl PartnerForm {
@@ -150,6 +158,9 @@ impl PartnerForm {
                 "esabora_token" => form.esabora_token = value,
                 "webhook_url" => form.webhook_url = value,
                 "webhook_secret" => form.webhook_secret = value,
+                "zapier_url" => form.zapier_url = value,
+                "zapier_token" => form.zapier_token = value,
+                "zapier_remove" => form.zapier_remove = true,
                 _ => {}
             }
         }
@@ -342,6 +353,31 @@ async fn validate(
             );
         }
     }
+    // The Zapier push needs both its hook and its token (docs/contracts.md
+    // §5); the hook is an outbound URL like the others (SSRF guard).
+    let (zapier_url, zapier_token) = (form.zapier_url.trim(), form.zapier_token.trim());
+    if !form.zapier_remove && !(zapier_url.is_empty() && zapier_token.is_empty()) {
+        if zapier_url.is_empty() {
+            errors.add(
+                "zapier_url",
+                "Indiquez l’adresse du déclencheur Zapier (https://…).",
+            );
+        } else if let Some(error) = partner_url_error(
+            state,
+            zapier_url,
+            "Indiquez l’adresse du déclencheur Zapier (https://…).",
+        ) {
+            errors.add("zapier_url", error);
+        }
+        if zapier_token.is_empty() {
+            errors.add("zapier_token", "Indiquez le jeton attendu par Zapier.");
+        } else if zapier_token.len() > MAX_SECRET_CHARS {
+            errors.add(
+                "zapier_token",
+                "Le jeton ne doit pas dépasser 500 caractères.",
+            );
+        }
+    }
     // The fields of an unused integration are stored as typed: whatever the
     // choice, none may be longer than its column (a 422 on the field, not
     // the database's refusal; see docs/input-validation.md).
@@ -384,6 +420,8 @@ const MAX_URL_CHARS: usize = 255;
 struct SealedSecrets {
     esabora_token: Option<String>,
     webhook_secret: Option<String>,
+    zapier_url: Option<String>,
+    zapier_token: Option<String>,
 }
 
 fn seal(state: &AppState, form: &PartnerForm) -> SealedSecrets {
@@ -396,6 +434,8 @@ fn seal(state: &AppState, form: &PartnerForm) -> SealedSecrets {
     SealedSecrets {
         esabora_token: seal(Column::EsaboraToken, &form.esabora_token),
         webhook_secret: seal(Column::WebhookSecret, &form.webhook_secret),
+        zapier_url: seal(Column::ZapierUrl, &form.zapier_url).filter(|_| !form.zapier_remove),
+        zapier_token: seal(Column::ZapierToken, &form.zapier_token).filter(|_| !form.zapier_remove),
     }
 }
 
@@ -443,6 +483,13 @@ pub async fn create_partner(
     let sealed = seal(&state, &form);
     let id = db::partners::insert(&mut tx, &fields(territory_id, &form, &email, &sealed)).await?;
     db::partners::replace_insee_codes(&mut tx, id, &codes).await?;
+    db::partners::set_zapier(
+        &mut tx,
+        id,
+        sealed.zapier_url.as_deref(),
+        sealed.zapier_token.as_deref(),
+    )
+    .await?;
     db::audit::record(
         &mut tx,
         &db::audit::NewEvent {
@@ -498,6 +545,10 @@ fn form_of(partner: &db::partners::PartnerRow, codes: &[String]) -> PartnerForm 
         esabora_token: partner.esabora_token.clone().unwrap_or_default(),
         webhook_url: partner.webhook_url.clone().unwrap_or_default(),
         webhook_secret: partner.webhook_secret.clone().unwrap_or_default(),
+        zapier_url: partner.zapier_url.clone().unwrap_or_default(),
+        zapier_token: partner.zapier_token.clone().unwrap_or_default(),
+        zapier_remove: false,
+        zapier_configured: partner.zapier_url.is_some() && partner.zapier_token.is_some(),
     }
 }
 
@@ -546,6 +597,12 @@ pub async fn update_partner(
             &partner.webhook_secret,
         );
     }
+    // The Zapier hook and token: both empty keeps the stored pair.
+    if form.zapier_url.trim().is_empty() && form.zapier_token.trim().is_empty() {
+        form.zapier_url = current(crate::secrets::Column::ZapierUrl, &partner.zapier_url);
+        form.zapier_token = current(crate::secrets::Column::ZapierToken, &partner.zapier_token);
+    }
+    form.zapier_configured = partner.zapier_url.is_some() && partner.zapier_token.is_some();
     // A partner does not move between territories (its users and reports
     // belong there).
     form.territory_id = partner.territory_id.to_string();
@@ -562,6 +619,13 @@ pub async fn update_partner(
     let sealed = seal(&state, &form);
     db::partners::update(&mut tx, id, &fields(territory_id, &form, &email, &sealed)).await?;
     db::partners::replace_insee_codes(&mut tx, id, &codes).await?;
+    db::partners::set_zapier(
+        &mut tx,
+        id,
+        sealed.zapier_url.as_deref(),
+        sealed.zapier_token.as_deref(),
+    )
+    .await?;
     let secret = |s: &str| {
         if s.is_empty() {
             String::new()
@@ -621,6 +685,16 @@ pub async fn update_partner(
             "webhook_secret",
             secret(&before.webhook_secret),
             secret(form.webhook_secret.trim()),
+        ),
+        (
+            "zapier_url",
+            secret(&before.zapier_url),
+            secret(sealed.zapier_url.as_deref().unwrap_or("")),
+        ),
+        (
+            "zapier_token",
+            secret(&before.zapier_token),
+            secret(sealed.zapier_token.as_deref().unwrap_or("")),
         ),
     ]);
     if diff.is_some() {

@@ -50,6 +50,8 @@ pub struct TerritoryPage {
     pub is_active: bool,
     pub timezone: String,
     pub insee_codes: String,
+    /// Receives the public contact form's messages (docs/terms.md §4).
+    pub contact_email: String,
     pub errors: FormErrors,
 }
 
@@ -72,6 +74,10 @@ pub async fn show_territory(
             .authorized_insee_codes
             .map(|c| c.0.join(", "))
             .unwrap_or_default(),
+        contact_email: db::territories::contact_of(&state.db, id)
+            .await?
+            .and_then(|c| c.contact_email)
+            .unwrap_or_default(),
         errors: FormErrors::default(),
     })
 }
@@ -83,6 +89,8 @@ pub struct TerritoryForm {
     timezone: String,
     #[serde(default)]
     insee_codes: String,
+    #[serde(default)]
+    contact_email: String,
 }
 
 /// The time zones of French territories.
@@ -140,6 +148,16 @@ pub async fn update_territory(
             );
         }
     }
+    let contact_email = match form.contact_email.trim() {
+        "" => None,
+        typed => match crate::domain::contact::Email::parse(typed) {
+            Ok(email) => Some(email.into_inner()),
+            Err(invalid) => {
+                errors.add("contact_email", invalid.message());
+                None
+            }
+        },
+    };
     let is_active = form.is_active.is_some();
     if !errors.is_empty() {
         let view = TerritoryPage {
@@ -150,12 +168,18 @@ pub async fn update_territory(
             is_active,
             timezone: form.timezone,
             insee_codes: form.insee_codes,
+            contact_email: form.contact_email,
             errors,
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, view).into_response());
     }
     let mut tx = state.db.begin().await?;
     db::territories::update(&mut tx, id, is_active, &form.timezone, &codes).await?;
+    let before_contact = db::territories::contact_of(&state.db, id)
+        .await?
+        .and_then(|c| c.contact_email)
+        .unwrap_or_default();
+    db::territories::set_contact_email(&mut tx, id, contact_email.as_deref()).await?;
     let before_codes = t
         .authorized_insee_codes
         .map(|c| c.0.join(","))
@@ -164,6 +188,11 @@ pub async fn update_territory(
         ("is_active", t.is_active.to_string(), is_active.to_string()),
         ("timezone", t.timezone.clone(), form.timezone.clone()),
         ("authorized_insee_codes", before_codes, codes.join(",")),
+        (
+            "contact_email",
+            before_contact,
+            contact_email.clone().unwrap_or_default(),
+        ),
     ]);
     if diff.is_some() {
         db::audit::record(

@@ -429,6 +429,15 @@ impl UserBuilder {
             db::users::set_status(&mut tx, id, &self.status)
                 .await
                 .expect("user status");
+            // An active account was activated, which accepts the current
+            // terms of use (docs/terms.md §3).
+            db::terms::accept(
+                &mut tx,
+                id,
+                histologe::domain::terms::Audience::Agents.current().code,
+            )
+            .await
+            .expect("terms accepted");
         }
         for (partner, territory) in &self.memberships {
             db::users::add_membership(&mut tx, id, *partner, *territory)

@@ -914,6 +914,8 @@ async fn a_hostile_crawl_of_every_page_and_form_as_each_role_gets_no_server_erro
         "/mot-de-passe-oublie",
         "/statistiques",
         "/plan-du-site",
+        "/contact",
+        "/conditions-utilisation",
     ]
     .iter()
     .map(|s| (*s).to_owned())
