@@ -356,7 +356,8 @@ async fn validate(
     // The Zapier push needs both its hook and its token (docs/contracts.md
     // §5); the hook is an outbound URL like the others (SSRF guard).
     let (zapier_url, zapier_token) = (form.zapier_url.trim(), form.zapier_token.trim());
-    if !form.zapier_remove && !(zapier_url.is_empty() && zapier_token.is_empty()) {
+    let zapier_typed = !zapier_url.is_empty() || !zapier_token.is_empty();
+    if zapier_typed && !form.zapier_remove {
         if zapier_url.is_empty() {
             errors.add(
                 "zapier_url",
