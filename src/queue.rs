@@ -55,6 +55,14 @@ pub enum Email {
         reference: String,
         link: String,
     },
+    /// A third party invited by the resident: their own link to the
+    /// follow-up space (docs/resident-space.md §3).
+    GuestInvitation {
+        to: String,
+        name: String,
+        reference: String,
+        link: String,
+    },
     /// "Lost my link": the follow-up links of the matching reports.
     FollowUpLinks {
         to: String,
@@ -116,6 +124,7 @@ impl Email {
             | Email::NewReportToValidate { to, .. }
             | Email::ResidentMessage { to, .. }
             | Email::FollowUpLinks { to, .. }
+            | Email::GuestInvitation { to, .. }
             | Email::DraftResume { to, .. }
             | Email::CaseUpdateForResident { to, .. }
             | Email::VisitForResident { to, .. }

@@ -30,6 +30,7 @@ pub mod exports;
 pub mod follow_ups;
 pub mod health;
 pub mod interconnections;
+pub mod invitations;
 pub mod jobs_data;
 pub mod map;
 pub mod notifications;

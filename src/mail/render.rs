@@ -142,6 +142,22 @@ struct ResidentMessageText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "emails/guest_invitation.html")]
+struct GuestInvitationHtml<'a> {
+    name: &'a str,
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/guest_invitation.txt")]
+struct GuestInvitationText<'a> {
+    name: &'a str,
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "emails/follow_up_links.html")]
 struct FollowUpLinksHtml<'a> {
     links: &'a [(String, String)],
@@ -304,6 +320,26 @@ pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
             format!("Nouveau message de l’usager sur le signalement {reference}"),
             ResidentMessageHtml { reference, link }.render()?,
             ResidentMessageText { reference, link }.render()?,
+        ),
+        Email::GuestInvitation {
+            name,
+            reference,
+            link,
+            ..
+        } => (
+            format!("Vous êtes invité à suivre le signalement {reference}"),
+            GuestInvitationHtml {
+                name,
+                reference,
+                link,
+            }
+            .render()?,
+            GuestInvitationText {
+                name,
+                reference,
+                link,
+            }
+            .render()?,
         ),
         Email::FollowUpLinks { links, .. } => (
             "Le lien de suivi de votre signalement".to_owned(),

@@ -96,4 +96,19 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     ("POST", "/bo/conditions-utilisation", [L, A, A, A, A]),
     ("GET", "/contact", [A, A, A, A, A]),
     ("POST", "/contact", [A, A, A, A, A]),
+    // Invitations (docs/resident-space.md §3): the resident only (403 from
+    // the handler without the check); a guest's link that is not a token
+    // of an invitation in force is not found.
+    (
+        "POST",
+        "/suivre-mon-signalement/{code}/invitations",
+        [A, A, A, A, A],
+    ),
+    // The matrix has no invitation: its id is not found.
+    (
+        "POST",
+        "/suivre-mon-signalement/{code}/invitations/{id}/revoquer",
+        [N, N, N, N, N],
+    ),
+    ("GET", "/invitation/{token}", [N, N, N, N, N]),
 ];

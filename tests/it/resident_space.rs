@@ -332,3 +332,170 @@ async fn one_message_is_allowed_within_30_days_after_closure_and_reopens_nothing
         0
     );
 }
+
+#[tokio::test]
+async fn the_resident_invites_a_social_worker_who_opens_the_case_with_their_own_link_until_revoked()
+{
+    let (app, v, path, uuid) = resident_with_report().await;
+    let invitations = format!("{path}/invitations");
+
+    // The form's rules, in French.
+    let refused = v
+        .post(
+            &invitations,
+            &[
+                ("nom", ""),
+                ("courriel", "pas-un-courriel"),
+                ("lien", "cousin"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused
+            .html
+            .contains("Indiquez le nom de la personne invitée.")
+    );
+    assert!(
+        refused
+            .html
+            .contains("Choisissez le lien de cette personne avec vous.")
+    );
+    assert!(refused.html.contains("value=\"pas-un-courriel\""));
+
+    let sent = v
+        .post(
+            &invitations,
+            &[
+                ("nom", "Alice Martin"),
+                ("courriel", "Alice@CCAS.fr"),
+                ("lien", "travailleur_social"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    let space = v.get(&sent.location).await;
+    assert!(space.html.contains("L’invitation a été envoyée"));
+    assert!(
+        space
+            .html
+            .contains("Alice Martin – Travailleur social – alice@ccas.fr")
+    );
+    let jobs = app.pending_jobs().await;
+    let mail = jobs
+        .iter()
+        .find(|j| j["template"] == "guest_invitation" && j["to"] == "alice@ccas.fr")
+        .expect("the guest gets their link");
+    let link = mail["link"].as_str().expect("a link").to_owned();
+    let guest_path = &link[link.find("/invitation/").expect("the guest's link")..];
+    let token = &guest_path["/invitation/".len()..];
+    assert_eq!(
+        scalar(&app, &format!("SELECT COUNT(*) FROM invitations WHERE token_hash = SHA2('{token}', 256) AND token_hash <> '{token}'")).await,
+        1,
+        "only the token's hash is stored"
+    );
+
+    // The partners see who was invited on the case page.
+    let admin = app.as_another_user();
+    admin.login_as(ADMIN_13).await;
+    let (_, case_page) = admin.get_html(&format!("/bo/signalements/{uuid}")).await;
+    assert!(
+        case_page.contains("L’usager a invité Alice Martin (Travailleur social, alice@ccas.fr)")
+    );
+
+    // The guest opens the case with their own link, reads it and writes;
+    // the invitations are not theirs to manage.
+    let guest = Visitor::new(&app).await;
+    let opened = guest.get(guest_path).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(opened.location, path);
+    let seen = guest.get(&path).await;
+    assert_eq!(seen.status, 200);
+    assert!(
+        seen.html
+            .contains("en tant que personne invitée (Alice Martin)")
+    );
+    assert!(
+        seen.html
+            .contains("Signalement déposé depuis le formulaire")
+    );
+    assert!(!seen.html.contains("Inviter cette personne"));
+    let wrote = guest
+        .post_files(
+            &format!("{path}/messages"),
+            &[("message", "Je suis l’assistante sociale de Mme Durand.")],
+            &[],
+        )
+        .await;
+    assert_eq!(wrote.status, StatusCode::SEE_OTHER, "{}", wrote.html);
+    assert!(
+        text(
+            &app,
+            "SELECT body FROM follow_ups WHERE category = 'message_usager' ORDER BY id DESC LIMIT 1"
+        )
+        .await
+        .starts_with("Message de Alice Martin (Travailleur social), invité par l’usager :")
+    );
+    let id = scalar(&app, "SELECT CAST(id AS SIGNED) FROM invitations").await;
+    let revoke = format!("{invitations}/{id}/revoquer");
+    assert_eq!(
+        guest
+            .post(
+                &invitations,
+                &[
+                    ("nom", "X"),
+                    ("courriel", "x@exemple.fr"),
+                    ("lien", "proche")
+                ]
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(guest.post(&revoke, &[]).await.status, StatusCode::FORBIDDEN);
+
+    // The resident revokes: the guest's session and link open nothing.
+    let revoked = v.post(&revoke, &[]).await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER);
+    assert!(
+        v.get(&revoked.location)
+            .await
+            .html
+            .contains("Personne n’est invité")
+    );
+    assert!(
+        guest
+            .get(&path)
+            .await
+            .html
+            .contains("Première lettre du prénom")
+    );
+    assert_eq!(
+        guest
+            .post_files(
+                &format!("{path}/messages"),
+                &[("message", "Encore moi")],
+                &[]
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        Visitor::new(&app).await.get(guest_path).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(v.post(&revoke, &[]).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        v.get("/invitation/pas-un-jeton").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        scalar(
+            &app,
+            "SELECT COUNT(*) FROM follow_ups WHERE category = 'invitation_tiers_retiree'"
+        )
+        .await,
+        1
+    );
+}

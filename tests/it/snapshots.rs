@@ -214,6 +214,12 @@ fn every_email() -> Vec<(&'static str, Email)> {
             city: "Lyon".into(),
             link: LINK.into(),
         },
+        Email::GuestInvitation {
+            to: to(),
+            name: "Alice Martin".into(),
+            reference: "2026-42".into(),
+            link: LINK.into(),
+        },
         Email::ResidentMessage {
             to: to(),
             reference: "2026-42".into(),
@@ -282,6 +288,7 @@ fn every_email() -> Vec<(&'static str, Email)> {
                 Email::NewReportToValidate { .. } => "email_new_report_to_validate",
                 Email::ResidentMessage { .. } => "email_resident_message",
                 Email::FollowUpLinks { .. } => "email_follow_up_links",
+                Email::GuestInvitation { .. } => "email_guest_invitation",
                 Email::DraftResume { .. } => "email_draft_resume",
                 Email::CaseUpdateForResident { .. } => "email_case_update_for_resident",
                 Email::CaseUpdateForStaff { .. } => "email_case_update_for_staff",

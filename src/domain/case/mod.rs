@@ -21,6 +21,7 @@ pub mod closure;
 pub mod codes;
 pub mod edit;
 pub mod follow_up;
+pub mod invitation;
 pub mod notification;
 pub mod plan;
 pub mod refusal;

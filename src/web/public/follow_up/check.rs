@@ -18,6 +18,7 @@ use tower_sessions::Session;
 use super::find_report;
 use crate::{
     app::AppState,
+    db,
     domain::case::resident::{IdentityAnswer, NamedPeople, identity_matches},
     error::AppResult,
     kv,
@@ -58,10 +59,47 @@ impl CheckPage {
     }
 }
 
-/// The session passed the check for `code`.
-pub(super) async fn is_verified(session: &Session, code: &str) -> AppResult<bool> {
+/// The session's guest links: (code, invitation id) opened with an
+/// invitation's own link.
+pub(super) const GUEST_KEY: &str = "follow_up_guests";
+
+/// Who looks at the space of a code.
+pub(super) enum Viewer {
+    /// The resident, who passed the light check.
+    Resident,
+    /// A third party the resident invited, through their own link (the
+    /// invitation still in force: a revoked one is read here at once).
+    Guest(db::invitations::Invitation),
+}
+
+/// Who the session is for the space of `code` (of `report_id`), if anyone.
+pub(super) async fn viewer(
+    state: &AppState,
+    session: &Session,
+    code: &str,
+    report_id: u64,
+) -> AppResult<Option<Viewer>> {
     let codes: Vec<String> = session.get(SESSION_KEY).await?.unwrap_or_default();
-    Ok(codes.iter().any(|c| c == code))
+    if codes.iter().any(|c| c == code) {
+        return Ok(Some(Viewer::Resident));
+    }
+    let guests: Vec<(String, u64)> = session.get(GUEST_KEY).await?.unwrap_or_default();
+    let Some((_, id)) = guests.iter().find(|(c, _)| c == code) else {
+        return Ok(None);
+    };
+    Ok(db::invitations::active(&state.db, report_id, *id)
+        .await?
+        .map(Viewer::Guest))
+}
+
+/// The session may see the space of `code`: the resident or a guest.
+pub(super) async fn is_verified(
+    state: &AppState,
+    session: &Session,
+    code: &str,
+    report_id: u64,
+) -> AppResult<bool> {
+    Ok(viewer(state, session, code, report_id).await?.is_some())
 }
 
 #[derive(Deserialize)]

@@ -101,7 +101,7 @@ pub async fn show_form(
     Path(code): Path<String>,
 ) -> AppResult<Response> {
     let report = find_report(&state, &code).await?;
-    if !check::is_verified(&session, &code).await? {
+    if !check::is_verified(&state, &session, &code, report.id).await? {
         return Ok(Redirect::to(&format!("/suivre-mon-signalement/{code}")).into_response());
     }
     if !report.status.is_open() {
@@ -120,7 +120,7 @@ pub async fn save(
     RawForm(body): RawForm,
 ) -> AppResult<Response> {
     let report = find_report(&state, &code).await?;
-    if !check::is_verified(&session, &code).await? {
+    if !check::is_verified(&state, &session, &code, report.id).await? {
         return Err(AppError::Forbidden);
     }
     let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)

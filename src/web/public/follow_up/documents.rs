@@ -25,7 +25,7 @@ pub async fn download_document(
         return Err(AppError::NotFound);
     }
     let report = find_report(&state, &code).await?;
-    if !check::is_verified(&session, &code).await? {
+    if !check::is_verified(&state, &session, &code, report.id).await? {
         return Err(AppError::Forbidden);
     }
     let document = db::documents::find_for_resident(&state.db, report.id, &uuid)

@@ -15,7 +15,7 @@ use crate::{
     app::AppState,
     auth::session::RequestOrigin,
     db,
-    domain::case::{Refusal, resident},
+    domain::case::{Refusal, invitation, resident},
     error::{AppError, AppResult},
     kv, uploads,
     web::{
@@ -40,9 +40,9 @@ pub async fn send_message(
     request: Request,
 ) -> AppResult<Response> {
     let report = find_report(&state, &code).await?;
-    if !check::is_verified(&session, &code).await? {
+    let Some(viewer) = check::viewer(&state, &session, &code, report.id).await? else {
         return Err(AppError::Forbidden);
-    }
+    };
     // Counted before the body is even read: a flood costs nothing.
     let prefix = &state.config.redis_prefix;
     let per_report = format!("{prefix}rate:messages:report:{}", report.id);
@@ -79,7 +79,13 @@ pub async fn send_message(
         Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
     let plan = match resident::resident_message(&resident_case(&state, &report).await?, &message) {
-        Ok(plan) => plan,
+        // A guest's message says who wrote it.
+        Ok(plan) => match &viewer {
+            check::Viewer::Guest(guest) => {
+                invitation::from_guest(plan, &guest.name, guest.relation)
+            }
+            check::Viewer::Resident => plan,
+        },
         Err(Refusal::Invalid(fields)) => {
             let error = fields.get("message").unwrap_or_default().to_owned();
             return reject(error, message, layout).await;

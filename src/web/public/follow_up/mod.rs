@@ -18,6 +18,7 @@
 mod check;
 mod corrections;
 mod documents;
+mod invitations;
 mod lost_link;
 mod messages;
 mod page;
@@ -69,6 +70,17 @@ pub fn register(routes: Routes) -> Routes {
             Public,
             corrections::save,
         )
+        .post(
+            "/suivre-mon-signalement/{code}/invitations",
+            Public,
+            invitations::invite,
+        )
+        .post(
+            "/suivre-mon-signalement/{code}/invitations/{id}/revoquer",
+            Public,
+            invitations::revoke,
+        )
+        .get("/invitation/{token}", Public, invitations::open)
         .post(
             "/suivre-mon-signalement/{code}/procedure",
             Public,

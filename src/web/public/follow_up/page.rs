@@ -80,6 +80,40 @@ pub struct SpacePage {
     pub closed_reason: Option<&'static str>,
     /// The case may still be corrected (it is open).
     pub can_correct: bool,
+    /// A guest looks (their name): the invitations are not theirs to manage.
+    pub guest: Option<String>,
+    /// The invitations in force (shown to the resident only).
+    pub invitations: Vec<InvitationView>,
+    /// The invitation form's values and errors (field → message).
+    pub invite: (String, String, String),
+    pub invite_errors: Vec<(&'static str, String)>,
+}
+
+/// An invitation in force, as the resident sees it.
+pub struct InvitationView {
+    pub id: u64,
+    pub name: String,
+    pub email: String,
+    pub relation: &'static str,
+    pub date: String,
+}
+
+impl SpacePage {
+    /// The error of an invitation form field.
+    pub fn invite_error(&self, field: &str) -> Option<&str> {
+        self.invite_errors
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    /// The relations the invitation form offers (code, label).
+    pub fn relations(&self) -> Vec<(&'static str, &'static str)> {
+        crate::domain::case::invitation::Relation::ALL
+            .iter()
+            .map(|r| (r.code(), r.label()))
+            .collect()
+    }
 }
 
 fn format_date(d: time::PrimitiveDateTime) -> String {
@@ -192,6 +226,20 @@ pub(super) async fn render_space(
             _ => None,
         },
         can_correct: report.status.is_open(),
+        guest: None,
+        invitations: db::invitations::active_of_report(&state.db, report.id)
+            .await?
+            .into_iter()
+            .map(|i| InvitationView {
+                id: i.id,
+                name: i.name,
+                email: i.email,
+                relation: i.relation.label(),
+                date: format_date(i.created_at),
+            })
+            .collect(),
+        invite: Default::default(),
+        invite_errors: Vec::new(),
     })
 }
 
@@ -208,9 +256,9 @@ pub async fn show_space(
     Query(query): Query<NoticeQuery>,
 ) -> AppResult<Response> {
     let report = find_report(&state, &code).await?;
-    if !check::is_verified(&session, &code).await? {
+    let Some(viewer) = check::viewer(&state, &session, &code, report.id).await? else {
         return Ok(CheckPage::empty(layout, &code).into_response());
-    }
+    };
     let notice = match query.ok.as_deref() {
         Some("message") => {
             Some("Votre message a été envoyé aux services qui suivent le signalement.")
@@ -221,13 +269,16 @@ pub async fn show_space(
             Some("Vos corrections ont été enregistrées et transmises aux services.")
         }
         Some("inchange") => Some("Vous n’avez rien modifié."),
+        Some("invitation") => Some("L’invitation a été envoyée par courriel."),
+        Some("retrait") => Some("L’accès de cette personne a été retiré."),
         _ => None,
     };
-    Ok(
-        render_space(&state, layout, &report, String::new(), None, notice)
-            .await?
-            .into_response(),
-    )
+    let mut page = render_space(&state, layout, &report, String::new(), None, notice).await?;
+    if let check::Viewer::Guest(guest) = viewer {
+        page.guest = Some(guest.name);
+        page.invitations.clear();
+    }
+    Ok(page.into_response())
 }
 
 #[cfg(test)]

@@ -32,7 +32,7 @@ pub async fn request_procedure(
     Form(form): Form<ProcedureForm>,
 ) -> AppResult<Response> {
     let report = find_report(&state, &code).await?;
-    if !check::is_verified(&session, &code).await? {
+    if !check::is_verified(&state, &session, &code, report.id).await? {
         return Err(AppError::Forbidden);
     }
     let request = resident::ProcedureRequest::parse(&form.demande)
