@@ -63,6 +63,19 @@ pub enum Email {
         reference: String,
         link: String,
     },
+    /// The link that confirms a resident's new address, sent to it.
+    EmailChangeConfirmation {
+        to: String,
+        reference: String,
+        link: String,
+    },
+    /// The old address is told the report's address changed (link: the
+    /// follow-up space).
+    EmailChangeNotice {
+        to: String,
+        reference: String,
+        link: String,
+    },
     /// "Lost my link": the follow-up links of the matching reports.
     FollowUpLinks {
         to: String,
@@ -125,6 +138,8 @@ impl Email {
             | Email::ResidentMessage { to, .. }
             | Email::FollowUpLinks { to, .. }
             | Email::GuestInvitation { to, .. }
+            | Email::EmailChangeConfirmation { to, .. }
+            | Email::EmailChangeNotice { to, .. }
             | Email::DraftResume { to, .. }
             | Email::CaseUpdateForResident { to, .. }
             | Email::VisitForResident { to, .. }

@@ -95,3 +95,87 @@ pub async fn wrote_since(
     .fetch_one(pool)
     .await
 }
+
+/// A pending change of address, waiting for its link.
+#[derive(Debug, Clone)]
+pub struct EmailChange {
+    pub id: u64,
+    pub report_id: u64,
+    pub target: String,
+    pub new_email: String,
+    pub expired: bool,
+}
+
+/// Records a change to confirm (link valid `hours` hours).
+pub async fn create_email_change(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    target: &str,
+    new_email: &str,
+    token_hash: &str,
+    hours: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "INSERT INTO email_changes (report_id, target, new_email, token_hash, created_at, expires_at)
+         VALUES (?, ?, ?, ?, UTC_TIMESTAMP(), UTC_TIMESTAMP() + INTERVAL ? HOUR)",
+        report_id,
+        target,
+        new_email,
+        token_hash,
+        hours
+    )
+    .execute(conn)
+    .await?
+    .last_insert_id())
+}
+
+/// The unused change whose token hashes to `token_hash` (expired or not).
+pub async fn unused_email_change(
+    pool: &Pool,
+    token_hash: &str,
+) -> Result<Option<EmailChange>, sqlx::Error> {
+    sqlx::query_as!(
+        EmailChange,
+        "SELECT id, report_id, target, new_email, (expires_at < UTC_TIMESTAMP()) AS `expired!: bool`
+         FROM email_changes WHERE token_hash = ? AND used_at IS NULL",
+        token_hash
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Uses the change once (false: a concurrent opening used it first) and
+/// writes the address: the declarant's, and the occupant's too when
+/// `both` (the declarant is the occupant) or the target is the occupant.
+pub async fn apply_email_change(
+    conn: &mut MySqlConnection,
+    change: &EmailChange,
+    both: bool,
+) -> Result<bool, sqlx::Error> {
+    let used = sqlx::query!(
+        "UPDATE email_changes SET used_at = UTC_TIMESTAMP() WHERE id = ? AND used_at IS NULL",
+        change.id
+    )
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if !used {
+        return Ok(false);
+    }
+    let declarant = both || change.target == "declarant";
+    let occupant = both || change.target == "occupant";
+    sqlx::query!(
+        "UPDATE reports SET declarant_email = IF(?, ?, declarant_email),
+                            occupant_email = IF(?, ?, occupant_email)
+         WHERE id = ?",
+        declarant,
+        change.new_email,
+        occupant,
+        change.new_email,
+        change.report_id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}

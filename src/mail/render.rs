@@ -158,6 +158,34 @@ struct GuestInvitationText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "emails/email_change_confirmation.html")]
+struct EmailChangeConfirmationHtml<'a> {
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/email_change_confirmation.txt")]
+struct EmailChangeConfirmationText<'a> {
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/email_change_notice.html")]
+struct EmailChangeNoticeHtml<'a> {
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/email_change_notice.txt")]
+struct EmailChangeNoticeText<'a> {
+    reference: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "emails/follow_up_links.html")]
 struct FollowUpLinksHtml<'a> {
     links: &'a [(String, String)],
@@ -340,6 +368,20 @@ pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
                 link,
             }
             .render()?,
+        ),
+        Email::EmailChangeConfirmation {
+            reference, link, ..
+        } => (
+            format!("Confirmez votre nouvelle adresse électronique (signalement {reference})"),
+            EmailChangeConfirmationHtml { reference, link }.render()?,
+            EmailChangeConfirmationText { reference, link }.render()?,
+        ),
+        Email::EmailChangeNotice {
+            reference, link, ..
+        } => (
+            format!("L’adresse électronique du signalement {reference} a changé"),
+            EmailChangeNoticeHtml { reference, link }.render()?,
+            EmailChangeNoticeText { reference, link }.render()?,
         ),
         Email::FollowUpLinks { links, .. } => (
             "Le lien de suivi de votre signalement".to_owned(),

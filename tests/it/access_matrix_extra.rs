@@ -111,4 +111,12 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
         [N, N, N, N, N],
     ),
     ("GET", "/invitation/{token}", [N, N, N, N, N]),
+    // Change of e-mail (docs/resident-space.md §2): the resident only;
+    // the matrix has no confirmation token.
+    (
+        "POST",
+        "/suivre-mon-signalement/{code}/courriel",
+        [A, A, A, A, A],
+    ),
+    ("GET", "/confirmer-courriel/{token}", [N, N, N, N, N]),
 ];

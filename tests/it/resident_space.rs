@@ -499,3 +499,105 @@ async fn the_resident_invites_a_social_worker_who_opens_the_case_with_their_own_
         1
     );
 }
+
+#[tokio::test]
+async fn a_new_email_address_applies_only_once_its_link_is_opened_and_the_old_one_is_told() {
+    let (app, v, path, _) = resident_with_report().await;
+    let change = format!("{path}/courriel");
+    let refused = v
+        .post(&change, &[("nouveau_courriel", "pas-un-courriel")])
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        refused.html.contains("adresse électronique valide"),
+        "{}",
+        refused.html
+    );
+    let same = v.post(&change, &[("nouveau_courriel", RESIDENT)]).await;
+    assert!(
+        same.html
+            .contains("C’est déjà l’adresse électronique enregistrée.")
+    );
+
+    let asked = v
+        .post(&change, &[("nouveau_courriel", "Nouvelle@Exemple.fr")])
+        .await;
+    assert_eq!(asked.status, StatusCode::SEE_OTHER, "{}", asked.html);
+    assert_eq!(
+        text(&app, "SELECT declarant_email FROM reports").await,
+        RESIDENT,
+        "nothing changes before the link is opened"
+    );
+    let jobs = app.pending_jobs().await;
+    let link = jobs
+        .iter()
+        .find(|j| j["template"] == "email_change_confirmation" && j["to"] == "nouvelle@exemple.fr")
+        .and_then(|j| j["link"].as_str())
+        .expect("the new address gets the link")
+        .to_owned();
+    let confirm = &link[link
+        .find("/confirmer-courriel/")
+        .expect("a confirmation link")..];
+
+    // Anyone with the link confirms (it went to the new address), once.
+    let opener = Visitor::new(&app).await;
+    let opened = opener.get(confirm).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        text(
+            &app,
+            "SELECT CONCAT(declarant_email, ' ', occupant_email) FROM reports"
+        )
+        .await,
+        "nouvelle@exemple.fr nouvelle@exemple.fr",
+        "a tenant's address is both"
+    );
+    assert!(
+        app.pending_jobs()
+            .await
+            .iter()
+            .any(|j| j["template"] == "email_change_notice" && j["to"] == RESIDENT),
+        "the old address is told"
+    );
+    assert_eq!(
+        scalar(&app, "SELECT COUNT(*) FROM follow_ups WHERE category = 'modification_courriel_usager' AND body LIKE '%locataire@exemple.fr → nouvelle@exemple.fr%'").await,
+        1
+    );
+    assert_eq!(
+        opener.get(confirm).await.status,
+        StatusCode::NOT_FOUND,
+        "used"
+    );
+
+    // An expired link changes nothing; a guest cannot ask.
+    v.post(&change, &[("nouveau_courriel", "troisieme@exemple.fr")])
+        .await;
+    sqlx::query("UPDATE email_changes SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 MINUTE WHERE used_at IS NULL")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let link = app
+        .pending_jobs()
+        .await
+        .iter()
+        .find(|j| j["template"] == "email_change_confirmation" && j["to"] == "troisieme@exemple.fr")
+        .and_then(|j| j["link"].as_str().map(str::to_owned))
+        .expect("a second link");
+    let expired = opener
+        .get(&link[link.find("/confirmer-courriel/").unwrap()..])
+        .await;
+    assert_eq!(expired.status, StatusCode::BAD_REQUEST);
+    assert!(expired.html.contains("Ce lien de confirmation a expiré"));
+    assert_eq!(
+        text(&app, "SELECT declarant_email FROM reports").await,
+        "nouvelle@exemple.fr"
+    );
+    assert_eq!(
+        Visitor::new(&app)
+            .await
+            .post(&change, &[("nouveau_courriel", "x@exemple.fr")])
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}

@@ -214,6 +214,16 @@ fn every_email() -> Vec<(&'static str, Email)> {
             city: "Lyon".into(),
             link: LINK.into(),
         },
+        Email::EmailChangeConfirmation {
+            to: to(),
+            reference: "2026-42".into(),
+            link: LINK.into(),
+        },
+        Email::EmailChangeNotice {
+            to: to(),
+            reference: "2026-42".into(),
+            link: LINK.into(),
+        },
         Email::GuestInvitation {
             to: to(),
             name: "Alice Martin".into(),
@@ -289,6 +299,8 @@ fn every_email() -> Vec<(&'static str, Email)> {
                 Email::ResidentMessage { .. } => "email_resident_message",
                 Email::FollowUpLinks { .. } => "email_follow_up_links",
                 Email::GuestInvitation { .. } => "email_guest_invitation",
+                Email::EmailChangeConfirmation { .. } => "email_email_change_confirmation",
+                Email::EmailChangeNotice { .. } => "email_email_change_notice",
                 Email::DraftResume { .. } => "email_draft_resume",
                 Email::CaseUpdateForResident { .. } => "email_case_update_for_resident",
                 Email::CaseUpdateForStaff { .. } => "email_case_update_for_staff",
@@ -308,7 +320,7 @@ fn every_email_reads_as_its_snapshot() {
     let emails = every_email();
     assert_eq!(
         emails.len(),
-        12 + histologe::domain::case::visit::VisitEvent::ALL.len(),
+        14 + histologe::domain::case::visit::VisitEvent::ALL.len(),
         "one example per kind of e-mail (and per visit mail kind)"
     );
     for (name, email) in emails {

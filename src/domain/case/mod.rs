@@ -27,6 +27,7 @@ pub mod plan;
 pub mod refusal;
 pub mod resident;
 pub mod resident_edit;
+pub mod resident_email;
 pub mod status;
 pub mod validation;
 pub mod visit;

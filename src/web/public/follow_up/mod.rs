@@ -18,6 +18,7 @@
 mod check;
 mod corrections;
 mod documents;
+mod email_change;
 mod invitations;
 mod lost_link;
 mod messages;
@@ -81,6 +82,12 @@ pub fn register(routes: Routes) -> Routes {
             invitations::revoke,
         )
         .get("/invitation/{token}", Public, invitations::open)
+        .post(
+            "/suivre-mon-signalement/{code}/courriel",
+            Public,
+            email_change::request,
+        )
+        .get("/confirmer-courriel/{token}", Public, email_change::confirm)
         .post(
             "/suivre-mon-signalement/{code}/procedure",
             Public,

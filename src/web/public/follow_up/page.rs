@@ -87,6 +87,12 @@ pub struct SpacePage {
     /// The invitation form's values and errors (field → message).
     pub invite: (String, String, String),
     pub invite_errors: Vec<(&'static str, String)>,
+    /// The addresses of the report (declarant, occupant when another
+    /// person), the change form's value and error.
+    pub declarant_email: String,
+    pub occupant_email: Option<String>,
+    pub new_email: String,
+    pub email_error: Option<String>,
 }
 
 /// An invitation in force, as the resident sees it.
@@ -240,6 +246,14 @@ pub(super) async fn render_space(
             .collect(),
         invite: Default::default(),
         invite_errors: Vec::new(),
+        declarant_email: report.declarant_email.clone().unwrap_or_default(),
+        occupant_email: crate::domain::report::form::DeclarantProfile::parse(
+            &report.declarant_profile,
+        )
+        .filter(|p| !p.is_occupant())
+        .map(|_| report.occupant_email.clone().unwrap_or_default()),
+        new_email: String::new(),
+        email_error: None,
     })
 }
 
@@ -271,6 +285,10 @@ pub async fn show_space(
         Some("inchange") => Some("Vous n’avez rien modifié."),
         Some("invitation") => Some("L’invitation a été envoyée par courriel."),
         Some("retrait") => Some("L’accès de cette personne a été retiré."),
+        Some("courriel") => Some(
+            "Un lien de confirmation a été envoyé à la nouvelle adresse : l’adresse changera quand il sera ouvert.",
+        ),
+        Some("courriel-confirme") => Some("La nouvelle adresse électronique est confirmée."),
         _ => None,
     };
     let mut page = render_space(&state, layout, &report, String::new(), None, notice).await?;
