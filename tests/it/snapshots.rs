@@ -320,7 +320,7 @@ fn every_email_reads_as_its_snapshot() {
     let emails = every_email();
     assert_eq!(
         emails.len(),
-        14 + histologe::domain::case::visit::VisitEvent::ALL.len(),
+        15 + histologe::domain::case::visit::VisitEvent::ALL.len(),
         "one example per kind of e-mail (and per visit mail kind)"
     );
     for (name, email) in emails {
