@@ -39,6 +39,8 @@ pub struct Applied {
     pub follow_up_id: Option<u64>,
     /// (partner id, assignment id) of the assignments created.
     pub created_assignments: Vec<(u64, u64)>,
+    /// Ids of the documents added, in the plan's order.
+    pub added_documents: Vec<u64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -154,7 +156,9 @@ pub async fn apply(
         applied.follow_up_id = Some(id);
     }
     for change in &plan.documents {
-        apply_document(conn, plan, change).await?;
+        if let Some(id) = apply_document(conn, plan, change).await? {
+            applied.added_documents.push(id);
+        }
     }
     for change in &plan.subscriptions {
         match change {
@@ -518,7 +522,7 @@ async fn apply_document(
     conn: &mut MySqlConnection,
     plan: &Plan,
     change: &crate::domain::document::commands::DocumentChange,
-) -> Result<(), ApplyError> {
+) -> Result<Option<u64>, ApplyError> {
     use crate::db::documents as docs;
     use crate::domain::document::commands::DocumentChange;
     match change {
@@ -553,6 +557,7 @@ async fn apply_document(
             {
                 return Err(ApplyError::NotFound);
             }
+            return Ok(Some(id));
         }
         DocumentChange::Update {
             document_id,
@@ -594,5 +599,5 @@ async fn apply_document(
             }
         }
     }
-    Ok(())
+    Ok(None)
 }

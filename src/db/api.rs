@@ -517,6 +517,8 @@ pub struct VisitSummary {
     pub occupant_present: Option<bool>,
     pub owner_present: Option<bool>,
     pub concluded_at: Option<PrimitiveDateTime>,
+    pub procedures: Option<sqlx::types::Json<Vec<String>>>,
+    pub conclusion_public: bool,
 }
 
 pub async fn visits_of(pool: &Pool, report_id: u64) -> Result<Vec<VisitSummary>, sqlx::Error> {
@@ -524,7 +526,9 @@ pub async fn visits_of(pool: &Pool, report_id: u64) -> Result<Vec<VisitSummary>,
         VisitSummary,
         "SELECT v.uuid, p.name AS `partner_name?`, v.external_operator, v.kind, v.scheduled_at, v.status,
                 v.comment_before, v.conclusions, v.occupant_present AS `occupant_present: bool`,
-                v.owner_present AS `owner_present: bool`, v.concluded_at
+                v.owner_present AS `owner_present: bool`, v.concluded_at,
+                v.procedures AS `procedures: sqlx::types::Json<Vec<String>>`,
+                v.conclusion_public AS `conclusion_public: bool`
          FROM visits v LEFT JOIN partners p ON p.id = v.partner_id
          WHERE v.report_id = ? ORDER BY v.scheduled_at, v.id",
         report_id
@@ -662,7 +666,9 @@ pub async fn visit_in(
         VisitSummary,
         "SELECT v.uuid, p.name AS `partner_name?`, v.external_operator, v.kind, v.scheduled_at, v.status,
                 v.comment_before, v.conclusions, v.occupant_present AS `occupant_present: bool`,
-                v.owner_present AS `owner_present: bool`, v.concluded_at
+                v.owner_present AS `owner_present: bool`, v.concluded_at,
+                v.procedures AS `procedures: sqlx::types::Json<Vec<String>>`,
+                v.conclusion_public AS `conclusion_public: bool`
          FROM visits v LEFT JOIN partners p ON p.id = v.partner_id
          WHERE v.uuid = ?",
         uuid
@@ -681,7 +687,9 @@ pub async fn latest_visit_in(
         VisitSummary,
         "SELECT v.uuid, p.name AS `partner_name?`, v.external_operator, v.kind, v.scheduled_at, v.status,
                 v.comment_before, v.conclusions, v.occupant_present AS `occupant_present: bool`,
-                v.owner_present AS `owner_present: bool`, v.concluded_at
+                v.owner_present AS `owner_present: bool`, v.concluded_at,
+                v.procedures AS `procedures: sqlx::types::Json<Vec<String>>`,
+                v.conclusion_public AS `conclusion_public: bool`
          FROM visits v LEFT JOIN partners p ON p.id = v.partner_id
          WHERE v.report_id = ? ORDER BY v.id DESC LIMIT 1",
         report_id

@@ -264,6 +264,26 @@ pub async fn list_for_case(
     .await
 }
 
+/// One live document of the case list's shape, read in a write's
+/// transaction (the document a write just added).
+pub async fn case_document_in(
+    conn: &mut sqlx::MySqlConnection,
+    id: u64,
+) -> Result<Option<CaseDocumentRow>, sqlx::Error> {
+    sqlx::query_as!(
+        CaseDocumentRow,
+        "SELECT d.id, d.uuid, d.filename, d.title, d.mime, d.size, d.kind, d.document_type,
+                d.is_public AS `is_public: bool`, (d.thumbnail_key IS NOT NULL) AS `has_thumbnail: bool`,
+                d.created_at, d.scan_status AS `scan_status: ScanStatus`, d.uploaded_by_user_id,
+                CONCAT_WS(' ', u.first_name, u.last_name) AS `uploader_name?`, d.visit_id
+         FROM documents d LEFT JOIN users u ON u.id = d.uploaded_by_user_id
+         WHERE d.id = ? AND d.deleted_at IS NULL",
+        id
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 /// One live document with what the back-office actions need.
 pub struct ManagedDocument {
     pub id: u64,
@@ -279,6 +299,25 @@ pub struct ManagedDocument {
     pub is_public: bool,
     pub scan_status: ScanStatus,
     pub uploaded_by_user_id: Option<u64>,
+}
+
+impl ManagedDocument {
+    /// What the document commands decide on.
+    pub fn facts(&self) -> crate::domain::document::commands::DocumentFacts {
+        crate::domain::document::commands::DocumentFacts {
+            id: self.id,
+            uuid: self.uuid.clone(),
+            filename: self.filename.clone(),
+            title: self.title.clone(),
+            document_type: crate::domain::document::DocumentType::from_stored(
+                self.document_type.as_deref(),
+            ),
+            is_public: self.is_public,
+            is_image: self.kind == "photo",
+            scan_status: self.scan_status,
+            uploaded_by: self.uploaded_by_user_id,
+        }
+    }
 }
 
 /// A document not deleted, by its public id.

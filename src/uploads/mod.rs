@@ -388,6 +388,31 @@ pub async fn remove(storage: &Storage, key: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Removes objects written for a request that was then refused, or replaced
+/// by a rotation (best effort: an object left behind is never served, no
+/// row names it).
+pub async fn forget(storage: &Storage, keys: impl IntoIterator<Item = String>) {
+    for key in keys {
+        if let Err(e) = remove(storage, &key).await {
+            tracing::warn!(error = %e, "stored object left behind");
+        }
+    }
+}
+
+impl From<Stored> for crate::domain::document::commands::StoredFile {
+    fn from(file: Stored) -> Self {
+        Self {
+            is_image: file.kind == "photo",
+            key: file.key,
+            thumbnail_key: file.thumbnail_key,
+            filename: file.filename,
+            mime: file.mime,
+            size: file.size,
+            sha256: file.sha256,
+        }
+    }
+}
+
 /// Records a stored file as a document of its report, `pending`, and its
 /// antivirus scan job in the same transaction: a file the uploader saw
 /// accepted is always scanned, and served only once clean

@@ -14,6 +14,9 @@ use crate::common::{
     cases::{CaseBuilder, create_partner, datetime, territory_id},
 };
 
+/// Visits, their files and documents through the API (issue 16).
+mod inspections;
+
 const RT69: &str = "rt69@histologe.localhost";
 
 /// An API account written as the back office writes it; returns its
@@ -1224,6 +1227,37 @@ fn every_authenticated_call(
             None,
         ),
         (Method::GET, format!("/api/v1/documents/{unknown}"), None),
+        (
+            Method::POST,
+            format!("/api/v1/visites/{unknown}/reprogrammation"),
+            Some(json!({ "date_visite": "2030-01-11T10:00", "motif": "Absent" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/visites/{unknown}/annulation"),
+            Some(json!({ "motif": "Travaux faits" })),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/visites/{unknown}/conclusion"),
+            Some(json!({ "conclusions": "Constats complétés" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/visites/{unknown}/rapport-visite?nom_fichier=a.pdf"),
+            None,
+        ),
+        (
+            Method::PATCH,
+            format!("/api/v1/documents/{unknown}"),
+            Some(json!({ "titre": "Bail" })),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/documents/{unknown}/rotation"),
+            Some(json!({ "degres": 90 })),
+        ),
+        (Method::DELETE, format!("/api/v1/documents/{unknown}"), None),
         (Method::DELETE, "/api/v1/token".into(), None),
     ]
 }
@@ -1239,7 +1273,7 @@ async fn call(
         .bearer_auth(bearer);
     request = match body {
         Some(body) => request.json(body),
-        None if path.contains("/documents?") => request
+        None if path.contains("/documents?") || path.contains("-visite?") => request
             .header("content-type", "application/octet-stream")
             .body(pdf("x")),
         None => request,
@@ -1352,6 +1386,31 @@ async fn an_account_of_partner_a_cannot_write_on_or_download_from_partner_b() {
     ));
     calls.push((
         reqwest::Method::GET,
+        format!("/api/v1/documents/{document}"),
+        None,
+    ));
+    calls.push((
+        reqwest::Method::POST,
+        format!("/api/v1/visites/{visit}/reprogrammation"),
+        Some(json!({ "date_visite": "2030-01-12T10:00", "motif": "Absent" })),
+    ));
+    calls.push((
+        reqwest::Method::POST,
+        format!("/api/v1/visites/{visit}/annulation"),
+        Some(json!({ "motif": "Travaux faits" })),
+    ));
+    calls.push((
+        reqwest::Method::POST,
+        format!("/api/v1/visites/{visit}/rapport-visite?nom_fichier=a.pdf"),
+        None,
+    ));
+    calls.push((
+        reqwest::Method::PATCH,
+        format!("/api/v1/documents/{document}"),
+        Some(json!({ "public": true })),
+    ));
+    calls.push((
+        reqwest::Method::DELETE,
         format!("/api/v1/documents/{document}"),
         None,
     ));

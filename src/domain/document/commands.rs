@@ -50,6 +50,15 @@ pub struct StoredFile {
     pub is_image: bool,
 }
 
+impl StoredFile {
+    /// The objects it wrote (the file and its thumbnail).
+    pub fn object_keys(&self) -> Vec<String> {
+        std::iter::once(self.key.clone())
+            .chain(self.thumbnail_key.clone())
+            .collect()
+    }
+}
+
 /// A write to the `documents` table, carried out by `case_plan::apply`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DocumentChange {

@@ -420,6 +420,10 @@ pub struct Visit {
     pub conclusions: Option<String>,
     pub occupant_present: Option<bool>,
     pub proprietaire_present: Option<bool>,
+    /// Procédures constatées à la visite (codes de `ConclusionBody.procedures`).
+    pub procedures: Vec<String>,
+    /// L’usager lit la conclusion dans son espace de suivi.
+    pub conclusion_publique: bool,
     pub date_conclusion: Option<String>,
 }
 
@@ -431,8 +435,16 @@ pub struct Document {
     pub type_mime: String,
     /// Octets.
     pub taille: u64,
-    /// `photo`, `document` ou `visit_report`.
+    /// `photo` ou `document` (selon le contenu du fichier).
     pub type_document: String,
+    /// Le type choisi par qui l’a déposé : `bail`, `etat_des_lieux`, `dpe`,
+    /// `diagnostic_plomb_amiante`, `quittance`, `assurance`, `photo_desordre`,
+    /// `photo_situation`, `photo_visite`, `rapport_visite`, `mise_en_demeure`,
+    /// `arrete_municipal`, `arrete_prefectoral`, `saisine`, `autre_procedure`,
+    /// `courrier_bailleur`, `reponse_bailleur`, `devis_travaux`, `facture`, `autre`.
+    pub categorie: String,
+    /// Titre donné au document, à défaut le nom du fichier.
+    pub titre: Option<String>,
     pub public: bool,
     pub date: String,
     /// Antivirus : `en_attente`, `sain` ou `infecte` (seul un fichier `sain` est servi).
@@ -499,6 +511,23 @@ pub struct CaseDetail {
     pub documents: Vec<Document>,
 }
 
+pub(super) fn document_of(d: db::documents::CaseDocumentRow) -> Document {
+    Document {
+        uuid: d.uuid,
+        nom_fichier: d.filename,
+        type_mime: d.mime,
+        taille: d.size,
+        type_document: d.kind,
+        categorie: crate::domain::document::DocumentType::from_stored(d.document_type.as_deref())
+            .code()
+            .to_owned(),
+        titre: d.title,
+        public: d.is_public,
+        date: rfc3339(d.created_at),
+        analyse: scan_code(d.scan_status).into(),
+    }
+}
+
 pub(super) fn visit_of(v: db::api::VisitSummary) -> Visit {
     Visit {
         uuid: v.uuid,
@@ -511,6 +540,8 @@ pub(super) fn visit_of(v: db::api::VisitSummary) -> Visit {
         conclusions: v.conclusions,
         occupant_present: v.occupant_present,
         proprietaire_present: v.owner_present,
+        procedures: v.procedures.map(|p| p.0).unwrap_or_default(),
+        conclusion_publique: v.conclusion_public,
         date_conclusion: rfc3339_opt(v.concluded_at),
     }
 }
@@ -690,18 +721,6 @@ async fn load_detail(
             })
             .collect(),
         visites: visits.into_iter().map(visit_of).collect(),
-        documents: documents
-            .into_iter()
-            .map(|d| Document {
-                uuid: d.uuid,
-                nom_fichier: d.filename,
-                type_mime: d.mime,
-                taille: d.size,
-                type_document: d.kind,
-                public: d.is_public,
-                date: rfc3339(d.created_at),
-                analyse: scan_code(d.scan_status).into(),
-            })
-            .collect(),
+        documents: documents.into_iter().map(document_of).collect(),
     })
 }

@@ -16,9 +16,11 @@
 //! - [`problem`]: the error documents.
 
 pub mod cases;
+pub mod documents;
 pub mod openapi;
 pub mod problem;
 pub mod token;
+pub mod visits;
 pub mod writes;
 
 use axum::{
@@ -60,6 +62,12 @@ impl ApiCaller {
     }
 }
 
+/// The body limit of the routes that take a file's bytes: one file and a
+/// little room.
+fn file_limit() -> axum::extract::DefaultBodyLimit {
+    axum::extract::DefaultBodyLimit::max(crate::uploads::MAX_FILE_BYTES + 64 * 1024)
+}
+
 /// Every route of `/api`, to be nested there.
 pub fn router(state: AppState) -> Router<AppState> {
     let authenticated = Router::new()
@@ -75,17 +83,37 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/v1/signalements/{uuid}/suivis",
             post(writes::add_follow_up),
         )
-        .route("/v1/signalements/{uuid}/visites", post(writes::plan_visit))
+        .route("/v1/signalements/{uuid}/visites", post(visits::plan_visit))
         .route(
             "/v1/visites/{uuid}/conclusion",
-            post(writes::conclude_visit),
+            post(visits::conclude_visit).patch(visits::edit_conclusion),
         )
-        .route("/v1/documents/{uuid}", get(writes::download_document))
+        .route(
+            "/v1/visites/{uuid}/reprogrammation",
+            post(visits::reschedule_visit),
+        )
+        .route("/v1/visites/{uuid}/annulation", post(visits::cancel_visit))
+        .route(
+            "/v1/visites/{uuid}/rapport-visite",
+            post(visits::upload_report).layer(file_limit()),
+        )
+        .route(
+            "/v1/visites/{uuid}/photos-visite",
+            post(visits::upload_photo).layer(file_limit()),
+        )
+        .route(
+            "/v1/documents/{uuid}",
+            get(documents::download_document)
+                .patch(documents::edit_document)
+                .delete(documents::delete_document),
+        )
+        .route(
+            "/v1/documents/{uuid}/rotation",
+            post(documents::rotate_document),
+        )
         .route(
             "/v1/signalements/{uuid}/documents",
-            post(writes::upload_document).layer(axum::extract::DefaultBodyLimit::max(
-                crate::uploads::MAX_FILE_BYTES + 64 * 1024,
-            )),
+            post(documents::upload_document).layer(file_limit()),
         )
         .route_layer(middleware::from_fn_with_state(state, authenticate));
     Router::new()

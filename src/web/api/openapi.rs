@@ -20,7 +20,7 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{cases, problem, token, writes};
+use super::{cases, documents, problem, token, visits, writes};
 use crate::web::layout::{Layout, PublicLayout};
 
 #[derive(OpenApi)]
@@ -38,10 +38,18 @@ use crate::web::layout::{Layout, PublicLayout};
         cases::show_case,
         writes::answer_assignment,
         writes::add_follow_up,
-        writes::plan_visit,
-        writes::conclude_visit,
-        writes::upload_document,
-        writes::download_document,
+        visits::plan_visit,
+        visits::conclude_visit,
+        visits::edit_conclusion,
+        visits::reschedule_visit,
+        visits::cancel_visit,
+        visits::upload_report,
+        visits::upload_photo,
+        documents::upload_document,
+        documents::download_document,
+        documents::edit_document,
+        documents::rotate_document,
+        documents::delete_document,
     ),
     components(schemas(problem::ProblemBody, problem::FieldError)),
     modifiers(&BearerAuth),
@@ -51,7 +59,7 @@ use crate::web::layout::{Layout, PublicLayout};
         (name = "Signalements", description = "Les signalements du périmètre du compte"),
         (name = "Affectations", description = "Les réponses du partenaire à ses affectations"),
         (name = "Suivis", description = "Les suivis ajoutés par le partenaire"),
-        (name = "Visites", description = "Les visites planifiées et conclues par le partenaire"),
+        (name = "Visites", description = "Les visites du partenaire : planifiées, reportées, annulées, conclues, avec leur rapport et leurs photos"),
         (name = "Documents", description = "Les fichiers des signalements"),
     )
 )]

@@ -108,20 +108,6 @@ fn scan(status: ScanStatus) -> (&'static str, &'static str) {
     }
 }
 
-fn facts_of(row: &ManagedDocument) -> DocumentFacts {
-    DocumentFacts {
-        id: row.id,
-        uuid: row.uuid.clone(),
-        filename: row.filename.clone(),
-        title: row.title.clone(),
-        document_type: DocumentType::from_stored(row.document_type.as_deref()),
-        is_public: row.is_public,
-        is_image: row.kind == "photo",
-        scan_status: row.scan_status,
-        uploaded_by: row.uploaded_by_user_id,
-    }
-}
-
 /// Groups the case's documents by type for the page, with what the viewer may do.
 pub fn panel(rows: Vec<CaseDocumentRow>, actor: &Actor, case: &CaseFacts) -> DocumentsPanel {
     let can_manage = can(actor, case, CaseAction::ManageDocuments);
@@ -202,28 +188,6 @@ pub(super) fn field(fields: &[(String, String)], key: &str) -> String {
         .unwrap_or_default()
 }
 
-fn stored_file(file: uploads::Stored) -> StoredFile {
-    StoredFile {
-        is_image: file.kind == "photo",
-        key: file.key,
-        thumbnail_key: file.thumbnail_key,
-        filename: file.filename,
-        mime: file.mime,
-        size: file.size,
-        sha256: file.sha256,
-    }
-}
-
-/// Objects written for a request that is then refused are removed again
-/// (best effort: an object left behind is never served, no row names it).
-async fn forget(state: &AppState, keys: impl IntoIterator<Item = String>) {
-    for key in keys {
-        if let Err(e) = uploads::remove(&state.storage, &key).await {
-            tracing::warn!(error = %e, "stored object left behind");
-        }
-    }
-}
-
 /// Several files at once, with one type, an optional title and whether the
 /// resident sees them.
 pub async fn upload(
@@ -282,9 +246,13 @@ pub(super) async fn store_files(
             .await
             .map_err(|e| AppError::Unavailable(Component::Storage, e.to_string()))?
         {
-            Ok(s) => stored.push(stored_file(s)),
+            Ok(s) => stored.push(s.into()),
             Err(e @ uploads::UploadError::Busy) => {
-                forget(state, stored.into_iter().flat_map(keys)).await;
+                uploads::forget(
+                    &state.storage,
+                    stored.iter().flat_map(StoredFile::object_keys),
+                )
+                .await;
                 return Err(AppError::Busy(e.to_string()));
             }
             Err(e) => errors.push(e.to_string()),
@@ -293,13 +261,13 @@ pub(super) async fn store_files(
     if errors.is_empty() {
         Ok(Ok(stored))
     } else {
-        forget(state, stored.into_iter().flat_map(keys)).await;
+        uploads::forget(
+            &state.storage,
+            stored.iter().flat_map(StoredFile::object_keys),
+        )
+        .await;
         Ok(Err(errors.join(" ")))
     }
-}
-
-fn keys(file: StoredFile) -> impl Iterator<Item = String> {
-    std::iter::once(file.key).chain(file.thumbnail_key)
 }
 
 /// The document, its case's facts (404 when deleted or unknown, 403 when
@@ -334,7 +302,7 @@ pub async fn edit(
         title: form.get("title"),
         public: form.flag("public"),
     };
-    let plan = commands::edit(&page.user.actor, &facts, &facts_of(&row), &input);
+    let plan = commands::edit(&page.user.actor, &facts, &row.facts(), &input);
     Action::new(&state, page, origin, &row.report_uuid)
         .run(plan)
         .await
@@ -350,7 +318,7 @@ pub async fn rotate(
 ) -> AppResult<Response> {
     let form = ActionForm::parse(&body);
     let (row, facts) = load_document(&state, &page.user, &uuid).await?;
-    let document = facts_of(&row);
+    let document = row.facts();
     let action = Action::new(&state, page, origin, &row.report_uuid);
     let approved = match commands::approve_rotation(
         &action.page.user.actor,
@@ -371,7 +339,7 @@ pub async fn rotate(
     .await
     .map_err(|e| AppError::Unavailable(Component::Storage, e.to_string()))?;
     let file = match turned {
-        Ok(file) => stored_file(file),
+        Ok(file) => StoredFile::from(file),
         Err(e @ uploads::UploadError::Busy) => return Err(AppError::Busy(e.to_string())),
         Err(e) => {
             let mut fields = FieldErrors::default();
@@ -379,7 +347,7 @@ pub async fn rotate(
             return action.run(Err(Refusal::Invalid(fields))).await;
         }
     };
-    let new_keys: Vec<String> = keys(file.clone()).collect();
+    let new_keys = file.object_keys();
     let plan = commands::rotate(
         &action.page.user.actor,
         &facts,
@@ -392,13 +360,13 @@ pub async fn rotate(
     // The row now names the new objects: the old ones go. Refused or
     // failed: the new ones go.
     if matches!(&response, Ok(r) if r.status().is_redirection()) {
-        forget(
-            &state,
+        uploads::forget(
+            &state.storage,
             std::iter::once(row.object_key).chain(row.thumbnail_key),
         )
         .await;
     } else {
-        forget(&state, new_keys).await;
+        uploads::forget(&state.storage, new_keys).await;
     }
     response
 }
@@ -411,7 +379,7 @@ pub async fn delete(
     Path(uuid): Path<String>,
 ) -> AppResult<Response> {
     let (row, facts) = load_document(&state, &page.user, &uuid).await?;
-    let plan = commands::delete(&page.user.actor, &facts, &facts_of(&row));
+    let plan = commands::delete(&page.user.actor, &facts, &row.facts());
     Action::new(&state, page, origin, &row.report_uuid)
         .run(plan)
         .await
