@@ -14,6 +14,7 @@ use sqlx::{
 use crate::config::Config;
 
 pub mod api;
+pub mod arretes;
 pub mod audit;
 pub mod auto_assignment;
 pub mod bulk;

@@ -7,9 +7,12 @@
 //! - [`antivirus`]: a document's scan state and what it allows.
 //! - [`contact`]: e-mail, phone, postal code and INSEE code, parsed once.
 //! - [`address`]: the normalised key of an address (address history).
+//! - [`arrete`]: orders (arrêtés): types, checks, who records them.
 
 pub mod address;
 pub mod antivirus;
+pub mod arrete;
+pub mod arrete_import;
 pub mod api;
 pub mod audit;
 pub mod auto_assignment;

@@ -40,6 +40,12 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     // The matrix's document is still being scanned: no thumbnail before the
     // scan, for anyone (tests/it/bo_documents.rs checks the clean one).
     ("GET", "/bo/documents/{uuid}/vignette", [L, N, N, N, N]),
+    // Orders (docs/arretes.md): the case's policy answers in the handler;
+    // the register import is for territory admins.
+    ("POST", "/bo/signalements/{uuid}/arretes", [L, A, A, A, A]),
+    ("GET", "/bo/arretes/import", [L, F, F, A, A]),
+    ("POST", "/bo/arretes/import", [L, F, F, A, A]),
+    ("POST", "/bo/arretes/import/confirmer", [L, F, F, A, A]),
     // Visits (docs/visits.md): the case is visible, the visit unknown (404).
     (
         "POST",

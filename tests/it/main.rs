@@ -17,6 +17,8 @@ mod access;
 mod access_matrix_extra;
 mod access_targets;
 mod address_history;
+mod arretes;
+mod arretes_import;
 mod antivirus;
 mod api;
 mod auth_hardening;

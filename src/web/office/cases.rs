@@ -313,6 +313,7 @@ pub struct CasePage {
     pub email_checks: super::delivery::EmailChecks,
     pub tags: Vec<(u64, String, bool)>,
     pub same_address: Vec<case_view::SameAddressRow>,
+    pub arretes: super::arretes::CasePanel,
     pub history: Vec<HistoryView>,
     pub subscribed: bool,
     pub assignable: Vec<(u64, String, bool)>,
@@ -391,7 +392,10 @@ pub async fn case_page(
     } else {
         Vec::new()
     };
+    let arretes =
+        super::arretes::case_panel(state, actor, r.id, r.territory_id, r.status).await?;
     Ok(CasePage {
+        arretes,
         status_label: r.status.label().to_owned(),
         severity: format_score(r.severity),
         created: format_datetime(&r.created_at),

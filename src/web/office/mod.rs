@@ -3,6 +3,7 @@
 //! requires; record-level checks ask [`crate::domain::permissions`].
 
 pub mod api_accounts;
+pub mod arretes;
 pub mod audit;
 pub mod auto_assignment;
 pub mod case_actions;

@@ -1,0 +1,188 @@
+//! Orders (arrêtés) recorded on a case: who may, what the resident is
+//! told, the French refusals, and the order seen from another case at
+//! the same address (docs/arretes.md).
+
+use crate::common::{TestApp, cases::CaseBuilder};
+
+const SUPER_ADMIN: &str = "admin@histologe.localhost";
+const RT69: &str = "rt69@histologe.localhost";
+const RT13: &str = "rt13@histologe.localhost";
+const ADMIN_SCHS69: &str = "admin.schs69@histologe.localhost";
+const AGENT_SCHS69: &str = "agent.schs69@histologe.localhost";
+
+async fn schs69(app: &TestApp) -> u64 {
+    sqlx::query_scalar("SELECT id FROM partners WHERE name LIKE 'Service communal d’hygiène et de santé de Lyon%'")
+        .fetch_one(&app.db)
+        .await
+        .expect("SCHS of Lyon")
+}
+
+/// An active case of 69A at `street`, accepted by the SCHS of Lyon.
+async fn active_case(app: &TestApp, street: &str) -> crate::common::cases::Case {
+    let partner = schs69(app).await;
+    CaseBuilder::new("69A")
+        .status("active")
+        .street(street)
+        .occupant_email("occupant@exemple.fr")
+        .assigned_to(partner, "en_cours")
+        .create(app)
+        .await
+}
+
+fn order<'a>(number: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("arrete_type", "l_511_19_insalubrite"),
+        ("arrete_number", number),
+        ("arrete_date", "2026-11-20"),
+        ("arrete_signatory", "prefet"),
+        ("arrete_signer", "Mme la préfète du Rhône"),
+        ("arrete_deadline", "2027-05-20"),
+    ]
+}
+
+async fn orders_of(app: &TestApp, report_id: u64) -> Vec<String> {
+    sqlx::query_scalar("SELECT number FROM arretes WHERE report_id = ? ORDER BY id")
+        .bind(report_id)
+        .fetch_all(&app.db)
+        .await
+        .expect("orders")
+}
+
+#[tokio::test]
+async fn a_territory_admin_records_an_order_and_the_resident_is_told() {
+    let app = TestApp::spawn_with_accounts().await;
+    let case = active_case(&app, "12 rue X").await;
+    app.login_as(RT69).await;
+    let response = app
+        .post_form(&format!("/bo/signalements/{}/arretes", case.uuid), &order("2026/DD69/00012"))
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(orders_of(&app, case.id).await, ["2026/DD69/00012"]);
+
+    // The resident: a public follow-up and an e-mail.
+    let (body, public): (String, bool) = sqlx::query_as(
+        "SELECT body, is_public FROM follow_ups WHERE report_id = ? AND category = 'arrete_enregistre'",
+    )
+    .bind(case.id)
+    .fetch_one(&app.db)
+    .await
+    .expect("follow-up");
+    assert!(public, "the resident sees the follow-up");
+    assert!(
+        body.contains("Arrêté L.511-19 - Insalubrité n° 2026/DD69/00012 du 20/11/2026"),
+        "{body}"
+    );
+    let jobs = app.pending_jobs().await;
+    assert!(
+        jobs.iter().any(|j| j["template"] == "case_update_for_resident"
+            && j["to"] == "occupant@exemple.fr"
+            && j["title"] == "Un arrêté concernant votre logement a été pris"),
+        "{jobs:?}"
+    );
+    // Audited in the same transaction.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM audit_events WHERE action = 'arrete' AND report_id = ?",
+    )
+    .bind(case.id)
+    .fetch_one(&app.db)
+    .await
+    .expect("audit");
+    assert_eq!(audited, 1);
+    // The case page lists it.
+    let (status, html) = app.get_html(&format!("/bo/signalements/{}", case.uuid)).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("n° 2026/DD69/00012 du 20/11/2026"), "{html}");
+}
+
+#[tokio::test]
+async fn only_the_territory_admins_and_the_super_admin_record_orders() {
+    let app = TestApp::spawn_with_accounts().await;
+    let case = active_case(&app, "3 place Y").await;
+    for (who, expected, number) in [
+        (SUPER_ADMIN, 303, "A-1"),
+        (RT69, 303, "A-2"),
+        // Another territory's admin does not even see the case.
+        (RT13, 404, "A-3"),
+        // The partner working on the case reads orders, does not record them.
+        (ADMIN_SCHS69, 403, "A-4"),
+        (AGENT_SCHS69, 403, "A-5"),
+    ] {
+        let user = app.as_another_user();
+        user.login_as(who).await;
+        let response = user
+            .post_form(&format!("/bo/signalements/{}/arretes", case.uuid), &order(number))
+            .await;
+        let status = response.status().as_u16();
+        assert!(
+            status == expected || (expected == 404 && status == 403),
+            "{who}: {status}"
+        );
+        // The form is offered to those who may use it only.
+        let (_, html) = user.get_html(&format!("/bo/signalements/{}", case.uuid)).await;
+        assert_eq!(
+            html.contains("Enregistrer l’arrêté"),
+            expected == 303,
+            "{who} sees the form"
+        );
+    }
+    assert_eq!(orders_of(&app, case.id).await, ["A-1", "A-2"]);
+    // Anonymous: to the login page, nothing written.
+    let anonymous = app.as_another_user();
+    let response = anonymous
+        .post_form(&format!("/bo/signalements/{}/arretes", case.uuid), &order("A-6"))
+        .await;
+    assert_ne!(response.status(), 200);
+    assert!(response.status().is_redirection() || response.status().is_client_error());
+    assert_eq!(orders_of(&app, case.id).await.len(), 2);
+}
+
+#[tokio::test]
+async fn wrong_fields_and_a_second_entry_are_refused_in_french() {
+    let app = TestApp::spawn_with_accounts().await;
+    let case = active_case(&app, "8 rue Z").await;
+    app.login_as(RT69).await;
+    let path = format!("/bo/signalements/{}/arretes", case.uuid);
+    for (field, value, message) in [
+        ("arrete_date", "2099-01-01", "La date de l’arrêté ne peut pas être dans le futur."),
+        ("arrete_date", "hier", "Indiquez la date de l’arrêté (JJ/MM/AAAA)."),
+        ("arrete_type", "amende", "Choisissez le type d’arrêté dans la liste."),
+        ("arrete_number", "<b>", "Le numéro de l’arrêté contient au moins un chiffre"),
+        (
+            "arrete_deadline",
+            "2026-01-01",
+            "La date limite des travaux doit être postérieure à la date de l’arrêté.",
+        ),
+    ] {
+        let mut fields = order("B-1");
+        fields.retain(|(k, _)| *k != field);
+        fields.push((field, value));
+        let response = app.post_form(&path, &fields).await;
+        assert_eq!(response.status(), 422, "{field}={value}");
+        let html = response.text().await.unwrap();
+        assert!(html.contains(&message.replace('’', "&#8217;")) || html.contains(message), "{field}: {message}");
+    }
+    assert!(orders_of(&app, case.id).await.is_empty(), "nothing written");
+    assert_eq!(app.post_form(&path, &order("B-1")).await.status(), 303);
+    let again = app.post_form(&path, &order("B-1")).await;
+    assert_eq!(again.status(), 422);
+    assert!(again.text().await.unwrap().contains("déjà enregistré pour ce territoire"));
+    assert_eq!(orders_of(&app, case.id).await, ["B-1"]);
+}
+
+#[tokio::test]
+async fn the_address_history_of_another_case_at_the_same_address_shows_the_order() {
+    let app = TestApp::spawn_with_accounts().await;
+    let first = active_case(&app, "12 rue X").await;
+    let second = active_case(&app, "12, Rue X").await;
+    app.login_as(RT69).await;
+    let response = app
+        .post_form(&format!("/bo/signalements/{}/arretes", first.uuid), &order("C-7"))
+        .await;
+    assert_eq!(response.status(), 303);
+    let (status, html) = app.get_html(&format!("/bo/signalements/{}", second.uuid)).await;
+    assert_eq!(status, 200);
+    let panel = &html[html.find("id=\"arretes-titre\"").expect("orders panel")..];
+    let panel = &panel[..panel.find("</section>").unwrap()];
+    assert!(panel.contains("n° C-7 du 20/11/2026"), "{panel}");
+    assert!(panel.contains("En cours"), "{panel}");
+}
