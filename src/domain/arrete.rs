@@ -6,9 +6,7 @@ use time::{Date, Month};
 
 use super::audit::diff;
 use super::case::codes::stored_codes;
-use super::case::plan::{
-    Audience, AuditEntry, Author, CaseRef, Guard, NewFollowUp, Notice, Plan,
-};
+use super::case::plan::{Audience, AuditEntry, Author, CaseRef, Guard, NewFollowUp, Notice, Plan};
 use super::case::{FieldErrors, NotificationKind, Refusal, ReportStatus};
 use super::permissions::Actor;
 use super::workflow::CaseFacts;
@@ -130,7 +128,11 @@ pub fn parse_date(text: &str) -> Option<Date> {
 
 /// The checks on an order, French messages keyed by field. `today` bounds
 /// the date (an order is recorded once signed); registers go back to 1990.
-pub fn check(input: &ArreteInput, default_signatory: Option<Signatory>, today: Date) -> Result<ValidArrete, FieldErrors> {
+pub fn check(
+    input: &ArreteInput,
+    default_signatory: Option<Signatory>,
+    today: Date,
+) -> Result<ValidArrete, FieldErrors> {
     let mut errors = FieldErrors::default();
     let kind = ArreteType::from_label(&input.kind);
     if kind.is_none() {
@@ -152,8 +154,14 @@ pub fn check(input: &ArreteInput, default_signatory: Option<Signatory>, today: D
     let date = parse_date(&input.date);
     match date {
         None => errors.add("arrete_date", "Indiquez la date de l’arrêté (JJ/MM/AAAA)."),
-        Some(d) if d > today => errors.add("arrete_date", "La date de l’arrêté ne peut pas être dans le futur."),
-        Some(d) if d < earliest => errors.add("arrete_date", "La date de l’arrêté est antérieure à 1990 : vérifiez-la."),
+        Some(d) if d > today => errors.add(
+            "arrete_date",
+            "La date de l’arrêté ne peut pas être dans le futur.",
+        ),
+        Some(d) if d < earliest => errors.add(
+            "arrete_date",
+            "La date de l’arrêté est antérieure à 1990 : vérifiez-la.",
+        ),
         Some(_) => {}
     }
     let signatory = match input.signatory.trim() {
@@ -161,11 +169,17 @@ pub fn check(input: &ArreteInput, default_signatory: Option<Signatory>, today: D
         code => Signatory::parse(code),
     };
     if signatory.is_none() {
-        errors.add("arrete_signatory", "Indiquez qui a signé l’arrêté (préfet ou maire).");
+        errors.add(
+            "arrete_signatory",
+            "Indiquez qui a signé l’arrêté (préfet ou maire).",
+        );
     }
     let signer_name = input.signer_name.trim();
     if signer_name.chars().count() > MAX_SIGNER_CHARS {
-        errors.add("arrete_signer", "Le nom du signataire fait 120 caractères au plus.");
+        errors.add(
+            "arrete_signer",
+            "Le nom du signataire fait 120 caractères au plus.",
+        );
     }
     let optional_date = |field: &'static str, text: &str, errors: &mut FieldErrors, what: &str| {
         if text.trim().is_empty() {
@@ -174,20 +188,39 @@ pub fn check(input: &ArreteInput, default_signatory: Option<Signatory>, today: D
         let parsed = parse_date(text);
         match (parsed, date) {
             (None, _) => {
-                errors.add(field, format!("La date {what} n’est pas une date (JJ/MM/AAAA)."));
+                errors.add(
+                    field,
+                    format!("La date {what} n’est pas une date (JJ/MM/AAAA)."),
+                );
                 None
             }
             (Some(d), Some(order)) if d <= order => {
-                errors.add(field, format!("La date {what} doit être postérieure à la date de l’arrêté."));
+                errors.add(
+                    field,
+                    format!("La date {what} doit être postérieure à la date de l’arrêté."),
+                );
                 None
             }
             (Some(d), _) => Some(d),
         }
     };
-    let works_deadline = optional_date("arrete_deadline", &input.works_deadline, &mut errors, "limite des travaux");
-    let lifted_on = optional_date("arrete_lifted", &input.lifted_on, &mut errors, "de mainlevée");
+    let works_deadline = optional_date(
+        "arrete_deadline",
+        &input.works_deadline,
+        &mut errors,
+        "limite des travaux",
+    );
+    let lifted_on = optional_date(
+        "arrete_lifted",
+        &input.lifted_on,
+        &mut errors,
+        "de mainlevée",
+    );
     if lifted_on.is_some_and(|d| d > today) {
-        errors.add("arrete_lifted", "La date de mainlevée ne peut pas être dans le futur.");
+        errors.add(
+            "arrete_lifted",
+            "La date de mainlevée ne peut pas être dans le futur.",
+        );
     }
     match (kind, date, signatory, errors.is_empty()) {
         (Some(kind), Some(date), Some(signatory), true) => Ok(ValidArrete {
@@ -368,7 +401,14 @@ mod tests {
         assert_eq!(order.date, date!(2026 - 11 - 20));
         assert_eq!(order.works_deadline, Some(date!(2027 - 05 - 20)));
         assert_eq!(parse_date("1/2/2024"), Some(date!(2024 - 02 - 01)));
-        for bad in ["", "2024-13-01", "31/02/2024", "2024/01/01", "+2024-01-01", "01/01/24"] {
+        for bad in [
+            "",
+            "2024-13-01",
+            "31/02/2024",
+            "2024/01/01",
+            "+2024-01-01",
+            "01/01/24",
+        ] {
             assert_eq!(parse_date(bad), None, "{bad}");
         }
     }
@@ -385,7 +425,14 @@ mod tests {
             lifted_on: String::new(),
         };
         let errors = check(&wrong, None, TODAY).unwrap_err();
-        for field in ["arrete_type", "arrete_number", "arrete_date", "arrete_signatory", "arrete_signer", "arrete_deadline"] {
+        for field in [
+            "arrete_type",
+            "arrete_number",
+            "arrete_date",
+            "arrete_signatory",
+            "arrete_signer",
+            "arrete_deadline",
+        ] {
             assert!(errors.get(field).is_some(), "{field}: {errors:?}");
         }
         let early_deadline = ArreteInput {
@@ -393,23 +440,37 @@ mod tests {
             ..input()
         };
         assert_eq!(
-            check(&early_deadline, None, TODAY).unwrap_err().get("arrete_deadline"),
+            check(&early_deadline, None, TODAY)
+                .unwrap_err()
+                .get("arrete_deadline"),
             Some("La date limite des travaux doit être postérieure à la date de l’arrêté.")
         );
     }
 
     #[test]
     fn only_the_territory_admins_record_on_an_accepted_or_closed_case() {
-        let (plan, order) =
-            record_on_case(&actor(Role::TerritoryAdmin, 69), &case(ReportStatus::Active), &input(), TODAY)
-                .unwrap();
+        let (plan, order) = record_on_case(
+            &actor(Role::TerritoryAdmin, 69),
+            &case(ReportStatus::Active),
+            &input(),
+            TODAY,
+        )
+        .unwrap();
         assert_eq!(order.kind, ArreteType::L511_19Insalubrite);
         let follow_up = plan.follow_up.as_ref().unwrap();
         assert!(follow_up.public, "the resident sees it");
         assert!(follow_up.body.contains("n° 2026/DD69/00012 du 20/11/2026"));
         assert_eq!(plan.resident_email().map(|(t, _)| t), Some(RESIDENT_TITLE));
         assert_eq!(plan.audit.as_ref().unwrap().action, "arrete");
-        assert!(record_on_case(&actor(Role::SuperAdmin, 13), &case(ReportStatus::Closed), &input(), TODAY).is_ok());
+        assert!(
+            record_on_case(
+                &actor(Role::SuperAdmin, 13),
+                &case(ReportStatus::Closed),
+                &input(),
+                TODAY
+            )
+            .is_ok()
+        );
         for who in [
             actor(Role::TerritoryAdmin, 13),
             actor(Role::PartnerAdmin, 69),
@@ -421,8 +482,13 @@ mod tests {
             );
         }
         assert_eq!(
-            record_on_case(&actor(Role::TerritoryAdmin, 69), &case(ReportStatus::NeedValidation), &input(), TODAY)
-                .map(|_| ()),
+            record_on_case(
+                &actor(Role::TerritoryAdmin, 69),
+                &case(ReportStatus::NeedValidation),
+                &input(),
+                TODAY
+            )
+            .map(|_| ()),
             Err(Refusal::WrongStatus(ReportStatus::NeedValidation))
         );
     }

@@ -120,17 +120,18 @@ fn records(text: &str, separator: char) -> Vec<(usize, Option<Vec<String>>)> {
     let mut start_line = 1;
     let mut length = 0usize;
     let mut chars = text.chars().peekable();
-    let mut finish = |fields: &mut Vec<String>, field: &mut String, length: &mut usize, start: usize| {
-        fields.push(std::mem::take(field));
-        let record = std::mem::take(fields);
-        let blank = record.iter().all(|f| f.trim().is_empty());
-        if *length > MAX_LINE_CHARS {
-            out.push((start, None));
-        } else if !blank {
-            out.push((start, Some(record)));
-        }
-        *length = 0;
-    };
+    let mut finish =
+        |fields: &mut Vec<String>, field: &mut String, length: &mut usize, start: usize| {
+            fields.push(std::mem::take(field));
+            let record = std::mem::take(fields);
+            let blank = record.iter().all(|f| f.trim().is_empty());
+            if *length > MAX_LINE_CHARS {
+                out.push((start, None));
+            } else if !blank {
+                out.push((start, Some(record)));
+            }
+            *length = 0;
+        };
     while let Some(c) = chars.next() {
         length += 1;
         if length > MAX_LINE_CHARS + 1 && !in_quotes && c != '\n' {
@@ -198,7 +199,10 @@ pub fn parse(bytes: &[u8], today: Date) -> Result<Parsed, FileError> {
         return Err(FileError::TooBig);
     }
     let text = decode(bytes);
-    let first_line = text.lines().find(|l| !l.trim().is_empty()).ok_or(FileError::Empty)?;
+    let first_line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .ok_or(FileError::Empty)?;
     // The separator that splits the header best.
     let separator = if first_line.matches(';').count() >= first_line.matches(',').count() {
         ';'
@@ -243,7 +247,13 @@ pub fn parse(bytes: &[u8], today: Date) -> Result<Parsed, FileError> {
             missing
         }));
     };
-    let header: Vec<String> = all[header_at].1.clone().unwrap_or_default().iter().map(|h| fold(h)).collect();
+    let header: Vec<String> = all[header_at]
+        .1
+        .clone()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| fold(h))
+        .collect();
     let column = |name: &str| header.iter().position(|h| h == name);
     let lines = &all[header_at + 1..];
     if lines.len() > MAX_LINES {
@@ -307,7 +317,8 @@ fn check_line(
         Ok(_) => Vec::new(),
         Err(errors) => errors.0.iter().map(|(_, m)| m.clone()).collect(),
     };
-    let (number, street, postal_code, city) = (get(STREET_NUMBER), get(STREET), get(POSTAL_CODE), get(CITY));
+    let (number, street, postal_code, city) =
+        (get(STREET_NUMBER), get(STREET), get(POSTAL_CODE), get(CITY));
     if street.is_empty() || street.chars().count() > 200 || number.chars().count() > 20 {
         messages.push("Indiquez le nom de la voie (200 caractères au plus).".into());
     }
@@ -349,18 +360,28 @@ mod tests {
         assert_eq!(parsed.valid[0].address_key.as_str(), "69003-12-rue-x");
         assert_eq!(parsed.valid[1].order.number, "AP 2026;02");
         assert_eq!(parsed.valid[1].order.lifted_on, Some(date!(2026 - 02 - 20)));
-        assert_eq!(parsed.valid[1].address_label, "25bis Avenue du \"Prado\", 13008 Marseille");
+        assert_eq!(
+            parsed.valid[1].address_label,
+            "25bis Avenue du \"Prado\", 13008 Marseille"
+        );
     }
 
     #[test]
     fn windows_1252_and_commas_are_read() {
         let header = "date arr\u{e9}t\u{e9},num\u{e9}ro arr\u{e9}t\u{e9},classification arr\u{e9}t\u{e9},num\u{e9}ro de voie,nom de la voie,code postal,commune\n";
         let mut bytes: Vec<u8> = header.chars().map(|c| c as u8).collect();
-        bytes.extend_from_slice(b"01/02/2026,7,Ins\xe9curit\xe9,3,Rue de l\x92\xc9glise,75001,Paris\n");
-        bytes.extend_from_slice(b"01/02/2026,8,Insalubrit\xe9,3,Rue de l\x92\xc9glise,75001,Paris\n");
+        bytes.extend_from_slice(
+            b"01/02/2026,7,Ins\xe9curit\xe9,3,Rue de l\x92\xc9glise,75001,Paris\n",
+        );
+        bytes.extend_from_slice(
+            b"01/02/2026,8,Insalubrit\xe9,3,Rue de l\x92\xc9glise,75001,Paris\n",
+        );
         let parsed = parse(&bytes, TODAY).unwrap();
         assert_eq!(parsed.valid.len(), 1);
-        assert_eq!(parsed.valid[0].address_key.as_str(), "75001-3-rue-de-l-eglise");
+        assert_eq!(
+            parsed.valid[0].address_key.as_str(),
+            "75001-3-rue-de-l-eglise"
+        );
         assert_eq!(parsed.errors.len(), 1);
         assert_eq!(parsed.errors[0].line, 2);
         assert_eq!(
@@ -372,7 +393,9 @@ mod tests {
     #[test]
     fn bad_lines_list_every_reason_and_huge_lines_are_refused_whole() {
         let long = "x".repeat(MAX_LINE_CHARS + 10);
-        let text = format!("{HEADER}\n31/02/2026;;Amende;;;;690;\n01/01/2026;9;Insalubrité;;1;{long};69003;Lyon\n");
+        let text = format!(
+            "{HEADER}\n31/02/2026;;Amende;;;;690;\n01/01/2026;9;Insalubrité;;1;{long};69003;Lyon\n"
+        );
         let parsed = parse(text.as_bytes(), TODAY).unwrap();
         assert!(parsed.valid.is_empty());
         assert_eq!(parsed.errors[0].line, 2);

@@ -11,9 +11,9 @@
 
 pub mod address;
 pub mod antivirus;
+pub mod api;
 pub mod arrete;
 pub mod arrete_import;
-pub mod api;
 pub mod audit;
 pub mod auto_assignment;
 pub mod case;

@@ -188,8 +188,16 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
             TerritoryAdmin,
             office::partners::update_partner,
         )
-        .get("/bo/arretes/import", TerritoryAdmin, office::arretes::import_form)
-        .post("/bo/arretes/import", TerritoryAdmin, office::arretes::import_dry_run)
+        .get(
+            "/bo/arretes/import",
+            TerritoryAdmin,
+            office::arretes::import_form,
+        )
+        .post(
+            "/bo/arretes/import",
+            TerritoryAdmin,
+            office::arretes::import_dry_run,
+        )
         .post(
             "/bo/arretes/import/confirmer",
             TerritoryAdmin,

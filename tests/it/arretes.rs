@@ -11,10 +11,12 @@ const ADMIN_SCHS69: &str = "admin.schs69@histologe.localhost";
 const AGENT_SCHS69: &str = "agent.schs69@histologe.localhost";
 
 async fn schs69(app: &TestApp) -> u64 {
-    sqlx::query_scalar("SELECT id FROM partners WHERE name LIKE 'Service communal d’hygiène et de santé de Lyon%'")
-        .fetch_one(&app.db)
-        .await
-        .expect("SCHS of Lyon")
+    sqlx::query_scalar(
+        "SELECT id FROM partners WHERE name LIKE 'Service communal d’hygiène et de santé de Lyon%'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .expect("SCHS of Lyon")
 }
 
 /// An active case of 69A at `street`, accepted by the SCHS of Lyon.
@@ -54,7 +56,10 @@ async fn a_territory_admin_records_an_order_and_the_resident_is_told() {
     let case = active_case(&app, "12 rue X").await;
     app.login_as(RT69).await;
     let response = app
-        .post_form(&format!("/bo/signalements/{}/arretes", case.uuid), &order("2026/DD69/00012"))
+        .post_form(
+            &format!("/bo/signalements/{}/arretes", case.uuid),
+            &order("2026/DD69/00012"),
+        )
         .await;
     assert_eq!(response.status(), 303);
     assert_eq!(orders_of(&app, case.id).await, ["2026/DD69/00012"]);
@@ -74,9 +79,10 @@ async fn a_territory_admin_records_an_order_and_the_resident_is_told() {
     );
     let jobs = app.pending_jobs().await;
     assert!(
-        jobs.iter().any(|j| j["template"] == "case_update_for_resident"
-            && j["to"] == "occupant@exemple.fr"
-            && j["title"] == "Un arrêté concernant votre logement a été pris"),
+        jobs.iter()
+            .any(|j| j["template"] == "case_update_for_resident"
+                && j["to"] == "occupant@exemple.fr"
+                && j["title"] == "Un arrêté concernant votre logement a été pris"),
         "{jobs:?}"
     );
     // Audited in the same transaction.
@@ -89,7 +95,9 @@ async fn a_territory_admin_records_an_order_and_the_resident_is_told() {
     .expect("audit");
     assert_eq!(audited, 1);
     // The case page lists it.
-    let (status, html) = app.get_html(&format!("/bo/signalements/{}", case.uuid)).await;
+    let (status, html) = app
+        .get_html(&format!("/bo/signalements/{}", case.uuid))
+        .await;
     assert_eq!(status, 200);
     assert!(html.contains("n° 2026/DD69/00012 du 20/11/2026"), "{html}");
 }
@@ -110,7 +118,10 @@ async fn only_the_territory_admins_and_the_super_admin_record_orders() {
         let user = app.as_another_user();
         user.login_as(who).await;
         let response = user
-            .post_form(&format!("/bo/signalements/{}/arretes", case.uuid), &order(number))
+            .post_form(
+                &format!("/bo/signalements/{}/arretes", case.uuid),
+                &order(number),
+            )
             .await;
         let status = response.status().as_u16();
         assert!(
@@ -118,7 +129,9 @@ async fn only_the_territory_admins_and_the_super_admin_record_orders() {
             "{who}: {status}"
         );
         // The form is offered to those who may use it only.
-        let (_, html) = user.get_html(&format!("/bo/signalements/{}", case.uuid)).await;
+        let (_, html) = user
+            .get_html(&format!("/bo/signalements/{}", case.uuid))
+            .await;
         assert_eq!(
             html.contains("Enregistrer l’arrêté"),
             expected == 303,
@@ -129,7 +142,10 @@ async fn only_the_territory_admins_and_the_super_admin_record_orders() {
     // Anonymous: to the login page, nothing written.
     let anonymous = app.as_another_user();
     let response = anonymous
-        .post_form(&format!("/bo/signalements/{}/arretes", case.uuid), &order("A-6"))
+        .post_form(
+            &format!("/bo/signalements/{}/arretes", case.uuid),
+            &order("A-6"),
+        )
         .await;
     assert_ne!(response.status(), 200);
     assert!(response.status().is_redirection() || response.status().is_client_error());
@@ -143,10 +159,26 @@ async fn wrong_fields_and_a_second_entry_are_refused_in_french() {
     app.login_as(RT69).await;
     let path = format!("/bo/signalements/{}/arretes", case.uuid);
     for (field, value, message) in [
-        ("arrete_date", "2099-01-01", "La date de l’arrêté ne peut pas être dans le futur."),
-        ("arrete_date", "hier", "Indiquez la date de l’arrêté (JJ/MM/AAAA)."),
-        ("arrete_type", "amende", "Choisissez le type d’arrêté dans la liste."),
-        ("arrete_number", "<b>", "Le numéro de l’arrêté contient au moins un chiffre"),
+        (
+            "arrete_date",
+            "2099-01-01",
+            "La date de l’arrêté ne peut pas être dans le futur.",
+        ),
+        (
+            "arrete_date",
+            "hier",
+            "Indiquez la date de l’arrêté (JJ/MM/AAAA).",
+        ),
+        (
+            "arrete_type",
+            "amende",
+            "Choisissez le type d’arrêté dans la liste.",
+        ),
+        (
+            "arrete_number",
+            "<b>",
+            "Le numéro de l’arrêté contient au moins un chiffre",
+        ),
         (
             "arrete_deadline",
             "2026-01-01",
@@ -159,13 +191,22 @@ async fn wrong_fields_and_a_second_entry_are_refused_in_french() {
         let response = app.post_form(&path, &fields).await;
         assert_eq!(response.status(), 422, "{field}={value}");
         let html = response.text().await.unwrap();
-        assert!(html.contains(&message.replace('’', "&#8217;")) || html.contains(message), "{field}: {message}");
+        assert!(
+            html.contains(&message.replace('’', "&#8217;")) || html.contains(message),
+            "{field}: {message}"
+        );
     }
     assert!(orders_of(&app, case.id).await.is_empty(), "nothing written");
     assert_eq!(app.post_form(&path, &order("B-1")).await.status(), 303);
     let again = app.post_form(&path, &order("B-1")).await;
     assert_eq!(again.status(), 422);
-    assert!(again.text().await.unwrap().contains("déjà enregistré pour ce territoire"));
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("déjà enregistré pour ce territoire")
+    );
     assert_eq!(orders_of(&app, case.id).await, ["B-1"]);
 }
 
@@ -176,10 +217,15 @@ async fn the_address_history_of_another_case_at_the_same_address_shows_the_order
     let second = active_case(&app, "12, Rue X").await;
     app.login_as(RT69).await;
     let response = app
-        .post_form(&format!("/bo/signalements/{}/arretes", first.uuid), &order("C-7"))
+        .post_form(
+            &format!("/bo/signalements/{}/arretes", first.uuid),
+            &order("C-7"),
+        )
         .await;
     assert_eq!(response.status(), 303);
-    let (status, html) = app.get_html(&format!("/bo/signalements/{}", second.uuid)).await;
+    let (status, html) = app
+        .get_html(&format!("/bo/signalements/{}", second.uuid))
+        .await;
     assert_eq!(status, 200);
     let panel = &html[html.find("id=\"arretes-titre\"").expect("orders panel")..];
     let panel = &panel[..panel.find("</section>").unwrap()];

@@ -82,10 +82,21 @@ async fn a_register_with_bad_lines_is_simulated_then_only_its_valid_lines_are_wr
     let (status, html) = dry_run(&app, &territory, register.into_bytes()).await;
     assert_eq!(status, 200, "{html}");
     assert_eq!(count(&app).await, 0, "the dry run writes nothing");
-    assert!(html.contains("Ligne 3 : Indiquez la date de l’arrêté (JJ/MM/AAAA)."), "{html}");
-    assert!(html.contains("Ligne 4 : Choisissez le type d’arrêté dans la liste. Le code postal fait 5 chiffres."), "{html}");
+    assert!(
+        html.contains("Ligne 3 : Indiquez la date de l’arrêté (JJ/MM/AAAA)."),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "Ligne 4 : Choisissez le type d’arrêté dans la liste. Le code postal fait 5 chiffres."
+        ),
+        "{html}"
+    );
     assert!(html.contains("Créé, rattaché au signalement"), "{html}");
-    assert!(html.contains("Créé, sans signalement à cette adresse"), "{html}");
+    assert!(
+        html.contains("Créé, sans signalement à cette adresse"),
+        "{html}"
+    );
 
     let csv = carried_csv(&html);
     let confirm = app
@@ -96,7 +107,10 @@ async fn a_register_with_bad_lines_is_simulated_then_only_its_valid_lines_are_wr
         .await;
     assert_eq!(confirm.status(), 200);
     let page = confirm.text().await.unwrap();
-    assert!(page.contains("2 arrêté(s) importé(s), 0 déjà enregistré(s), 2 ligne(s) en erreur"), "{page}");
+    assert!(
+        page.contains("2 arrêté(s) importé(s), 0 déjà enregistré(s), 2 ligne(s) en erreur"),
+        "{page}"
+    );
     let numbers: Vec<(String, Option<u64>)> =
         sqlx::query_as("SELECT number, report_id FROM arretes ORDER BY number")
             .fetch_all(&app.db)
@@ -104,7 +118,10 @@ async fn a_register_with_bad_lines_is_simulated_then_only_its_valid_lines_are_wr
             .unwrap();
     assert_eq!(
         numbers,
-        [("AP-1".to_owned(), Some(case.id)), ("AP-4".to_owned(), None)]
+        [
+            ("AP-1".to_owned(), Some(case.id)),
+            ("AP-4".to_owned(), None)
+        ]
     );
 
     // The same register again: nothing new.
@@ -114,7 +131,13 @@ async fn a_register_with_bad_lines_is_simulated_then_only_its_valid_lines_are_wr
             &[("territory_id", &territory), ("csv", &csv)],
         )
         .await;
-    assert!(again.text().await.unwrap().contains("0 arrêté(s) importé(s), 2 déjà enregistré(s)"));
+    assert!(
+        again
+            .text()
+            .await
+            .unwrap()
+            .contains("0 arrêté(s) importé(s), 2 déjà enregistré(s)")
+    );
     assert_eq!(count(&app).await, 2);
 }
 
@@ -135,8 +158,14 @@ async fn a_windows_1252_register_with_commas_is_read() {
         .collect();
     let (status, html) = dry_run(&app, &territory, bytes).await;
     assert_eq!(status, 200, "{html}");
-    assert!(html.contains("3 Rue de l’Église, 69003 Lyon") || html.contains("3 Rue de l&#8217;Église"), "{html}");
-    assert!(html.contains("Arrêté L.511-19 - Insalubrité n° AP-9 du 01/02/2026"), "{html}");
+    assert!(
+        html.contains("3 Rue de l’Église, 69003 Lyon") || html.contains("3 Rue de l&#8217;Église"),
+        "{html}"
+    );
+    assert!(
+        html.contains("Arrêté L.511-19 - Insalubrité n° AP-9 du 01/02/2026"),
+        "{html}"
+    );
 }
 
 #[tokio::test]
@@ -149,9 +178,13 @@ async fn too_big_or_headless_files_and_other_roles_are_refused() {
     assert!(html.contains("Le fichier dépasse 512 Ko"), "{html}");
     let (status, html) = dry_run(&app, &territory, b"a;b\n1;2\n".to_vec()).await;
     assert_eq!(status, 422);
-    assert!(html.contains("Colonnes manquantes dans l’en-tête"), "{html}");
+    assert!(
+        html.contains("Colonnes manquantes dans l’en-tête"),
+        "{html}"
+    );
     // A formula in a cell stays text on the page and is never evaluated.
-    let register = format!("{HEADER}\n01/02/2026;=HYPERLINK(\"x\");Insalubrité;;1;=1+1;69003;Lyon\n");
+    let register =
+        format!("{HEADER}\n01/02/2026;=HYPERLINK(\"x\");Insalubrité;;1;=1+1;69003;Lyon\n");
     let (status, html) = dry_run(&app, &territory, register.into_bytes()).await;
     assert_eq!(status, 200);
     assert!(html.contains("Ligne 2 : Le numéro de l’arrêté"), "{html}");

@@ -61,7 +61,10 @@ impl OrderView {
                 Some(name) => format!("{signatory} ({name})"),
                 None => signatory.to_owned(),
             },
-            deadline: row.works_deadline.map(arrete::french_date).unwrap_or_default(),
+            deadline: row
+                .works_deadline
+                .map(arrete::french_date)
+                .unwrap_or_default(),
             state: row.lifted_on.map_or_else(
                 || "En cours".to_owned(),
                 |d| format!("Levé le {}", arrete::french_date(d)),
@@ -255,11 +258,7 @@ pub async fn import_form(State(state): State<AppState>, page: OfficePage) -> App
 
 /// The territory chosen: 400 when none is named, 403 unless the user
 /// administers it and it is offered.
-fn chosen_territory(
-    page: &OfficePage,
-    territories: &[(u32, String)],
-    raw: &str,
-) -> AppResult<u32> {
+fn chosen_territory(page: &OfficePage, territories: &[(u32, String)], raw: &str) -> AppResult<u32> {
     let id = raw
         .trim()
         .parse::<u32>()
@@ -341,7 +340,13 @@ async fn plan_import(
     territory_id: u32,
     csv: &str,
 ) -> AppResult<
-    Result<(Vec<(ImportRow, Option<(ImportLine, Option<u64>)>)>, Vec<LineError>), FileError>,
+    Result<
+        (
+            Vec<(ImportRow, Option<(ImportLine, Option<u64>)>)>,
+            Vec<LineError>,
+        ),
+        FileError,
+    >,
 > {
     let today = time::OffsetDateTime::now_utc().date();
     let parsed = match arrete_import::parse(csv.as_bytes(), today) {
@@ -356,11 +361,15 @@ async fn plan_import(
             line.order.number,
             arrete::french_date(line.order.date)
         );
-        let known = db::arretes::exists(&state.db, territory_id, &line.order.number, line.order.date).await?;
+        let known =
+            db::arretes::exists(&state.db, territory_id, &line.order.number, line.order.date)
+                .await?;
         let case = db::arretes::case_at(&state.db, territory_id, &line.address_key).await?;
         let outcome = match (&case, known) {
             (_, true) => "Déjà enregistré : ignoré".to_owned(),
-            (Some((_, reference, _)), false) => format!("Créé, rattaché au signalement {reference}"),
+            (Some((_, reference, _)), false) => {
+                format!("Créé, rattaché au signalement {reference}")
+            }
             (None, false) => "Créé, sans signalement à cette adresse".to_owned(),
         };
         let row = ImportRow {

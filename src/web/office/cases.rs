@@ -392,8 +392,7 @@ pub async fn case_page(
     } else {
         Vec::new()
     };
-    let arretes =
-        super::arretes::case_panel(state, actor, r.id, r.territory_id, r.status).await?;
+    let arretes = super::arretes::case_panel(state, actor, r.id, r.territory_id, r.status).await?;
     Ok(CasePage {
         arretes,
         status_label: r.status.label().to_owned(),
