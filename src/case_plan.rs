@@ -41,6 +41,8 @@ pub struct Applied {
     pub created_assignments: Vec<(u64, u64)>,
     /// Ids of the documents added, in the plan's order.
     pub added_documents: Vec<u64>,
+    /// The public id of the order (arrêté) recorded, if the plan had one.
+    pub arrete_uuid: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +83,7 @@ pub async fn apply(
         let wanted = match notice {
             Notice::Staff { audience, .. } => vec![*audience],
             Notice::ResidentWrote { .. } => vec![Audience::Followers, Audience::TerritoryAdmins],
-            Notice::Resident { .. } | Notice::Visit { .. } => Vec::new(),
+            Notice::Resident { .. } | Notice::Visit { .. } | Notice::Arrete { .. } => Vec::new(),
         };
         for audience in wanted {
             if !audiences.iter().any(|(a, _)| *a == audience) {
@@ -159,6 +161,10 @@ pub async fn apply(
         if let Some(id) = apply_document(conn, plan, change).await? {
             applied.added_documents.push(id);
         }
+    }
+    if let Some(arrete) = &plan.arrete {
+        let added = applied.added_documents.last().copied();
+        applied.arrete_uuid = Some(record_arrete(conn, plan, arrete, added).await?);
     }
     for change in &plan.subscriptions {
         match change {
@@ -240,6 +246,17 @@ pub async fn apply(
                         to,
                         reference,
                         event: *event,
+                        message: message.clone(),
+                        link,
+                    }
+                })
+                .await?;
+            }
+            Notice::Arrete { message } => {
+                email_resident(conn, &mut case, |to, reference, link| {
+                    Email::ArreteForResident {
+                        to,
+                        reference,
                         message: message.clone(),
                         link,
                     }
@@ -600,4 +617,35 @@ async fn apply_document(
         }
     }
     Ok(None)
+}
+
+/// Writes the order row of the plan's case, at the case's address, with
+/// its document. The territory already holding this number and date (two
+/// admins recording it at once) is a conflict: nothing is written.
+async fn record_arrete(
+    conn: &mut MySqlConnection,
+    plan: &Plan,
+    arrete: &crate::domain::arrete::NewArrete,
+    added_document: Option<u64>,
+) -> Result<String, ApplyError> {
+    use crate::domain::arrete::DocumentLink;
+    let document_id = match arrete.document {
+        DocumentLink::None => None,
+        DocumentLink::Added => Some(added_document.ok_or(ApplyError::NotFound)?),
+        DocumentLink::Existing(id) => Some(id),
+    };
+    match crate::db::arretes::insert_for_case(
+        conn,
+        plan.case.report_id,
+        plan.by,
+        &arrete.order,
+        document_id,
+    )
+    .await
+    {
+        Ok(Some(uuid)) => Ok(uuid),
+        Ok(None) => Err(ApplyError::NotFound),
+        Err(crate::db::arretes::InsertError::Duplicate) => Err(ApplyError::Conflict),
+        Err(crate::db::arretes::InsertError::Db(e)) => Err(e.into()),
+    }
 }

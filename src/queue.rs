@@ -102,6 +102,14 @@ pub enum Email {
         message: String,
         link: String,
     },
+    /// An order (arrêté) about the dwelling was recorded on the case, for
+    /// the resident (docs/arretes.md).
+    ArreteForResident {
+        to: String,
+        reference: String,
+        message: String,
+        link: String,
+    },
     /// A back-office notification sent at once (instant preference, or a
     /// partner's generic mailbox).
     CaseUpdateForStaff {
@@ -143,6 +151,7 @@ impl Email {
             | Email::DraftResume { to, .. }
             | Email::CaseUpdateForResident { to, .. }
             | Email::VisitForResident { to, .. }
+            | Email::ArreteForResident { to, .. }
             | Email::CaseUpdateForStaff { to, .. }
             | Email::ContactMessage { to, .. } => to,
         }

@@ -69,6 +69,52 @@ pub async fn insert(
     }
 }
 
+/// Writes an order on a case (`case_plan::apply`, in its transaction): the
+/// territory and the address are the case's, read by the same statement.
+/// `None` when the case is unknown or `document_id` is not one of its live
+/// documents; `Duplicate` when the territory has this number and date.
+pub async fn insert_for_case(
+    conn: &mut MySqlConnection,
+    report_id: u64,
+    created_by: Option<u64>,
+    order: &ValidArrete,
+    document_id: Option<u64>,
+) -> Result<Option<String>, InsertError> {
+    let uuid = uuid::Uuid::new_v4().to_string();
+    let done = sqlx::query!(
+        "INSERT INTO arretes (uuid, territory_id, report_id, address_key, address_label, kind, number,
+            order_date, signatory, signer_name, works_deadline, lifted_on, document_id, source, created_by)
+         SELECT ?, r.territory_id, r.id, r.address_key, CONCAT(r.address_line, ', ', r.postal_code, ' ', r.city),
+            ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         FROM reports r
+         WHERE r.id = ?
+           AND (? IS NULL OR EXISTS (SELECT 1 FROM documents d
+                WHERE d.id = ? AND d.report_id = r.id AND d.deleted_at IS NULL))",
+        uuid,
+        order.kind.as_str(),
+        order.number,
+        order.date,
+        order.signatory.as_str(),
+        order.signer_name,
+        order.works_deadline,
+        order.lifted_on,
+        document_id,
+        Source::Manual.as_str(),
+        created_by,
+        report_id,
+        document_id,
+        document_id
+    )
+    .execute(conn)
+    .await;
+    match done {
+        Ok(done) if done.rows_affected() == 1 => Ok(Some(uuid)),
+        Ok(_) => Ok(None),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(InsertError::Duplicate),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Whether the territory already has this order (number and date).
 pub async fn exists(
     pool: &Pool,

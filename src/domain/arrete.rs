@@ -8,6 +8,8 @@ use super::audit::diff;
 use super::case::codes::stored_codes;
 use super::case::plan::{Audience, AuditEntry, Author, CaseRef, Guard, NewFollowUp, Notice, Plan};
 use super::case::{FieldErrors, NotificationKind, Refusal, ReportStatus};
+use super::document::DocumentType;
+use super::document::commands::{DocumentChange, DocumentFacts, StoredFile};
 use super::permissions::Actor;
 use super::workflow::CaseFacts;
 
@@ -248,16 +250,76 @@ pub fn may_record(actor: &Actor, territory_id: u32) -> bool {
 /// (closed: the order often comes after the visit that closed it).
 const RECORDABLE: [ReportStatus; 2] = [ReportStatus::Active, ReportStatus::Closed];
 
-/// The case command: an admin records an order on a case. The plan writes
-/// a public follow-up (the resident sees it), the audit entry, tells the
-/// followers and e-mails the resident; the caller writes the order row in
-/// the same transaction.
-pub fn record_on_case(
+/// Whether the order form is offered on this case to this actor.
+pub fn may_record_on(actor: &Actor, case_territory: u32, status: ReportStatus) -> bool {
+    may_record(actor, case_territory) && RECORDABLE.contains(&status)
+}
+
+/// An order the actor may record on the case, its fields checked. Only
+/// [`approve`] builds one, so no file is stored for a refused request
+/// (the signed order is stored between the approval and the plan).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovedArrete {
+    order: ValidArrete,
+}
+
+impl ApprovedArrete {
+    pub fn order(&self) -> &ValidArrete {
+        &self.order
+    }
+}
+
+/// The signed order that goes with the record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderDocument {
+    /// None yet (it can be added to the case's documents later).
+    None,
+    /// A file just checked and stored (`store_files`: type, size, scan
+    /// queued); it becomes a document of the case of type "arrêté
+    /// préfectoral" or "arrêté municipal" after the signatory.
+    Upload { file: StoredFile, public: bool },
+    /// A document already on the case; it must be of an "arrêté" type and
+    /// not blocked by the antivirus. The caller found it on this case.
+    Existing(DocumentFacts),
+}
+
+/// Which document the order row points at (written by `case_plan::apply`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentLink {
+    None,
+    /// The document the same plan adds.
+    Added,
+    /// A document of the case, by id.
+    Existing(u64),
+}
+
+/// The order row a plan writes, attached to the plan's case and to the
+/// case's address (`reports.address_key`, read in the same transaction).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewArrete {
+    pub order: ValidArrete,
+    pub document: DocumentLink,
+}
+
+/// The refusal when the territory already has this order (same number and
+/// date): the caller looks it up before storing any file.
+pub fn already_recorded() -> Refusal {
+    let mut errors = FieldErrors::default();
+    errors.add(
+        "arrete_number",
+        "Un arrêté de ce numéro et de cette date est déjà enregistré pour ce territoire.",
+    );
+    Refusal::Invalid(errors)
+}
+
+/// First half of the case command: may the actor record an order on this
+/// case, and are its fields right.
+pub fn approve(
     actor: &Actor,
     case: &CaseFacts,
     input: &ArreteInput,
     today: Date,
-) -> Result<(Plan, ValidArrete), Refusal> {
+) -> Result<ApprovedArrete, Refusal> {
     if !may_record(actor, case.territory_id) {
         return Err(Refusal::NotAllowed);
     }
@@ -265,12 +327,67 @@ pub fn record_on_case(
         return Err(Refusal::WrongStatus(case.status));
     }
     let order = check(input, None, today).map_err(Refusal::Invalid)?;
+    Ok(ApprovedArrete { order })
+}
+
+/// The document type of the signed order, after who signed it.
+pub fn document_type(signatory: Signatory) -> DocumentType {
+    match signatory {
+        Signatory::Prefect => DocumentType::ArretePrefectoral,
+        Signatory::Mayor => DocumentType::ArreteMunicipal,
+    }
+}
+
+/// Second half of the case command: the plan that records the approved
+/// order on the case with its document. The plan writes the order row, the
+/// document (added, or an existing one linked), a public follow-up (the
+/// resident sees it in their space), the audit entry, tells the followers
+/// and e-mails the resident (mail kind `arrete_for_resident`);
+/// `case_plan::apply` carries it out in one transaction.
+pub fn record_on_case(
+    actor: &Actor,
+    case: &CaseFacts,
+    approved: ApprovedArrete,
+    document: OrderDocument,
+) -> Result<Plan, Refusal> {
+    let order = approved.order;
     let case_ref = CaseRef {
         report_id: case.report_id,
         uuid: case.uuid.clone(),
         territory_id: case.territory_id,
     };
     let mut plan = Plan::new(case_ref, Some(actor.user_id), Guard::None);
+    let link = match document {
+        OrderDocument::None => DocumentLink::None,
+        OrderDocument::Upload { file, public } => {
+            plan.documents.push(DocumentChange::Add {
+                file,
+                document_type: document_type(order.signatory),
+                title: Some(format!("Arrêté n° {}", order.number)),
+                is_public: public,
+            });
+            DocumentLink::Added
+        }
+        OrderDocument::Existing(doc) => {
+            let mut errors = FieldErrors::default();
+            if !matches!(
+                doc.document_type,
+                DocumentType::ArretePrefectoral | DocumentType::ArreteMunicipal
+            ) {
+                errors.add(
+                    "arrete_document",
+                    "Choisissez un document de type « arrêté » du signalement.",
+                );
+            } else if doc.scan_status.is_blocked() {
+                errors.add(
+                    "arrete_document",
+                    "Ce fichier est bloqué par l’antivirus : il ne peut pas être l’arrêté signé.",
+                );
+            }
+            errors.into_result()?;
+            DocumentLink::Existing(doc.id)
+        }
+    };
     let summary = resident_summary(&order);
     plan.follow_up = Some(NewFollowUp {
         author: Author::System,
@@ -285,6 +402,15 @@ pub fn record_on_case(
             ("arrete_type", String::new(), order.kind.as_str().to_owned()),
             ("arrete_number", String::new(), order.number.clone()),
             ("arrete_date", String::new(), order.date.to_string()),
+            (
+                "arrete_document",
+                String::new(),
+                match link {
+                    DocumentLink::None => String::new(),
+                    DocumentLink::Added => "ajouté".to_owned(),
+                    DocumentLink::Existing(id) => format!("document {id}"),
+                },
+            ),
         ]),
     });
     plan.notices.push(Notice::Staff {
@@ -292,11 +418,12 @@ pub fn record_on_case(
         kind: NotificationKind::NewFollowUp,
         title: "Un arrêté a été enregistré sur un signalement",
     });
-    plan.notices.push(Notice::Resident {
-        title: RESIDENT_TITLE.into(),
-        message: summary,
+    plan.notices.push(Notice::Arrete { message: summary });
+    plan.arrete = Some(NewArrete {
+        order,
+        document: link,
     });
-    Ok((plan, order))
+    Ok(plan)
 }
 
 /// The subject of the resident's e-mail (Histologe's wording).
@@ -447,23 +574,64 @@ mod tests {
         );
     }
 
+    fn stored() -> StoredFile {
+        StoredFile {
+            key: "2026/12/arrete.pdf".into(),
+            thumbnail_key: None,
+            filename: "arrete.pdf".into(),
+            mime: "application/pdf".into(),
+            size: 1000,
+            sha256: "0".repeat(64),
+            is_image: false,
+        }
+    }
+
+    fn document(document_type: DocumentType) -> DocumentFacts {
+        DocumentFacts {
+            id: 42,
+            uuid: "d".into(),
+            filename: "arrete.pdf".into(),
+            title: None,
+            document_type,
+            is_public: false,
+            is_image: false,
+            scan_status: crate::domain::antivirus::ScanStatus::Clean,
+            uploaded_by: Some(1),
+        }
+    }
+
     #[test]
     fn only_the_territory_admins_record_on_an_accepted_or_closed_case() {
-        let (plan, order) = record_on_case(
-            &actor(Role::TerritoryAdmin, 69),
-            &case(ReportStatus::Active),
-            &input(),
-            TODAY,
+        let admin = actor(Role::TerritoryAdmin, 69);
+        let active = case(ReportStatus::Active);
+        let approved = approve(&admin, &active, &input(), TODAY).unwrap();
+        assert_eq!(approved.order().kind, ArreteType::L511_19Insalubrite);
+        let plan = record_on_case(
+            &admin,
+            &active,
+            approved,
+            OrderDocument::Upload {
+                file: stored(),
+                public: true,
+            },
         )
         .unwrap();
-        assert_eq!(order.kind, ArreteType::L511_19Insalubrite);
         let follow_up = plan.follow_up.as_ref().unwrap();
         assert!(follow_up.public, "the resident sees it");
         assert!(follow_up.body.contains("n° 2026/DD69/00012 du 20/11/2026"));
         assert_eq!(plan.resident_email().map(|(t, _)| t), Some(RESIDENT_TITLE));
         assert_eq!(plan.audit.as_ref().unwrap().action, "arrete");
+        assert_eq!(plan.arrete.as_ref().unwrap().document, DocumentLink::Added);
+        assert!(matches!(
+            plan.documents.as_slice(),
+            [DocumentChange::Add {
+                document_type: DocumentType::ArretePrefectoral,
+                is_public: true,
+                ..
+            }]
+        ));
         assert!(
-            record_on_case(
+            approve(
                 &actor(Role::SuperAdmin, 13),
                 &case(ReportStatus::Closed),
                 &input(),
@@ -477,19 +645,33 @@ mod tests {
             actor(Role::Agent, 69),
         ] {
             assert_eq!(
-                record_on_case(&who, &case(ReportStatus::Active), &input(), TODAY).map(|_| ()),
+                approve(&who, &active, &input(), TODAY).map(|_| ()),
                 Err(Refusal::NotAllowed)
             );
         }
         assert_eq!(
-            record_on_case(
-                &actor(Role::TerritoryAdmin, 69),
-                &case(ReportStatus::NeedValidation),
-                &input(),
-                TODAY
-            )
-            .map(|_| ()),
+            approve(&admin, &case(ReportStatus::NeedValidation), &input(), TODAY).map(|_| ()),
             Err(Refusal::WrongStatus(ReportStatus::NeedValidation))
         );
+    }
+
+    #[test]
+    fn an_existing_document_must_be_an_order_not_blocked() {
+        let admin = actor(Role::TerritoryAdmin, 69);
+        let active = case(ReportStatus::Active);
+        let with = |doc| {
+            let approved = approve(&admin, &active, &input(), TODAY).unwrap();
+            record_on_case(&admin, &active, approved, OrderDocument::Existing(doc))
+        };
+        let plan = with(document(DocumentType::ArreteMunicipal)).unwrap();
+        assert_eq!(plan.arrete.unwrap().document, DocumentLink::Existing(42));
+        assert!(plan.documents.is_empty(), "nothing added");
+        let Err(Refusal::Invalid(errors)) = with(document(DocumentType::Bail)) else {
+            panic!("a lease is not an order");
+        };
+        assert!(errors.get("arrete_document").is_some());
+        let mut blocked = document(DocumentType::ArretePrefectoral);
+        blocked.scan_status = crate::domain::antivirus::ScanStatus::Infected;
+        assert!(matches!(with(blocked), Err(Refusal::Invalid(_))));
     }
 }

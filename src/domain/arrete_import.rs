@@ -350,7 +350,7 @@ mod tests {
     #[test]
     fn a_valid_register_reads_with_its_hint_line() {
         let text = format!(
-            ",,(format dd/mm/aaaa)\n{HEADER}\n01/02/2026;AP-2026-01;Insalubrité;;12;Rue X;69003;Lyon\r\n\"15/01/2026\";\"AP 2026;02\";Mise en sécurité procédure urgente;20/02/2026;25bis;\"Avenue du \"\"Prado\"\"\";13008;Marseille\n"
+            ",,(format dd/mm/aaaa)\n{HEADER}\n01/02/2026;AP-2026-01;Insalubrité;;12;Rue X;69003;Lyon\r\n\"15/01/2026\";\"AP 2026/02\";Mise en sécurité procédure urgente;20/02/2026;25bis;\"Avenue du \"\"Prado\"\"\";13008;Marseille\n"
         );
         let parsed = parse(text.as_bytes(), TODAY).unwrap();
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
@@ -358,7 +358,7 @@ mod tests {
         assert_eq!(parsed.valid[0].line, 3);
         assert_eq!(parsed.valid[0].order.kind, ArreteType::L511_19Insalubrite);
         assert_eq!(parsed.valid[0].address_key.as_str(), "69003-12-rue-x");
-        assert_eq!(parsed.valid[1].order.number, "AP 2026;02");
+        assert_eq!(parsed.valid[1].order.number, "AP 2026/02");
         assert_eq!(parsed.valid[1].order.lifted_on, Some(date!(2026 - 02 - 20)));
         assert_eq!(
             parsed.valid[1].address_label,

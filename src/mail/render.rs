@@ -80,6 +80,22 @@ struct VisitResidentText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "emails/arrete_resident.html")]
+struct ArreteResidentHtml<'a> {
+    reference: &'a str,
+    message: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/arrete_resident.txt")]
+struct ArreteResidentText<'a> {
+    reference: &'a str,
+    message: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
 #[template(path = "emails/case_update_staff.html")]
 struct CaseUpdateStaffHtml<'a> {
     reference: &'a str,
@@ -437,6 +453,29 @@ pub fn render(email: &Email) -> Result<RenderedEmail, askama::Error> {
                 title: event.label(),
                 message,
                 asks_presence: event.asks_presence(),
+                link,
+            }
+            .render()?,
+        ),
+        Email::ArreteForResident {
+            reference,
+            message,
+            link,
+            ..
+        } => (
+            format!(
+                "{} – signalement {reference}",
+                crate::domain::arrete::RESIDENT_TITLE
+            ),
+            ArreteResidentHtml {
+                reference,
+                message,
+                link,
+            }
+            .render()?,
+            ArreteResidentText {
+                reference,
+                message,
                 link,
             }
             .render()?,

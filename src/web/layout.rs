@@ -94,6 +94,7 @@ pub fn office_nav(role: Role, path: &str) -> Vec<NavItem> {
         items.push(("Règles d’affectation", "/bo/regles-affectation"));
         items.push(("Interconnexions", "/bo/interconnexions"));
         items.push(("Comptes API", "/bo/comptes-api"));
+        items.push(("Arrêtés", "/bo/arretes/import"));
     }
     if role == Role::SuperAdmin {
         items.push(("Territoires", "/bo/territoires"));

@@ -188,21 +188,6 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
             TerritoryAdmin,
             office::partners::update_partner,
         )
-        .get(
-            "/bo/arretes/import",
-            TerritoryAdmin,
-            office::arretes::import_form,
-        )
-        .post(
-            "/bo/arretes/import",
-            TerritoryAdmin,
-            office::arretes::import_dry_run,
-        )
-        .post(
-            "/bo/arretes/import/confirmer",
-            TerritoryAdmin,
-            office::arretes::import_confirm,
-        )
         .get("/bo/etiquettes", TerritoryAdmin, office::tags::list_tags)
         .post("/bo/etiquettes", TerritoryAdmin, office::tags::create_tag)
         .post(
@@ -293,11 +278,6 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
             "/bo/signalements/{uuid}/suivis",
             SignedIn,
             office::case_actions::add_follow_up,
-        )
-        .post(
-            "/bo/signalements/{uuid}/arretes",
-            SignedIn,
-            office::arretes::record_on_case,
         )
         .post(
             "/bo/signalements/{uuid}/visites",
@@ -397,6 +377,7 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
             Public,
             super::public::terms::show_agents,
         );
+    let routes = office::arretes::register(routes);
     // Extractor rejections (bad form, query or path) become French pages.
     let router = routes
         .router

@@ -50,21 +50,90 @@ async fn orders_of(app: &TestApp, report_id: u64) -> Vec<String> {
         .expect("orders")
 }
 
+fn pdf(text: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n1 0 obj << /Title ({text}) >> endobj\n%%EOF\n").into_bytes()
+}
+
+/// Posts the case page's order form as the page does: multipart, the CSRF
+/// token in the URL, the signed order in `arrete_fichier`.
+async fn post_order(
+    app: &TestApp,
+    case: &str,
+    fields: &[(&str, &str)],
+    file: Option<(&str, Vec<u8>)>,
+) -> reqwest::Response {
+    let token = app.csrf().await;
+    let mut form = reqwest::multipart::Form::new();
+    for (k, v) in fields {
+        form = form.text(k.to_string(), v.to_string());
+    }
+    if let Some((name, bytes)) = file {
+        form = form.part(
+            "arrete_fichier",
+            reqwest::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+    }
+    app.client
+        .post(app.url(&format!("/bo/signalements/{case}/arretes?_csrf={token}")))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
-async fn a_territory_admin_records_an_order_and_the_resident_is_told() {
+async fn a_territory_admin_records_an_order_with_its_pdf_and_the_resident_is_told() {
     let app = TestApp::spawn_with_accounts().await;
-    let case = active_case(&app, "12 rue X").await;
-    app.login_as(RT69).await;
-    let response = app
-        .post_form(
-            &format!("/bo/signalements/{}/arretes", case.uuid),
-            &order("2026/DD69/00012"),
-        )
+    let code = "a".repeat(43);
+    let partner = schs69(&app).await;
+    let case = CaseBuilder::new("69A")
+        .status("active")
+        .street("12 rue X")
+        .occupant("Alex", "Testeur")
+        .commune("69003", "Lyon")
+        .occupant_email("occupant@exemple.fr")
+        .follow_up_code(&code)
+        .assigned_to(partner, "en_cours")
+        .create(&app)
         .await;
+    app.login_as(RT69).await;
+    let (_, page) = app
+        .get_html(&format!("/bo/signalements/{}", case.uuid))
+        .await;
+    assert!(
+        page.contains("name=\"arrete_fichier\""),
+        "the form takes the signed order"
+    );
+    let mut fields = order("2026/DD69/00012");
+    fields.push(("arrete_public", "1"));
+    let response = post_order(
+        &app,
+        &case.uuid,
+        &fields,
+        Some(("arrete-signe.pdf", pdf("arrêté"))),
+    )
+    .await;
     assert_eq!(response.status(), 303);
     assert_eq!(orders_of(&app, case.id).await, ["2026/DD69/00012"]);
 
-    // The resident: a public follow-up and an e-mail.
+    // The signed order is a document of the case, of type "arrêté
+    // préfectoral", shown to the resident once scanned, and the order
+    // points at it.
+    let (document_type, public, scan, linked): (String, bool, String, bool) = sqlx::query_as(
+        "SELECT d.document_type, d.is_public, d.scan_status, a.document_id = d.id
+         FROM arretes a JOIN documents d ON d.report_id = a.report_id
+         WHERE a.report_id = ? AND d.filename = 'arrete-signe.pdf'",
+    )
+    .bind(case.id)
+    .fetch_one(&app.db)
+    .await
+    .expect("the order's document");
+    assert_eq!(document_type, "arrete_prefectoral");
+    assert!(public);
+    assert_eq!(scan, "pending", "scanned like every upload");
+    assert!(linked, "arretes.document_id names the document");
+
+    // The resident: a public follow-up and an e-mail of its own kind.
     let (body, public): (String, bool) = sqlx::query_as(
         "SELECT body, is_public FROM follow_ups WHERE report_id = ? AND category = 'arrete_enregistre'",
     )
@@ -79,10 +148,11 @@ async fn a_territory_admin_records_an_order_and_the_resident_is_told() {
     );
     let jobs = app.pending_jobs().await;
     assert!(
-        jobs.iter()
-            .any(|j| j["template"] == "case_update_for_resident"
-                && j["to"] == "occupant@exemple.fr"
-                && j["title"] == "Un arrêté concernant votre logement a été pris"),
+        jobs.iter().any(|j| j["template"] == "arrete_for_resident"
+            && j["to"] == "occupant@exemple.fr"
+            && j["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("n° 2026/DD69/00012"))),
         "{jobs:?}"
     );
     // Audited in the same transaction.
@@ -100,6 +170,102 @@ async fn a_territory_admin_records_an_order_and_the_resident_is_told() {
         .await;
     assert_eq!(status, 200);
     assert!(html.contains("n° 2026/DD69/00012 du 20/11/2026"), "{html}");
+
+    // The resident reads it in their follow-up space.
+    let v = crate::report_form::Visitor::new(&app).await;
+    let path = format!("/suivre-mon-signalement/{code}");
+    let checked = v
+        .post(
+            &path,
+            &[
+                ("initiale_prenom", "A"),
+                ("initiale_nom", "T"),
+                ("code_postal", "69003"),
+            ],
+        )
+        .await;
+    assert_eq!(checked.status, 303, "{}", checked.html);
+    let space = v.get(&path).await;
+    assert!(
+        space
+            .html
+            .contains("Un arrêté a été pris concernant votre logement"),
+        "{}",
+        space.html
+    );
+}
+
+#[tokio::test]
+async fn an_order_takes_a_document_of_the_case_but_not_a_bad_file_nor_another_case_s() {
+    let app = TestApp::spawn_with_accounts().await;
+    let case = active_case(&app, "5 rue W").await;
+    let other = active_case(&app, "6 rue W").await;
+    app.login_as(RT69).await;
+    // A document of type "arrêté municipal" already on the case.
+    let token = app.csrf().await;
+    let form = reqwest::multipart::Form::new()
+        .text("document_type", "arrete_municipal")
+        .part(
+            "fichiers",
+            reqwest::multipart::Part::bytes(pdf("municipal")).file_name("municipal.pdf"),
+        );
+    let response = app
+        .client
+        .post(app.url(&format!(
+            "/bo/signalements/{}/documents?_csrf={token}",
+            case.uuid
+        )))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let (doc_id, doc_uuid): (u64, String) =
+        sqlx::query_as("SELECT id, uuid FROM documents WHERE filename = 'municipal.pdf'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    let (_, page) = app
+        .get_html(&format!("/bo/signalements/{}", case.uuid))
+        .await;
+    assert!(
+        page.contains(&format!("<option value=\"{doc_uuid}\">")),
+        "offered in the form"
+    );
+
+    // Not from another case: a French 422, nothing written.
+    let mut fields = order("M-1");
+    fields.push(("arrete_document", &doc_uuid));
+    let response = post_order(&app, &other.uuid, &fields, None).await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("n’est pas un document de ce signalement")
+    );
+    // A file the upload checks refuse: its French reason, nothing written.
+    let response = post_order(
+        &app,
+        &case.uuid,
+        &order("M-2"),
+        Some(("arrete.exe", b"MZ\x90\x00binary".to_vec())),
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        orders_of(&app, case.id).await.is_empty() && orders_of(&app, other.id).await.is_empty()
+    );
+
+    let response = post_order(&app, &case.uuid, &fields, None).await;
+    assert_eq!(response.status(), 303);
+    let linked: Option<u64> =
+        sqlx::query_scalar("SELECT document_id FROM arretes WHERE number = 'M-1'")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert_eq!(linked, Some(doc_id));
 }
 
 #[tokio::test]

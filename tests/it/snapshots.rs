@@ -268,6 +268,12 @@ fn every_email() -> Vec<(&'static str, Email)> {
             message: "Bonjour,\nJe ne trouve pas mon adresse <b>dans</b> le formulaire.".into(),
             link: LINK.into(),
         },
+        Email::ArreteForResident {
+            to: to(),
+            reference: "2026-42".into(),
+            message: "Un arrêté a été pris concernant votre logement : Arrêté L.511-19 - Insalubrité n° 2026/DD69/00012 du 20/11/2026, signé par le préfet. Les travaux prescrits doivent être réalisés avant le 20/05/2027.".into(),
+            link: LINK.into(),
+        },
     ];
     // One visit e-mail per mail kind (docs/visits.md §3).
     let emails =
@@ -305,6 +311,7 @@ fn every_email() -> Vec<(&'static str, Email)> {
                 Email::CaseUpdateForResident { .. } => "email_case_update_for_resident",
                 Email::CaseUpdateForStaff { .. } => "email_case_update_for_staff",
                 Email::ContactMessage { .. } => "email_contact_message",
+                Email::ArreteForResident { .. } => "email_arrete_for_resident",
                 Email::VisitForResident { event, .. } => {
                     // A name per mail kind, kept for the whole test run.
                     Box::leak(format!("email_visit_{}", event.as_str()).into_boxed_str())
@@ -320,7 +327,7 @@ fn every_email_reads_as_its_snapshot() {
     let emails = every_email();
     assert_eq!(
         emails.len(),
-        15 + histologe::domain::case::visit::VisitEvent::ALL.len(),
+        16 + histologe::domain::case::visit::VisitEvent::ALL.len(),
         "one example per kind of e-mail (and per visit mail kind)"
     );
     for (name, email) in emails {

@@ -188,6 +188,9 @@ pub enum Notice {
     /// A visit e-mail to the resident (its own mail kind per event); the
     /// message holds only what the resident may read.
     Visit { event: VisitEvent, message: String },
+    /// An order (arrêté) was recorded on the case: the resident's own mail
+    /// kind; the message says which order (docs/arretes.md).
+    Arrete { message: String },
 }
 
 /// A job queued for the worker in the same transaction.
@@ -243,6 +246,8 @@ pub struct Plan {
     /// The documents the plan adds belong to this visit of the case
     /// (its report and photos, docs/visits.md §4).
     pub documents_visit: Option<u64>,
+    /// An order (arrêté) recorded on the case (`domain::arrete`).
+    pub arrete: Option<crate::domain::arrete::NewArrete>,
     pub subscriptions: Vec<Subscription>,
     pub audit: Option<AuditEntry>,
     pub notices: Vec<Notice>,
@@ -264,6 +269,7 @@ impl Plan {
             follow_up: None,
             documents: Vec::new(),
             documents_visit: None,
+            arrete: None,
             subscriptions: Vec::new(),
             audit: None,
             notices: Vec::new(),
@@ -298,6 +304,9 @@ impl Plan {
         self.notices.iter().find_map(|n| match n {
             Notice::Resident { title, message } => Some((title.as_str(), message.as_str())),
             Notice::Visit { event, message } => Some((event.label(), message.as_str())),
+            Notice::Arrete { message } => {
+                Some((crate::domain::arrete::RESIDENT_TITLE, message.as_str()))
+            }
             _ => None,
         })
     }

@@ -7,35 +7,63 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::{
     Form,
-    extract::{Multipart, Path, RawForm, State},
+    extract::{DefaultBodyLimit, Multipart, Path, Request, State},
+    handler::Handler,
     http::StatusCode,
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
 };
 
-use super::cases::{case_page, load_visible};
+use super::case_actions::Action;
+use super::cases::load_visible;
+use super::documents::{FILES_FIELD, UPLOAD_BODY_LIMIT, field, store_files};
 use crate::{
     app::AppState,
     auth::session::RequestOrigin,
-    case_plan::{self, ApplyContext, ApplyError},
     db::{
         self,
         arretes::{ArreteRow, InsertError, Placement},
+        documents::CaseDocumentRow,
     },
     domain::{
         address::AddressKey,
-        arrete::{self, ArreteInput, ArreteType, Signatory, Source},
+        arrete::{self, ArreteInput, ArreteType, OrderDocument, Signatory, Source},
         arrete_import::{self, FileError, ImportLine, LineError},
-        case::{Refusal, ReportStatus},
-        permissions::Actor,
+        case::{FieldErrors, Refusal, ReportStatus},
+        document::DocumentType,
+        permissions::{Access, Actor},
         roles::Role,
     },
     error::{AppError, AppResult},
     web::{
         account::audit_event,
-        forms::FormErrors,
         layout::{Layout, OfficePage},
+        public::form,
+        routes::Routes,
     },
 };
+
+/// The signed order's file input on the case page (one file).
+const ORDER_FILE_FIELD: &str = "arrete_fichier";
+/// The select naming a document already on the case.
+const ORDER_DOCUMENT_FIELD: &str = "arrete_document";
+
+/// Adds the orders' routes to the site.
+pub fn register(routes: Routes) -> Routes {
+    use Access::{SignedIn, TerritoryAdmin};
+    routes
+        .post(
+            "/bo/signalements/{uuid}/arretes",
+            SignedIn,
+            record_on_case.layer(DefaultBodyLimit::max(UPLOAD_BODY_LIMIT)),
+        )
+        .get("/bo/arretes/import", TerritoryAdmin, import_form)
+        .post("/bo/arretes/import", TerritoryAdmin, import_dry_run)
+        .post(
+            "/bo/arretes/import/confirmer",
+            TerritoryAdmin,
+            import_confirm,
+        )
+}
 
 /// An order as the pages show it.
 pub struct OrderView {
@@ -46,7 +74,7 @@ pub struct OrderView {
     pub deadline: String,
     /// "en cours" or "levé le …".
     pub state: String,
-    /// The case it is attached to, when it is this address's other case.
+    /// The address as written on the order.
     pub address: String,
 }
 
@@ -80,6 +108,8 @@ pub struct CasePanel {
     pub can_record: bool,
     pub types: &'static [ArreteType],
     pub address_key: String,
+    /// Documents of the case that may be the signed order: (uuid, name).
+    pub documents: Vec<(String, String)>,
 }
 
 /// The orders recorded at the case's address (attached to it or not).
@@ -89,6 +119,7 @@ pub async fn case_panel(
     report_id: u64,
     territory_id: u32,
     status: ReportStatus,
+    documents: &[CaseDocumentRow],
 ) -> AppResult<CasePanel> {
     let (key, _) = db::arretes::case_address(&state.db, report_id).await?;
     let orders = match AddressKey::parse(&key) {
@@ -97,107 +128,116 @@ pub async fn case_panel(
     };
     Ok(CasePanel {
         orders: orders.iter().map(OrderView::of).collect(),
-        can_record: arrete::may_record(actor, territory_id)
-            && matches!(status, ReportStatus::Active | ReportStatus::Closed),
+        can_record: arrete::may_record_on(actor, territory_id, status),
         types: ArreteType::ALL,
         address_key: key,
+        documents: documents
+            .iter()
+            .filter(|d| {
+                matches!(
+                    DocumentType::from_stored(d.document_type.as_deref()),
+                    DocumentType::ArretePrefectoral | DocumentType::ArreteMunicipal
+                ) && !d.scan_status.is_blocked()
+            })
+            .map(|d| {
+                (
+                    d.uuid.clone(),
+                    d.title.clone().unwrap_or_else(|| d.filename.clone()),
+                )
+            })
+            .collect(),
     })
 }
 
-fn field(form: &[(String, String)], key: &str) -> String {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
+fn invalid(field: &'static str, message: &str) -> Refusal {
+    let mut errors = FieldErrors::default();
+    errors.add(field, message);
+    Refusal::Invalid(errors)
 }
 
-/// `POST /bo/signalements/{uuid}/arretes`: a territory admin records an
-/// order on the case.
+/// `POST /bo/signalements/{uuid}/arretes` (urlencoded, or multipart with
+/// the signed order): a territory admin records an order on the case, with
+/// its document uploaded here or chosen among the case's documents.
 pub async fn record_on_case(
     State(state): State<AppState>,
     page: OfficePage,
     origin: RequestOrigin,
     Path(uuid): Path<String>,
-    RawForm(body): RawForm,
+    request: Request,
 ) -> AppResult<Response> {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let facts = load_visible(&state, &page.user, &uuid).await?.1;
+    let (_, facts) = load_visible(&state, &page.user, &uuid).await?;
+    // Someone who may not record is answered before the body is read.
+    if !arrete::may_record(&page.user.actor, facts.territory_id) {
+        return Err(AppError::Forbidden);
+    }
+    let (fields, incoming) = form::read_body(&state, request).await?;
     let input = ArreteInput {
-        kind: field(&form, "arrete_type"),
-        number: field(&form, "arrete_number"),
-        date: field(&form, "arrete_date"),
-        signatory: field(&form, "arrete_signatory"),
-        signer_name: field(&form, "arrete_signer"),
-        works_deadline: field(&form, "arrete_deadline"),
-        lifted_on: field(&form, "arrete_lifted"),
+        kind: field(&fields, "arrete_type"),
+        number: field(&fields, "arrete_number"),
+        date: field(&fields, "arrete_date"),
+        signatory: field(&fields, "arrete_signatory"),
+        signer_name: field(&fields, "arrete_signer"),
+        works_deadline: field(&fields, "arrete_deadline"),
+        lifted_on: field(&fields, "arrete_lifted"),
     };
+    let existing = field(&fields, ORDER_DOCUMENT_FIELD);
+    let public = !field(&fields, "arrete_public").is_empty();
+    let action = Action::new(&state, page, origin, &uuid);
     let today = time::OffsetDateTime::now_utc().date();
-    let (plan, order) = match arrete::record_on_case(&page.user.actor, &facts, &input, today) {
-        Ok(planned) => planned,
-        Err(Refusal::Invalid(fields)) => {
-            let mut errors = FormErrors::default();
-            for (field, message) in fields.0 {
-                errors.add(field, message);
+    let approved = match arrete::approve(&action.page.user.actor, &facts, &input, today) {
+        Ok(approved) => approved,
+        Err(refusal) => return action.run(Err(refusal)).await,
+    };
+    let order = approved.order();
+    if db::arretes::exists(&state.db, facts.territory_id, &order.number, order.date).await? {
+        return action.run(Err(arrete::already_recorded())).await;
+    }
+    // store_files reads the documents' files field: the order's file is
+    // renamed to it (the case page has both forms, each its own errors).
+    let files: Vec<form::Incoming> = incoming
+        .into_iter()
+        .filter(|f| f.field == ORDER_FILE_FIELD)
+        .map(|f| form::Incoming {
+            field: FILES_FIELD.to_owned(),
+            ..f
+        })
+        .collect();
+    let document = match (files.len(), existing.is_empty()) {
+        (0, true) => OrderDocument::None,
+        (0, false) => {
+            let found = if crate::web::forms::looks_like_uuid(&existing) {
+                db::documents::find_managed(&state.db, &existing).await?
+            } else {
+                None
+            };
+            match found {
+                Some(doc) if doc.report_uuid == facts.uuid => OrderDocument::Existing(doc.facts()),
+                _ => {
+                    let refusal = invalid(
+                        ORDER_DOCUMENT_FIELD,
+                        "Ce document n’est pas un document de ce signalement.",
+                    );
+                    return action.run(Err(refusal)).await;
+                }
             }
-            return invalid(&state, page, &uuid, errors).await;
         }
-        Err(Refusal::NotFound) => return Err(AppError::NotFound),
-        Err(_) => return Err(AppError::Forbidden),
-    };
-    let (key, label) = db::arretes::case_address(&state.db, facts.report_id).await?;
-    let key = AddressKey::parse(&key).ok_or(AppError::NotFound)?;
-    let ctx = ApplyContext {
-        base_url: &state.config.base_url,
-        actor_email: Some(&page.user.email),
-        ip: origin.ip,
-        user_agent: origin.user_agent.as_deref(),
-    };
-    let mut tx = state.db.begin().await?;
-    let placement = Placement {
-        territory_id: facts.territory_id,
-        report_id: Some(facts.report_id),
-        address_key: &key,
-        address_label: &label,
-        source: Source::Manual,
-        created_by: Some(page.user.id),
-    };
-    match db::arretes::insert(&mut tx, &placement, &order).await {
-        Ok(_) => {}
-        Err(InsertError::Duplicate) => {
-            drop(tx);
-            let mut errors = FormErrors::default();
-            errors.add(
-                "arrete_number",
-                "Un arrêté de ce numéro et de cette date est déjà enregistré pour ce territoire.",
+        (1, true) => match store_files(&state, files).await? {
+            Ok(mut stored) => match stored.pop() {
+                Some(file) => OrderDocument::Upload { file, public },
+                None => OrderDocument::None,
+            },
+            Err(message) => return action.run(Err(invalid(ORDER_FILE_FIELD, &message))).await,
+        },
+        _ => {
+            let refusal = invalid(
+                ORDER_FILE_FIELD,
+                "Joignez un seul fichier, l’arrêté signé, ou choisissez un document du signalement, pas les deux.",
             );
-            return invalid(&state, page, &uuid, errors).await;
+            return action.run(Err(refusal)).await;
         }
-        Err(InsertError::Db(e)) => return Err(e.into()),
-    }
-    match case_plan::apply(&mut tx, &plan, &ctx).await {
-        Ok(_) => {}
-        Err(ApplyError::Conflict) => {
-            return Err(AppError::Conflict(
-                "Ce signalement a changé pendant l’enregistrement : rechargez la page.".into(),
-            ));
-        }
-        Err(ApplyError::NotFound) => return Err(AppError::NotFound),
-        Err(ApplyError::NoActor) => return Err(AppError::Forbidden),
-        Err(ApplyError::Db(e)) => return Err(e.into()),
-    }
-    tx.commit().await?;
-    Ok(Redirect::to(&format!("/bo/signalements/{uuid}#arretes-titre")).into_response())
-}
-
-/// The case page again with the form's errors (422).
-async fn invalid(
-    state: &AppState,
-    page: OfficePage,
-    uuid: &str,
-    errors: FormErrors,
-) -> AppResult<Response> {
-    let view = case_page(state, page, uuid, errors).await?;
-    Ok((StatusCode::UNPROCESSABLE_ENTITY, view).into_response())
+    };
+    let plan = arrete::record_on_case(&action.page.user.actor, &facts, approved, document);
+    action.run(plan).await
 }
 
 // ------------------------------------------------------------ CSV import

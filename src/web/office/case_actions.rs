@@ -142,6 +142,11 @@ fn conflict(plan: &Plan) -> AppError {
         Guard::Visit { .. } => {
             "Cette visite a changé pendant que vous la consultiez : rechargez la page.".into()
         }
+        // Two admins recording the same order at once (docs/arretes.md).
+        _ if plan.arrete.is_some() => {
+            "Un arrêté de ce numéro et de cette date vient d’être enregistré pour ce territoire."
+                .into()
+        }
         _ => CONFLICT.into(),
     })
 }

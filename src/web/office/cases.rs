@@ -392,7 +392,15 @@ pub async fn case_page(
     } else {
         Vec::new()
     };
-    let arretes = super::arretes::case_panel(state, actor, r.id, r.territory_id, r.status).await?;
+    let arretes = super::arretes::case_panel(
+        state,
+        actor,
+        r.id,
+        r.territory_id,
+        r.status,
+        &details.documents,
+    )
+    .await?;
     Ok(CasePage {
         arretes,
         status_label: r.status.label().to_owned(),
