@@ -196,3 +196,9 @@ pub async fn case_at(
     .await?;
     Ok(row.map(|r| (r.id, r.reference, r.uuid)))
 }
+
+/// "Arrêté en cours" in the case list: an order recorded on the case and
+/// not lifted (an EXISTS probe on `idx_arretes_report_lifted`).
+pub fn push_in_force(qb: &mut sqlx::QueryBuilder<'_, sqlx::MySql>) {
+    qb.push("EXISTS (SELECT 1 FROM arretes ar WHERE ar.report_id = r.id AND ar.lifted_on IS NULL)");
+}

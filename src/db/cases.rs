@@ -301,6 +301,10 @@ pub(crate) fn push_where(
         qb.push(" AND ");
         super::visits::push_procedure_found(qb, procedure);
     }
+    if filter.arrete.is_some() {
+        qb.push(" AND ");
+        super::arretes::push_in_force(qb);
+    }
     if let Some(reason) = &filter.closure_reason {
         qb.push(" AND r.closure_reason = ")
             .push_bind(reason.clone());

@@ -56,6 +56,9 @@ pub struct CaseFilter {
     pub procedure: Option<String>,
     /// "Avec rapport de visite" / "Sans photo" (`documents=`).
     pub documents: Option<super::document::DocumentPresence>,
+    /// "Arrêté en cours" (`arrete=en_cours`): an order recorded on the case
+    /// and not lifted (docs/arretes.md).
+    pub arrete: Option<String>,
     pub closure_reason: Option<String>,
     /// "E-mail à vérifier": a resident's address bounced
     /// (docs/deliverability.md §3).
@@ -128,6 +131,7 @@ impl CaseFilter {
             "qualification" => &self.qualification,
             "visite" => &self.visit_status,
             "procedure_constatee" => &self.procedure,
+            "arrete" => &self.arrete,
             "suivi_auteur" => &self.last_follow_up_author,
             "motif_cloture" => &self.closure_reason,
             _ => return false,
@@ -155,6 +159,7 @@ impl CaseFilter {
             || self.procedure.is_some()
             || self.documents.is_some()
             || self.email_to_check
+            || self.arrete.is_some()
             || self.mine
     }
 
@@ -298,6 +303,7 @@ impl CaseFilter {
                         .collect();
                     f.procedure = one_of(value, &codes, "la procédure constatée")?
                 }
+                "arrete" => f.arrete = one_of(value, &["en_cours"], "l’arrêté")?,
                 "motif_cloture" => {
                     let reasons: Vec<&str> = super::workflow::CLOSURE_REASONS
                         .iter()
@@ -380,6 +386,7 @@ impl CaseFilter {
             ("suivi_auteur", &self.last_follow_up_author),
             ("visite", &self.visit_status),
             ("procedure_constatee", &self.procedure),
+            ("arrete", &self.arrete),
             ("motif_cloture", &self.closure_reason),
         ] {
             if let Some(v) = value {

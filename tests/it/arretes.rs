@@ -398,3 +398,35 @@ async fn the_address_history_of_another_case_at_the_same_address_shows_the_order
     assert!(panel.contains("n° C-7 du 20/11/2026"), "{panel}");
     assert!(panel.contains("En cours"), "{panel}");
 }
+
+#[tokio::test]
+async fn the_list_filters_cases_with_an_order_in_force() {
+    let app = TestApp::spawn_with_accounts().await;
+    let in_force = active_case(&app, "1 rue En Cours").await;
+    let lifted = active_case(&app, "2 rue Levée").await;
+    let without = active_case(&app, "3 rue Sans").await;
+    app.login_as(RT69).await;
+    let response = post_order(&app, &in_force.uuid, &order("F-1"), None).await;
+    assert_eq!(response.status(), 303);
+    let mut fields = order("F-2");
+    fields.push(("arrete_lifted", "2026-12-01"));
+    let response = post_order(&app, &lifted.uuid, &fields, None).await;
+    assert_eq!(response.status(), 303);
+
+    let (status, html) = app.get_html("/bo/signalements?arrete=en_cours").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains(&in_force.uuid),
+        "the order in force is listed"
+    );
+    assert!(
+        !html.contains(&lifted.uuid),
+        "a lifted order is not in force"
+    );
+    assert!(!html.contains(&without.uuid));
+    let (_, all) = app.get_html("/bo/signalements").await;
+    assert!(all.contains(&lifted.uuid) && all.contains(&without.uuid));
+    let (status, html) = app.get_html("/bo/signalements?arrete=peut-etre").await;
+    assert_eq!(status, 400);
+    assert!(html.contains("n’est pas reconnue pour l’arrêté"));
+}

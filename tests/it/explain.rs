@@ -390,3 +390,50 @@ async fn the_email_to_check_filter_and_count_start_from_the_open_issues() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn the_order_in_force_filter_probes_the_orders_report_index() {
+    let (app, t13, partner) = bulk_loaded().await;
+    // Orders on a tenth of the reports, a third of them lifted.
+    for sql in [
+        "INSERT INTO arretes (uuid, territory_id, report_id, address_key, address_label, kind, number,
+                              order_date, signatory, lifted_on, source)
+         SELECT UUID(), territory_id, id, address_key, 'adresse', 'mise_en_securite', CONCAT('AP-', id),
+                '2026-01-10', 'prefet', IF(id % 3 = 0, '2026-06-01', NULL), 'import'
+         FROM reports WHERE id % 10 = 0",
+        "ANALYZE TABLE arretes",
+    ] {
+        sqlx::query(sql).execute(&app.db).await.expect(sql);
+    }
+    let mut failures = Vec::new();
+    for query in [
+        "arrete=en_cours".to_owned(),
+        format!("territoire={t13}&arrete=en_cours"),
+        "statut=active&arrete=en_cours".to_owned(),
+    ] {
+        let filter = filter(&query);
+        for scope in &scopes(t13, partner) {
+            let plan = db::cases::explain_list(&app.db, scope, &filter, 1)
+                .await
+                .expect("explain");
+            let orders: Vec<_> = plan
+                .iter()
+                .filter(|row| row.table.as_deref() == Some("ar"))
+                .collect();
+            if orders.is_empty() {
+                failures.push(format!("orders not read: {query:?} / {scope:?}: {plan:#?}"));
+            }
+            for row in orders {
+                if row.key.as_deref() != Some("idx_arretes_report_lifted")
+                    || row.access_type.as_deref() == Some("ALL")
+                {
+                    failures.push(format!("{query:?} / {scope:?}: {row:#?}"));
+                }
+            }
+            if !full_scans(&plan).is_empty() {
+                failures.push(format!("full scan: {query:?} / {scope:?}: {plan:#?}"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
