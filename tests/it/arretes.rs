@@ -31,7 +31,7 @@ async fn active_case(app: &TestApp, street: &str) -> crate::common::cases::Case 
         .await
 }
 
-fn order<'a>(number: &'a str) -> Vec<(&'static str, &'a str)> {
+fn order(number: &str) -> Vec<(&'static str, &str)> {
     vec![
         ("arrete_type", "l_511_19_insalubrite"),
         ("arrete_number", number),
