@@ -366,6 +366,9 @@ pub async fn run(pool: &db::Pool, options: &SeedOptions) -> anyhow::Result<Strin
         db::bulk::insert_batch(&mut tx, batch).await?;
     }
     db::bulk::upsert_counters(&mut tx, &counters).await?;
+    if let Some(territory_id) = territory_of.get("69A") {
+        demo_orders(&mut tx, *territory_id, dataset::today().date()).await?;
+    }
     tx.commit().await?;
     Ok(format!(
         "Données de démonstration chargées : 2 territoires ouverts (69A, 13), {} partenaires, {} comptes, {} signalements.\n{}",
@@ -417,4 +420,53 @@ fn accounts_summary() -> String {
         out.push_str(&format!("  {role:<16} {email}\n"));
     }
     out
+}
+
+/// Two cases of the Rhône at one address (spelled two ways) and two orders
+/// there, so that the address history, the orders panel and the "arrêté en
+/// cours" filter show something: an insalubrity order in force on the
+/// first, a lifted "mise en sécurité" on the second.
+async fn demo_orders(
+    conn: &mut sqlx::MySqlConnection,
+    territory_id: u32,
+    today: time::Date,
+) -> anyhow::Result<()> {
+    use crate::domain::arrete::{ArreteType, Signatory, ValidArrete};
+    let [first, second] = db::seed::two_active_cases(conn, territory_id).await?[..] else {
+        return Ok(());
+    };
+    db::seed::copy_address(conn, first, second).await?;
+    let days = time::Duration::days;
+    let orders = [
+        (
+            first,
+            ValidArrete {
+                kind: ArreteType::L511_19Insalubrite,
+                number: "DEMO-2026-001".into(),
+                date: today - days(60),
+                signatory: Signatory::Prefect,
+                signer_name: Some("La préfète du Rhône".into()),
+                works_deadline: Some(today + days(120)),
+                lifted_on: None,
+            },
+        ),
+        (
+            second,
+            ValidArrete {
+                kind: ArreteType::MiseEnSecuriteUrgente,
+                number: "DEMO-2025-014".into(),
+                date: today - days(400),
+                signatory: Signatory::Mayor,
+                signer_name: None,
+                works_deadline: Some(today - days(300)),
+                lifted_on: Some(today - days(30)),
+            },
+        ),
+    ];
+    for (case, order) in &orders {
+        db::arretes::insert_for_case(conn, *case, None, order, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("arrêté de démonstration : {e:?}"))?;
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ use sqlx::{
 
 use crate::config::Config;
 
+pub mod addresses;
 pub mod api;
 pub mod arretes;
 pub mod audit;

@@ -70,3 +70,39 @@ pub async fn insert_assignment(
     .await?;
     Ok(())
 }
+
+/// The two oldest active cases of a territory (the demo's pair of cases at
+/// one address, docs/generator.md §5).
+pub async fn two_active_cases(
+    conn: &mut MySqlConnection,
+    territory_id: u32,
+) -> Result<Vec<u64>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "SELECT id FROM reports WHERE territory_id = ? AND status = ? ORDER BY id LIMIT 2",
+        territory_id,
+        crate::domain::case::ReportStatus::Active.as_str()
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Moves case `to` to the address of case `from`, spelled otherwise
+/// (uppercase, a trailing dot): the normalised key makes them one address.
+pub async fn copy_address(
+    conn: &mut MySqlConnection,
+    from: u64,
+    to: u64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE reports r JOIN reports a ON a.id = ?
+         SET r.address_line = CONCAT(UPPER(a.address_line), '.'), r.postal_code = a.postal_code,
+             r.city = a.city, r.insee_code = a.insee_code, r.ban_id = a.ban_id,
+             r.latitude = a.latitude, r.longitude = a.longitude
+         WHERE r.id = ?",
+        from,
+        to
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -378,6 +378,7 @@ pub fn routes() -> (Router<AppState>, Vec<RouteInfo>) {
             super::public::terms::show_agents,
         );
     let routes = office::arretes::register(routes);
+    let routes = office::addresses::register(routes);
     // Extractor rejections (bad form, query or path) become French pages.
     let router = routes
         .router

@@ -46,6 +46,10 @@ pub static EXTRA: &[(&str, &str, [Expect; 5])] = &[
     ("GET", "/bo/arretes/import", [L, F, F, A, A]),
     ("POST", "/bo/arretes/import", [L, F, F, A, A]),
     ("POST", "/bo/arretes/import/confirmer", [L, F, F, A, A]),
+    // Address history (docs/addresses.md §4): every back-office role, each
+    // seeing the cases of its own scope.
+    ("GET", "/bo/adresses/{key}", [L, A, A, A, A]),
+    ("GET", "/bo/adresses/{key}/export.csv", [L, A, A, A, A]),
     // Visits (docs/visits.md): the case is visible, the visit unknown (404).
     (
         "POST",

@@ -226,6 +226,8 @@ impl Targets {
             )
             .replace("{uuid}", &self.case_uuid)
             .replace("{visit_id}", &self.visit_id.to_string())
+            // Any well-formed address key: its history may be empty.
+            .replace("{key}", "69003-12-rue-x")
     }
 
     async fn new_tag(&self) -> u64 {

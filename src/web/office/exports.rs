@@ -91,7 +91,7 @@ fn file_name(extension: &str) -> String {
 
 /// The French 429 page of a refused export. Not an error: the platform
 /// works as intended, so nothing is logged.
-fn refusal_page(refusal: ExportRefusal) -> Response {
+pub(super) fn refusal_page(refusal: ExportRefusal) -> Response {
     let (title, message) = match refusal {
         ExportRefusal::UserBusy { limit } => (
             "Exports déjà en cours",
@@ -124,7 +124,7 @@ fn refusal_page(refusal: ExportRefusal) -> Response {
 /// keeps its socket open. A body cut this way ends with an error (the
 /// client sees an aborted download, never a file that looks complete).
 /// When the client goes away, the channel closes and the task ends too.
-fn pump<S>(source: S, permit: ExportPermit, write_timeout: Duration) -> Body
+pub(super) fn pump<S>(source: S, permit: ExportPermit, write_timeout: Duration) -> Body
 where
     S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
 {

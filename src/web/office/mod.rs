@@ -2,6 +2,7 @@
 //! Every route is declared in [`crate::web::routes`] with the access it
 //! requires; record-level checks ask [`crate::domain::permissions`].
 
+pub mod addresses;
 pub mod api_accounts;
 pub mod arretes;
 pub mod audit;

@@ -297,6 +297,7 @@ impl TestApp {
             "report_subscriptions",
             "visits",
             "documents",
+            "arretes",
             "reports",
             "outbox",
         ] {
