@@ -420,6 +420,22 @@ async fn the_resident_invites_a_social_worker_who_opens_the_case_with_their_own_
             .contains("Signalement déposé depuis le formulaire")
     );
     assert!(!seen.html.contains("Inviter cette personne"));
+    // A message refused (empty) shows the guest's page again, still
+    // without the resident's list of invited people.
+    let short = guest
+        .post_files(&format!("{path}/messages"), &[("message", "  ")], &[])
+        .await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        short
+            .html
+            .contains("en tant que personne invitée (Alice Martin)")
+    );
+    assert!(
+        !short
+            .html
+            .contains("Alice Martin – Travailleur social – alice@ccas.fr")
+    );
     let wrote = guest
         .post_files(
             &format!("{path}/messages"),

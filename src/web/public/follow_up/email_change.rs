@@ -68,7 +68,16 @@ pub async fn request(
     let new_email = match resident_email::request_change(&case, current, &form.nouveau_courriel) {
         Ok(email) => email,
         Err(Refusal::Invalid(errors)) => {
-            let mut page = render_space(&state, layout, &report, String::new(), None, None).await?;
+            let mut page = render_space(
+                &state,
+                layout,
+                &report,
+                &check::Viewer::Resident,
+                String::new(),
+                None,
+                None,
+            )
+            .await?;
             page.email_error = errors.get("nouveau_courriel").map(str::to_owned);
             page.new_email = form.nouveau_courriel.clone();
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());

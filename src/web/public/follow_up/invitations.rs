@@ -117,7 +117,16 @@ async fn reject(
     form: &InviteForm,
     errors: Vec<(&'static str, String)>,
 ) -> AppResult<Response> {
-    let mut page = render_space(state, layout, report, String::new(), None, None).await?;
+    let mut page = render_space(
+        state,
+        layout,
+        report,
+        &check::Viewer::Resident,
+        String::new(),
+        None,
+        None,
+    )
+    .await?;
     page.invite = (form.nom.clone(), form.courriel.clone(), form.lien.clone());
     page.invite_errors = errors;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())

@@ -60,6 +60,7 @@ pub async fn send_message(
             &state,
             layout,
             &report,
+            &viewer,
             String::new(),
             Some(TOO_MANY_MESSAGES.to_owned()),
             None,
@@ -75,7 +76,8 @@ pub async fn send_message(
         .unwrap_or_default();
     let mut errors = Vec::new();
     let reject = |error: String, message: String, layout: Layout| async {
-        let page = render_space(&state, layout, &report, message, Some(error), None).await?;
+        let page =
+            render_space(&state, layout, &report, &viewer, message, Some(error), None).await?;
         Ok::<_, AppError>((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
     let plan = match resident::resident_message(&resident_case(&state, &report).await?, &message) {
@@ -97,6 +99,7 @@ pub async fn send_message(
             &state,
             layout,
             &report,
+            &viewer,
             message,
             Some(TOO_MANY_FILES.to_owned()),
             None,

@@ -163,6 +163,7 @@ pub(super) async fn render_space(
     state: &AppState,
     layout: Layout,
     report: &db::reports::ResidentReport,
+    viewer: &check::Viewer,
     message: String,
     error: Option<String>,
     notice: Option<&'static str>,
@@ -232,18 +233,27 @@ pub(super) async fn render_space(
             _ => None,
         },
         can_correct: report.status.is_open(),
-        guest: None,
-        invitations: db::invitations::active_of_report(&state.db, report.id)
-            .await?
-            .into_iter()
-            .map(|i| InvitationView {
-                id: i.id,
-                name: i.name,
-                email: i.email,
-                relation: i.relation.label(),
-                date: format_date(i.created_at),
-            })
-            .collect(),
+        guest: match viewer {
+            check::Viewer::Guest(guest) => Some(guest.name.clone()),
+            check::Viewer::Resident => None,
+        },
+        // The invitations are the resident's to manage: never shown to a
+        // guest, whatever page (error pages included) is rendered.
+        invitations: match viewer {
+            check::Viewer::Guest(_) => Vec::new(),
+            check::Viewer::Resident => {
+                db::invitations::active_of_report(&state.db, report.id).await?
+            }
+        }
+        .into_iter()
+        .map(|i| InvitationView {
+            id: i.id,
+            name: i.name,
+            email: i.email,
+            relation: i.relation.label(),
+            date: format_date(i.created_at),
+        })
+        .collect(),
         invite: Default::default(),
         invite_errors: Vec::new(),
         declarant_email: report.declarant_email.clone().unwrap_or_default(),
@@ -291,11 +301,16 @@ pub async fn show_space(
         Some("courriel-confirme") => Some("La nouvelle adresse électronique est confirmée."),
         _ => None,
     };
-    let mut page = render_space(&state, layout, &report, String::new(), None, notice).await?;
-    if let check::Viewer::Guest(guest) = viewer {
-        page.guest = Some(guest.name);
-        page.invitations.clear();
-    }
+    let page = render_space(
+        &state,
+        layout,
+        &report,
+        &viewer,
+        String::new(),
+        None,
+        notice,
+    )
+    .await?;
     Ok(page.into_response())
 }
 
